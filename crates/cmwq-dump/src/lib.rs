@@ -1,0 +1,1 @@
+//! cmwq-dump: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! cmwq-list: placeholder, filled in by its issue.

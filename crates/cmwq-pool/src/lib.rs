@@ -1,0 +1,1 @@
+//! cmwq-pool: placeholder, filled in by its issue.

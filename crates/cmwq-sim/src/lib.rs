@@ -1,0 +1,1 @@
+//! cmwq-sim: placeholder, filled in by its issue.

@@ -1,0 +1,1 @@
+//! cmwq-work: placeholder, filled in by its issue.

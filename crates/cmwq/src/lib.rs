@@ -1,0 +1,1 @@
+//! cmwq: placeholder, filled in by its issue.
