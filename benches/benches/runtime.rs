@@ -7,6 +7,9 @@
 //! side file `runtime.json`. Every side runs in the same binary, one after another, with
 //! the same producers and the same counting allocator.
 
+// criterion's macros generate an undocumented `fn benches` and `fn main`.
+#![allow(missing_docs)]
+
 use std::time::Duration;
 
 use cmwq_benches::alloc_count::CountingAlloc;
@@ -80,7 +83,12 @@ fn runtime(c: &mut Criterion) {
     group.throughput(Throughput::Elements(shape.total_items()));
     let mut sides = Vec::new();
     bench_side(&mut group, &RayonExecutor::new(cpus), shape, &mut sides);
-    bench_side(&mut group, &ThreadpoolExecutor::new(cpus), shape, &mut sides);
+    bench_side(
+        &mut group,
+        &ThreadpoolExecutor::new(cpus),
+        shape,
+        &mut sides,
+    );
     bench_side(&mut group, &TokioExecutor::new(cpus), shape, &mut sides);
     group.finish();
     if !sides.is_empty() {

@@ -8,6 +8,7 @@
 
 use std::process::{Command, ExitCode};
 
+mod ab_bench;
 mod ci;
 
 fn main() -> ExitCode {
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         Some("test") => ci::test(),
         Some("ci") => ci::ci(),
         Some("miri") => ci::miri(),
+        Some("ab-bench") => ab_bench::run(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
         None => Err(USAGE.to_owned()),
     };

@@ -1,0 +1,827 @@
+//! The A/B report: tables, goals, plots and the closing summary, from criterion's
+//! estimates and the benches' side files.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::data::{Bench, Estimate, Ratio, Results, SideFiles};
+use super::machine::Machine;
+use super::plots::{self, Series};
+
+/// The rescue policies, in the order the report lists them.
+const POLICIES: [&str; 3] = ["slurp", "cursor", "rescan"];
+/// The runtime's side in the `runtime` group; every other side there is a peer.
+const CMWQ: &str = "cmwq";
+/// "Within a few percent": Cursor's scan cost over Slurp's may be at most this.
+const FEW_PERCENT: f64 = 1.05;
+/// "Far below": Rescan's scan cost over Cursor's, at the largest N, at least this.
+const FAR_BELOW: f64 = 10.0;
+/// "About two mayday intervals": siblings finish within this many intervals.
+const ABOUT_TWO_INTERVALS: f64 = 2.2;
+/// "The blocker's whole duration": Slurp's siblings wait at least this share of it.
+const WHOLE_DURATION: f64 = 0.9;
+/// The kernel's MAYDAY_INTERVAL, used when a side file does not say.
+const MAYDAY_INTERVAL_NS: f64 = 100_000_000.0;
+
+/// Everything the report is made from.
+#[derive(Debug, Clone)]
+pub(crate) struct Input {
+    pub(crate) results: Results,
+    pub(crate) side: SideFiles,
+    pub(crate) machine: Machine,
+    /// `--quick` run.
+    pub(crate) quick: bool,
+    /// `--baseline NAME`, when comparing.
+    pub(crate) baseline: Option<String>,
+}
+
+/// Whether a goal is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Met,
+    NotMet,
+    /// The benches it needs did not run (or left no figures).
+    NoData,
+}
+
+impl Verdict {
+    fn label(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::NotMet => "NOT met",
+            Verdict::NoData => "no data",
+        }
+    }
+}
+
+/// A goal the report is read against, and how the run fared.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Goal {
+    pub(crate) name: &'static str,
+    pub(crate) verdict: Verdict,
+    pub(crate) detail: String,
+}
+
+/// A plot to draw beside the report.
+#[derive(Debug, Clone)]
+enum Plot {
+    Lines {
+        file: &'static str,
+        title: &'static str,
+        x: &'static str,
+        y: &'static str,
+        series: Vec<Series>,
+        log_y: bool,
+    },
+    Bars {
+        file: &'static str,
+        title: &'static str,
+        y: &'static str,
+        bars: Vec<(String, f64)>,
+    },
+}
+
+/// The report, built but not yet written.
+#[derive(Debug, Clone)]
+pub(crate) struct Report {
+    pub(crate) markdown: String,
+    pub(crate) goals: Vec<Goal>,
+    plots: Vec<Plot>,
+}
+
+/// Formats nanoseconds with a unit that keeps 3 significant digits.
+pub(crate) fn fmt_ns(ns: f64) -> String {
+    let (v, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "µs")
+    } else {
+        (ns, "ns")
+    };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.digits$} {unit}")
+}
+
+fn fmt_est(e: &Estimate) -> String {
+    format!(
+        "{} [{} – {}]",
+        fmt_ns(e.point),
+        fmt_ns(e.lower),
+        fmt_ns(e.upper)
+    )
+}
+
+fn fmt_ratio(r: &Ratio) -> String {
+    format!("{:.3} [{:.3} – {:.3}]", r.point, r.lower, r.upper)
+}
+
+fn fmt_rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2} M/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1} k/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0} /s")
+    }
+}
+
+fn f(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn ladder(v: &Value, key: &str) -> Vec<(f64, f64)> {
+    arr(v, key)
+        .iter()
+        .filter_map(|p| Some((p.get(1)?.as_f64()?, p.get(0)?.as_f64()?)))
+        .collect()
+}
+
+impl Report {
+    /// Builds the report from `input`.
+    pub(crate) fn build(input: &Input) -> Report {
+        let mut r = Report {
+            markdown: String::new(),
+            goals: Vec::new(),
+            plots: Vec::new(),
+        };
+        let mut body = String::new();
+        r.rescue_scan(input, &mut body);
+        r.scenario(input, &mut body);
+        r.rescue_real(input, &mut body);
+        r.runtime(input, &mut body);
+        r.baseline(input, &mut body);
+
+        let m = &input.machine;
+        let md = &mut r.markdown;
+        let _ = writeln!(md, "# cmwq A/B benchmark report\n");
+        let _ = writeln!(
+            md,
+            "Mode: {}. Times are criterion medians with their 95% confidence interval \
+             in brackets; ratios carry the conservative interval of the two (lower over \
+             upper, upper over lower). Figures from the simulator are exact virtual time.\n",
+            if input.quick { "`--quick`" } else { "full" }
+        );
+        let _ = writeln!(md, "## Machine\n");
+        let _ = writeln!(md, "| | |\n|---|---|");
+        let _ = writeln!(md, "| date | {} |", m.date);
+        let _ = writeln!(md, "| commit | {} |", m.commit);
+        let _ = writeln!(md, "| CPUs (nproc) | {} |", m.cpus);
+        let _ = writeln!(md, "| CPU model | {} |", m.cpu_model);
+        let _ = writeln!(md, "| memory | {} |", m.memory);
+        let _ = writeln!(md, "| rustc | {} |\n", m.rustc);
+        let _ = writeln!(md, "## Goals\n");
+        let _ = writeln!(
+            md,
+            "Read against, never tuned for: each line says whether the run met it and by how much.\n"
+        );
+        let _ = writeln!(md, "| goal | verdict | by how much |\n|---|---|---|");
+        for g in &r.goals {
+            let _ = writeln!(
+                md,
+                "| {} | **{}** | {} |",
+                g.name,
+                g.verdict.label(),
+                g.detail
+            );
+        }
+        md.push('\n');
+        md.push_str(&body);
+        r
+    }
+
+    fn goal(&mut self, name: &'static str, verdict: Verdict, detail: impl Into<String>) {
+        self.goals.push(Goal {
+            name,
+            verdict,
+            detail: detail.into(),
+        });
+    }
+
+    fn rescue_scan(&mut self, input: &Input, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## rescue_scan: scan cost of a whole rescue against N\n"
+        );
+        let benches = input.results.group("rescue_scan");
+        let side = input.side.get("rescue_scan");
+        let few = "Cursor's total scan cost within a few percent of Slurp's";
+        let far = "Cursor's scan cost far below Rescan's (linear against quadratic)";
+        if benches.is_empty() {
+            let _ = writeln!(md, "Not run.\n");
+            self.goal(few, Verdict::NoData, "rescue_scan did not run");
+            self.goal(far, Verdict::NoData, "rescue_scan did not run");
+            return;
+        }
+        if let Some(side) = side {
+            let _ = writeln!(
+                md,
+                "Every item of one pwq is rescued from a worklist of N items in which it has \
+                 one item in {} (the rest belong to other pwqs). Time is one whole rescue; \
+                 nodes are the worklist nodes the policy visited, per rescued item (from the \
+                 pwq's stats).\n",
+                side.get("interleave").and_then(Value::as_u64).unwrap_or(0)
+            );
+        }
+        let mut ns: Vec<u64> = benches
+            .iter()
+            .filter_map(|b| b.parameter.as_deref()?.parse().ok())
+            .collect();
+        ns.sort_unstable();
+        ns.dedup();
+        let nodes = |policy: &str, n: u64| -> Option<f64> {
+            arr(side?, "cases")
+                .iter()
+                .find(|c| s(c, "policy") == policy && c.get("n").and_then(Value::as_u64) == Some(n))
+                .and_then(|c| f(c, "nodes_per_rescued"))
+        };
+        let _ = writeln!(
+            md,
+            "| N | slurp | cursor | rescan | cursor/slurp | rescan/cursor | nodes per rescued item (slurp / cursor / rescan) |\n|---|---|---|---|---|---|---|"
+        );
+        let mut worst_few: Option<(f64, u64)> = None;
+        let mut far_at: Option<(Ratio, u64)> = None;
+        for &n in &ns {
+            let p = n.to_string();
+            let get = |pol: &str| input.results.get("rescue_scan", pol, Some(&p));
+            let cell = |b: Option<&Bench>| b.map_or("–".into(), |b| fmt_est(&b.median));
+            let (sl, cu, re) = (get("slurp"), get("cursor"), get("rescan"));
+            let cs = match (cu, sl) {
+                (Some(c), Some(s)) => {
+                    let r = c.median.ratio(&s.median);
+                    if worst_few.is_none_or(|(w, _)| r.point > w) {
+                        worst_few = Some((r.point, n));
+                    }
+                    fmt_ratio(&r)
+                }
+                _ => "–".into(),
+            };
+            let rc = match (re, cu) {
+                (Some(r), Some(c)) => {
+                    let ratio = r.median.ratio(&c.median);
+                    far_at = Some((ratio, n));
+                    fmt_ratio(&ratio)
+                }
+                _ => "–".into(),
+            };
+            let nd = POLICIES
+                .iter()
+                .map(|pol| nodes(pol, n).map_or("–".into(), |v| format!("{v:.2}")))
+                .collect::<Vec<_>>()
+                .join(" / ");
+            let _ = writeln!(
+                md,
+                "| {n} | {} | {} | {} | {cs} | {rc} | {nd} |",
+                cell(sl),
+                cell(cu),
+                cell(re)
+            );
+        }
+        let series: Vec<Series> = POLICIES
+            .iter()
+            .map(|pol| {
+                let pts = ns
+                    .iter()
+                    .filter_map(|&n| {
+                        let b = input
+                            .results
+                            .get("rescue_scan", pol, Some(&n.to_string()))?;
+                        Some((n as f64, b.median.point))
+                    })
+                    .collect::<Vec<_>>();
+                ((*pol).to_owned(), pts)
+            })
+            .filter(|(_, pts)| !pts.is_empty())
+            .collect();
+        let slopes: Vec<String> = series
+            .iter()
+            .filter_map(|(name, pts)| Some(format!("{name} {:.2}", loglog_slope(pts)?)))
+            .collect();
+        if !slopes.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nGrowth (slope of log time against log N; 1 is linear, 2 quadratic): {}.",
+                slopes.join(", ")
+            );
+        }
+        self.plots.push(Plot::Lines {
+            file: "rescue_scan.svg",
+            title: "Rescue scan cost against worklist length",
+            x: "N (worklist items)",
+            y: "time of one whole rescue (ns)",
+            series,
+            log_y: true,
+        });
+        let _ = writeln!(md, "\n![scan cost against N](rescue_scan.svg)\n");
+        match worst_few {
+            Some((w, n)) => self.goal(
+                few,
+                if w <= FEW_PERCENT {
+                    Verdict::Met
+                } else {
+                    Verdict::NotMet
+                },
+                format!(
+                    "worst cursor/slurp {w:.3} (at N = {n}): {:+.1}% against a bound of +{:.0}%",
+                    (w - 1.0) * 100.0,
+                    (FEW_PERCENT - 1.0) * 100.0
+                ),
+            ),
+            None => self.goal(few, Verdict::NoData, "no N with both sides"),
+        }
+        match far_at {
+            Some((r, n)) => self.goal(
+                far,
+                if r.point >= FAR_BELOW {
+                    Verdict::Met
+                } else {
+                    Verdict::NotMet
+                },
+                format!(
+                    "rescan/cursor {:.1}x at N = {n} (bound {FAR_BELOW:.0}x){}",
+                    r.point,
+                    if slopes.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; slopes {}", slopes.join(", "))
+                    }
+                ),
+            ),
+            None => self.goal(far, Verdict::NoData, "no N with both sides"),
+        }
+    }
+
+    fn scenario(&mut self, input: &Input, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## scenario: the simulator's scenarios under each policy\n"
+        );
+        let side = input.side.get("scenario");
+        let benches = input.results.group("scenario");
+        let goal = "Reported case (simulated): siblings finish within about two mayday intervals after pressure ends under Cursor, against the blocker's whole duration under Slurp";
+        let Some(side) = side else {
+            let _ = writeln!(md, "Not run.\n");
+            self.goal(goal, Verdict::NoData, "scenario did not run");
+            self.timeline_slot(input, md);
+            return;
+        };
+        let interval = f(side, "mayday_interval_ns").unwrap_or(MAYDAY_INTERVAL_NS);
+        let _ = writeln!(
+            md,
+            "Virtual time, so exact: stall is how long the siblings still waited after \
+             pressure ended. Wall time is criterion's median for one simulation.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| scenario | policy | sibling stall after pressure | p50 | p99 | max | rescued | maydays | wall time of the simulation |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        let rows = arr(side, "scenarios");
+        for row in rows {
+            let lat = row.get("latency_ns").cloned().unwrap_or(Value::Null);
+            let cell = |k: &str| f(&lat, k).map_or("–".into(), fmt_ns);
+            let wall = benches
+                .iter()
+                .find(|b| {
+                    b.function == s(row, "policy")
+                        && b.parameter.as_deref() == Some(s(row, "scenario"))
+                })
+                .map_or("–".into(), |b| fmt_est(&b.median));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {wall} |",
+                s(row, "scenario"),
+                s(row, "policy"),
+                f(row, "sibling_stall_ns").map_or("–".into(), fmt_ns),
+                cell("p50"),
+                cell("p99"),
+                cell("max"),
+                f(row, "rescued").map_or("–".into(), |v| format!("{v:.0}")),
+                f(row, "maydays").map_or("–".into(), |v| format!("{v:.0}")),
+            );
+        }
+        let reported: Vec<&Value> = rows
+            .iter()
+            .filter(|r| r.get("reported_case").and_then(Value::as_bool) == Some(true))
+            .collect();
+        let series: Vec<Series> = reported
+            .iter()
+            .map(|r| (s(r, "policy").to_owned(), ladder(r, "latency_ladder")))
+            .filter(|(_, pts)| !pts.is_empty())
+            .collect();
+        if !series.is_empty() {
+            self.plots.push(Plot::Lines {
+                file: "scenario_latency.svg",
+                title: "Reported case: queue-to-start latency distribution per policy",
+                x: "latency (ns, virtual)",
+                y: "fraction of items started",
+                series,
+                log_y: false,
+            });
+            let _ = writeln!(
+                md,
+                "\n![latency distribution per policy](scenario_latency.svg)\n"
+            );
+        }
+        self.stall_goal(
+            goal,
+            &reported,
+            interval,
+            "sibling_stall_ns",
+            "blocker_after_pressure_ns",
+        );
+        self.timeline_slot(input, md);
+    }
+
+    /// The goal on the reported case, from rows with a `policy` and a stall figure.
+    fn stall_goal(
+        &mut self,
+        goal: &'static str,
+        rows: &[&Value],
+        interval: f64,
+        stall_key: &str,
+        blocker_key: &str,
+    ) {
+        let find = |pol: &str| rows.iter().find(|r| s(r, "policy") == pol);
+        let (Some(cur), Some(sl)) = (find("cursor"), find("slurp")) else {
+            self.goal(
+                goal,
+                Verdict::NoData,
+                "no reported-case figures for both cursor and slurp",
+            );
+            return;
+        };
+        let (Some(cs), Some(ss)) = (f(cur, stall_key), f(sl, stall_key)) else {
+            self.goal(goal, Verdict::NoData, "stall figures missing");
+            return;
+        };
+        let blocker = f(sl, blocker_key).or_else(|| f(cur, blocker_key));
+        let cursor_ok = cs <= ABOUT_TWO_INTERVALS * interval;
+        let slurp_ok = blocker.is_none_or(|b| ss >= WHOLE_DURATION * b);
+        let detail = format!(
+            "cursor {} = {:.2} mayday intervals (bound {ABOUT_TWO_INTERVALS}); slurp {}{}",
+            fmt_ns(cs),
+            cs / interval,
+            fmt_ns(ss),
+            blocker.map_or(String::new(), |b| format!(
+                " = {:.0}% of the blocker's {} after pressure",
+                ss / b * 100.0,
+                fmt_ns(b)
+            ))
+        );
+        self.goal(
+            goal,
+            if cursor_ok && slurp_ok {
+                Verdict::Met
+            } else {
+                Verdict::NotMet
+            },
+            detail,
+        );
+    }
+
+    fn timeline_slot(&mut self, input: &Input, md: &mut String) {
+        let _ = writeln!(md, "### The reported case, side by side\n");
+        let svg = input
+            .side
+            .get("scenario")
+            .map(|v| s(v, "timeline_svg"))
+            .filter(|p| !p.is_empty());
+        match svg {
+            Some(file) => {
+                let _ = writeln!(
+                    md,
+                    "![reported case timeline, slurp beside cursor]({file})\n"
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    md,
+                    "No timeline in this run: the simulator's timeline call was not available \
+                     to the scenario bench.\n"
+                );
+            }
+        }
+    }
+
+    fn rescue_real(&mut self, input: &Input, md: &mut String) {
+        let _ = writeln!(md, "## rescue_real: the reported case on real threads\n");
+        let goal = "Reported case (real threads): siblings finish within about two mayday intervals after the failure window under Cursor, against the blocker's whole duration under Slurp";
+        let benches = input.results.group("rescue_real");
+        if benches.is_empty() {
+            let _ = writeln!(md, "Not run.\n");
+            self.goal(goal, Verdict::NoData, "rescue_real did not run");
+            return;
+        }
+        let side = input
+            .side
+            .get("rescue_real")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let interval = f(&side, "mayday_interval_ns").unwrap_or(MAYDAY_INTERVAL_NS);
+        let blocker = f(&side, "blocker_after_window_ns");
+        let _ = writeln!(
+            md,
+            "Worker creation fails during a window; a blocking item sits among its \
+             siblings. Time is from the end of the window until the last sibling finished.{}\n",
+            blocker.map_or(String::new(), |b| format!(
+                " The blocker keeps blocking {} after the window; the mayday interval is {}.",
+                fmt_ns(b),
+                fmt_ns(interval)
+            ))
+        );
+        let _ = writeln!(
+            md,
+            "| policy | time until siblings finish | in mayday intervals | ratio to slurp |\n|---|---|---|---|"
+        );
+        let slurp = benches.iter().find(|b| b.function == "slurp");
+        let mut rows = Vec::new();
+        for b in benches {
+            let ratio = slurp.map_or("–".into(), |s| fmt_ratio(&b.median.ratio(&s.median)));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {:.2} | {ratio} |",
+                b.function,
+                fmt_est(&b.median),
+                b.median.point / interval
+            );
+            let mut row = serde_json::json!({"policy": b.function, "stall": b.median.point});
+            if let Some(bl) = blocker {
+                row["blocker"] = bl.into();
+            }
+            rows.push(row);
+        }
+        md.push('\n');
+        let refs: Vec<&Value> = rows.iter().collect();
+        self.stall_goal(goal, &refs, interval, "stall", "blocker");
+    }
+
+    fn runtime(&mut self, input: &Input, md: &mut String) {
+        let _ = writeln!(
+            md,
+            "## runtime: lib/test_workqueue.c's shape against the peers\n"
+        );
+        let speed = "Runtime at least as fast as the fastest peer in items/s";
+        let p95 = "Runtime's p95 queue-to-start latency lower than the fastest peer's";
+        let allocs = "Zero allocations per queued Arc item";
+        let benches = input.results.group("runtime");
+        let side = input.side.get("runtime").cloned().unwrap_or(Value::Null);
+        if benches.is_empty() {
+            let _ = writeln!(md, "Not run.\n");
+            for g in [speed, p95, allocs] {
+                self.goal(g, Verdict::NoData, "runtime did not run");
+            }
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "{} producer threads each queue one small item and wait for it to start, {} \
+             times over (the kernel's closed loop). Latency is queue to start, over every \
+             item of every run; allocations are those one queueing made on the producer's \
+             thread (counting allocator).\n",
+            f(&side, "producers").map_or("P".into(), |v| format!("{v:.0}")),
+            f(&side, "items_per_producer").map_or("M".into(), |v| format!("{v:.0}"))
+        );
+        let side_of = |name: &str| {
+            arr(&side, "sides")
+                .iter()
+                .find(|x| s(x, "side") == name)
+                .cloned()
+        };
+        let cmwq = benches.iter().find(|b| b.function == CMWQ);
+        let peers: Vec<&Bench> = benches.iter().filter(|b| b.function != CMWQ).collect();
+        let fastest = peers
+            .iter()
+            .copied()
+            .min_by(|a, b| a.median.point.total_cmp(&b.median.point));
+        let _ = writeln!(
+            md,
+            "| side | time per run | items/s | cmwq/side (time) | p50 | p90 | p95 | allocations per queue |\n|---|---|---|---|---|---|---|---|"
+        );
+        for b in benches {
+            let sd = side_of(&b.function).unwrap_or(Value::Null);
+            let lat = sd.get("latency_ns").cloned().unwrap_or(Value::Null);
+            let cell = |k: &str| f(&lat, k).map_or("–".into(), fmt_ns);
+            let ratio = cmwq.map_or("–".into(), |c| fmt_ratio(&c.median.ratio(&b.median)));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {ratio} | {} | {} | {} | {} |",
+                b.function,
+                fmt_est(&b.median),
+                b.elements_per_sec().map_or("–".into(), fmt_rate),
+                cell("p50"),
+                cell("p90"),
+                cell("p95"),
+                f(&sd, "allocations_per_queue").map_or("–".into(), |v| format!("{v:.3}")),
+            );
+        }
+        md.push('\n');
+        self.plots.push(Plot::Bars {
+            file: "runtime_throughput.svg",
+            title: "Items per second (median run)",
+            y: "items/s",
+            bars: benches
+                .iter()
+                .filter_map(|b| Some((b.function.clone(), b.elements_per_sec()?)))
+                .collect(),
+        });
+        let series: Vec<Series> = arr(&side, "sides")
+            .iter()
+            .map(|x| (s(x, "side").to_owned(), ladder(x, "latency_ladder")))
+            .filter(|(_, pts)| !pts.is_empty())
+            .collect();
+        let _ = writeln!(md, "![throughput per side](runtime_throughput.svg)\n");
+        if !series.is_empty() {
+            self.plots.push(Plot::Lines {
+                file: "runtime_latency.svg",
+                title: "Queue-to-start latency distribution per side",
+                x: "latency (ns)",
+                y: "fraction of items started",
+                series,
+                log_y: false,
+            });
+            let _ = writeln!(
+                md,
+                "![latency distribution per side](runtime_latency.svg)\n"
+            );
+        }
+        let (Some(c), Some(fp)) = (cmwq, fastest) else {
+            let why = if cmwq.is_none() {
+                "no cmwq side in this run"
+            } else {
+                "no peer in this run"
+            };
+            for g in [speed, p95] {
+                self.goal(g, Verdict::NoData, why);
+            }
+            self.goal(allocs, Verdict::NoData, why);
+            return;
+        };
+        let (cr, fr) = (
+            c.elements_per_sec().unwrap_or(0.0),
+            fp.elements_per_sec().unwrap_or(0.0),
+        );
+        self.goal(
+            speed,
+            if cr >= fr {
+                Verdict::Met
+            } else {
+                Verdict::NotMet
+            },
+            format!(
+                "cmwq {} against {} {} ({:+.1}%)",
+                fmt_rate(cr),
+                fp.function,
+                fmt_rate(fr),
+                (cr / fr - 1.0) * 100.0
+            ),
+        );
+        let p95_of = |name: &str| side_of(name).and_then(|x| f(x.get("latency_ns")?, "p95"));
+        match (p95_of(CMWQ), p95_of(&fp.function)) {
+            (Some(cp), Some(pp)) => self.goal(
+                p95,
+                if cp < pp {
+                    Verdict::Met
+                } else {
+                    Verdict::NotMet
+                },
+                format!(
+                    "cmwq {} against {} {} ({:+.1}%)",
+                    fmt_ns(cp),
+                    fp.function,
+                    fmt_ns(pp),
+                    (cp / pp - 1.0) * 100.0
+                ),
+            ),
+            _ => self.goal(p95, Verdict::NoData, "latency side file missing"),
+        }
+        match side_of(CMWQ).and_then(|x| f(&x, "allocations_per_queue")) {
+            Some(a) => self.goal(
+                allocs,
+                if a == 0.0 {
+                    Verdict::Met
+                } else {
+                    Verdict::NotMet
+                },
+                format!("{a:.3} allocations per queue_work of a pre-made Arc item"),
+            ),
+            None => self.goal(allocs, Verdict::NoData, "allocation figure missing"),
+        }
+    }
+
+    fn baseline(&mut self, input: &Input, md: &mut String) {
+        let Some(name) = &input.baseline else { return };
+        let _ = writeln!(md, "## Against baseline `{name}`\n");
+        let _ = writeln!(
+            md,
+            "| benchmark | baseline | this run | change |\n|---|---|---|---|"
+        );
+        let mut any = false;
+        for (group, benches) in &input.results.groups {
+            for b in benches {
+                let Some(base) = &b.baseline_median else {
+                    continue;
+                };
+                any = true;
+                let r = b.median.ratio(base);
+                let _ = writeln!(
+                    md,
+                    "| {group}/{}{} | {} | {} | {:+.1}% [{:+.1}% – {:+.1}%] |",
+                    b.function,
+                    b.parameter
+                        .as_deref()
+                        .map_or(String::new(), |p| format!("/{p}")),
+                    fmt_ns(base.point),
+                    fmt_ns(b.median.point),
+                    (r.point - 1.0) * 100.0,
+                    (r.lower - 1.0) * 100.0,
+                    (r.upper - 1.0) * 100.0
+                );
+            }
+        }
+        if !any {
+            let _ = writeln!(
+                md,
+                "| (no benchmark has a saved baseline of that name) | | | |"
+            );
+        }
+        md.push('\n');
+    }
+
+    /// The summary printed at the end of a run: one line per goal.
+    pub(crate) fn summary(&self) -> String {
+        let mut out = String::from("ab-bench summary:\n");
+        for g in &self.goals {
+            let _ = writeln!(out, "  [{:>7}] {}: {}", g.verdict.label(), g.name, g.detail);
+        }
+        out
+    }
+
+    /// Writes `report.md` and the plots into `dir`; a plot that fails is noted in the
+    /// report instead of failing it.
+    pub(crate) fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let mut md = self.markdown.clone();
+        for plot in &self.plots {
+            let result = match plot {
+                Plot::Lines {
+                    file,
+                    title,
+                    x,
+                    y,
+                    series,
+                    log_y,
+                } => plots::lines(&dir.join(file), title, x, y, series, *log_y).map(|()| *file),
+                Plot::Bars {
+                    file,
+                    title,
+                    y,
+                    bars,
+                } => plots::bars(&dir.join(file), title, y, bars).map(|()| *file),
+            };
+            if let Err(e) = result {
+                let _ = writeln!(md, "\n(a plot could not be drawn: {e})");
+            }
+        }
+        let path = dir.join("report.md");
+        std::fs::write(&path, md).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+}
+
+/// Least-squares slope of log y against log x (how a cost grows with N).
+pub(crate) fn loglog_slope(pts: &[(f64, f64)]) -> Option<f64> {
+    let logs: Vec<(f64, f64)> = pts
+        .iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+        .map(|(x, y)| (x.ln(), y.ln()))
+        .collect();
+    if logs.len() < 2 {
+        return None;
+    }
+    let n = logs.len() as f64;
+    let (mx, my) = logs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / n, b + y / n));
+    let sxx: f64 = logs.iter().map(|(x, _)| (x - mx).powi(2)).sum();
+    let sxy: f64 = logs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}

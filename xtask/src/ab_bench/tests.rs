@@ -1,0 +1,330 @@
+//! The report is built from a small fixture of criterion output and side files: no bench
+//! runs here.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::data::{Results, SideFiles};
+use super::machine::Machine;
+use super::report::{Input, Report, Verdict, loglog_slope};
+use super::{Options, started_benchmark};
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cmwq-ab-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes one criterion benchmark as criterion 0.5 lays it out.
+fn criterion_bench(
+    root: &Path,
+    run: &str,
+    group: &str,
+    function: &str,
+    param: &str,
+    median_ns: f64,
+    elements: Option<u64>,
+) {
+    let dir = root.join(group).join(function).join(param).join(run);
+    std::fs::create_dir_all(&dir).unwrap();
+    let throughput = elements.map_or(serde_json::Value::Null, |n| json!({ "Elements": n }));
+    let meta = json!({
+        "group_id": group, "function_id": function, "value_str": param,
+        "throughput": throughput, "full_id": format!("{group}/{function}/{param}"),
+        "directory_name": format!("{group}/{function}/{param}"), "title": format!("{group}/{function}/{param}"),
+    });
+    let est = |p: f64| {
+        json!({
+            "confidence_interval": { "confidence_level": 0.95, "lower_bound": p * 0.98, "upper_bound": p * 1.02 },
+            "point_estimate": p, "standard_error": p * 0.01,
+        })
+    };
+    let estimates = json!({
+        "mean": est(median_ns), "median": est(median_ns), "median_abs_dev": est(median_ns * 0.01),
+        "slope": null, "std_dev": est(median_ns * 0.02),
+    });
+    std::fs::write(dir.join("benchmark.json"), meta.to_string()).unwrap();
+    std::fs::write(dir.join("estimates.json"), estimates.to_string()).unwrap();
+}
+
+fn machine() -> Machine {
+    Machine {
+        cpus: 2,
+        memory: "8.0 GiB".into(),
+        cpu_model: "Fixture CPU".into(),
+        rustc: "rustc 1.95.0".into(),
+        commit: "0123456789ab".into(),
+        date: "2026-11-26 18:00 UTC".into(),
+    }
+}
+
+/// rescue_scan (linear slurp and cursor, quadratic rescan), runtime (cmwq slower than
+/// rayon, lower p95, no allocation), scenario side file with the reported case.
+fn fixture(root: &Path) -> Input {
+    let crit = root.join("criterion");
+    for n in [100u64, 1_000, 10_000] {
+        let nf = n as f64;
+        criterion_bench(
+            &crit,
+            "new",
+            "rescue_scan",
+            "slurp",
+            &n.to_string(),
+            10.0 * nf,
+            None,
+        );
+        criterion_bench(
+            &crit,
+            "new",
+            "rescue_scan",
+            "cursor",
+            &n.to_string(),
+            10.2 * nf,
+            None,
+        );
+        criterion_bench(
+            &crit,
+            "new",
+            "rescue_scan",
+            "rescan",
+            &n.to_string(),
+            0.5 * nf * nf,
+            None,
+        );
+    }
+    criterion_bench(&crit, "new", "runtime", "cmwq", "2x2000", 30e6, Some(4000));
+    criterion_bench(&crit, "new", "runtime", "rayon", "2x2000", 25e6, Some(4000));
+    criterion_bench(
+        &crit,
+        "new",
+        "runtime",
+        "threadpool",
+        "2x2000",
+        90e6,
+        Some(4000),
+    );
+    let side = root.join("side");
+    std::fs::create_dir_all(&side).unwrap();
+    let lat = |p50: u64, p95: u64| json!({"count": 4000, "p50": p50, "p90": p95 - 10, "p95": p95, "p99": p95 * 2, "max": p95 * 10});
+    let ladder = json!([[0.0, 400], [0.5, 900], [1.0, 50000]]);
+    std::fs::write(side.join("runtime.json"), json!({
+        "producers": 2, "items_per_producer": 2000,
+        "sides": [
+            {"side": "cmwq", "latency_ns": lat(800, 2000), "latency_ladder": ladder, "allocations_per_queue": 0.0},
+            {"side": "rayon", "latency_ns": lat(900, 3000), "latency_ladder": ladder, "allocations_per_queue": 1.0},
+            {"side": "threadpool", "latency_ns": lat(5000, 9000), "latency_ladder": ladder, "allocations_per_queue": 1.0},
+        ]
+    }).to_string()).unwrap();
+    std::fs::write(side.join("rescue_scan.json"), json!({
+        "interleave": 4,
+        "cases": [{"policy": "cursor", "n": 1000, "rescued": 250, "nodes_visited": 1000, "nodes_per_rescued": 4.0}]
+    }).to_string()).unwrap();
+    std::fs::write(side.join("scenario.json"), json!({
+        "mayday_interval_ns": 100_000_000u64,
+        "scenarios": [
+            {"scenario": "reported_case", "reported_case": true, "policy": "slurp", "sibling_stall_ns": 950_000_000u64,
+             "blocker_after_pressure_ns": 1_000_000_000u64, "latency_ns": lat(1000, 5000), "latency_ladder": ladder, "rescued": 40, "maydays": 12},
+            {"scenario": "reported_case", "reported_case": true, "policy": "cursor", "sibling_stall_ns": 150_000_000u64,
+             "blocker_after_pressure_ns": 1_000_000_000u64, "latency_ns": lat(900, 4000), "latency_ladder": ladder, "rescued": 16, "maydays": 3},
+        ]
+    }).to_string()).unwrap();
+    Input {
+        results: Results::read(&crit, "new", None),
+        side: SideFiles::read(&side),
+        machine: machine(),
+        quick: true,
+        baseline: None,
+    }
+}
+
+fn verdict(report: &Report, name_part: &str) -> Verdict {
+    report
+        .goals
+        .iter()
+        .find(|g| g.name.contains(name_part))
+        .unwrap_or_else(|| panic!("no goal mentioning {name_part}"))
+        .verdict
+}
+
+#[test]
+fn report_reads_criterion_estimates_into_per_group_tables() {
+    let root = scratch("tables");
+    let input = fixture(&root);
+    assert_eq!(input.results.group("rescue_scan").len(), 9);
+    let cursor = input
+        .results
+        .get("rescue_scan", "cursor", Some("1000"))
+        .unwrap();
+    assert_eq!(cursor.median.point, 10_200.0);
+    let report = Report::build(&input);
+    let md = &report.markdown;
+    assert!(md.contains("| CPU model | Fixture CPU |"), "{md}");
+    assert!(md.contains("| commit | 0123456789ab |"));
+    // cursor/slurp at N = 1000: 1.02, spread 0.98/1.02 .. 1.02/0.98
+    assert!(
+        md.contains("| 1000 | 10.0 µs [9.80 µs – 10.2 µs] | 10.2 µs"),
+        "{md}"
+    );
+    assert!(md.contains("1.020 [0.980 – 1.062]"), "{md}");
+    assert!(
+        md.contains("– / 4.00 / –"),
+        "nodes per rescued item from the side file: {md}"
+    );
+    // runtime: items/s from the throughput, ratio cmwq/rayon 1.2, percentiles, allocations
+    assert!(
+        md.contains("| rayon | 25.0 ms [24.5 ms – 25.5 ms] | 160.0 k/s | 1.200"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| cmwq | 30.0 ms") && md.contains("| 0.000 |"),
+        "{md}"
+    );
+    // scenario rows come from the side file
+    assert!(md.contains("| reported_case | cursor | 150 ms |"), "{md}");
+    // the timeline slot is left open and says why
+    assert!(md.contains("No timeline in this run"));
+}
+
+#[test]
+fn goals_are_judged_against_the_figures_not_tuned() {
+    let root = scratch("goals");
+    let report = Report::build(&fixture(&root));
+    assert_eq!(verdict(&report, "within a few percent"), Verdict::Met);
+    assert_eq!(verdict(&report, "far below Rescan"), Verdict::Met);
+    assert_eq!(verdict(&report, "(simulated)"), Verdict::Met);
+    // cmwq is 20% slower than rayon in the fixture: the report must say so.
+    assert_eq!(verdict(&report, "items/s"), Verdict::NotMet);
+    assert_eq!(verdict(&report, "p95"), Verdict::Met);
+    assert_eq!(verdict(&report, "Zero allocations"), Verdict::Met);
+    assert_eq!(verdict(&report, "real threads"), Verdict::NoData);
+    let summary = report.summary();
+    assert!(
+        summary.contains("[NOT met] Runtime at least as fast"),
+        "{summary}"
+    );
+    assert!(summary.contains("-16.7%"), "{summary}");
+}
+
+#[test]
+fn report_writes_markdown_and_svg_plots_beside_it() {
+    let root = scratch("write");
+    let report = Report::build(&fixture(&root));
+    let out = root.join("ab-bench");
+    report.write(&out).unwrap();
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# cmwq A/B benchmark report"));
+    for svg in [
+        "rescue_scan.svg",
+        "runtime_throughput.svg",
+        "runtime_latency.svg",
+        "scenario_latency.svg",
+    ] {
+        let text = std::fs::read_to_string(out.join(svg)).unwrap_or_else(|e| panic!("{svg}: {e}"));
+        assert!(text.contains("<svg"), "{svg} is not an SVG");
+        assert!(md.contains(svg), "report does not link {svg}");
+    }
+    assert!(!md.contains("could not be drawn"), "{md}");
+}
+
+#[test]
+fn missing_groups_read_as_no_data() {
+    let root = scratch("empty");
+    let input = Input {
+        results: Results::read(&root.join("criterion"), "new", None),
+        side: SideFiles::read(&root.join("side")),
+        machine: machine(),
+        quick: false,
+        baseline: None,
+    };
+    let report = Report::build(&input);
+    assert!(report.goals.iter().all(|g| g.verdict == Verdict::NoData));
+    assert!(report.markdown.contains("Not run."));
+}
+
+#[test]
+fn baseline_comparison_reads_the_named_run_beside_new() {
+    let root = scratch("baseline");
+    let crit = root.join("criterion");
+    criterion_bench(&crit, "new", "rescue_scan", "cursor", "100", 1100.0, None);
+    criterion_bench(
+        &crit,
+        "before",
+        "rescue_scan",
+        "cursor",
+        "100",
+        1000.0,
+        None,
+    );
+    let input = Input {
+        results: Results::read(&crit, "new", Some("before")),
+        side: SideFiles::default(),
+        machine: machine(),
+        quick: false,
+        baseline: Some("before".into()),
+    };
+    let b = input
+        .results
+        .get("rescue_scan", "cursor", Some("100"))
+        .unwrap();
+    assert_eq!(b.baseline_median.unwrap().point, 1000.0);
+    let md = Report::build(&input).markdown;
+    assert!(
+        md.contains("| rescue_scan/cursor/100 | 1.00 µs | 1.10 µs | +10.0%"),
+        "{md}"
+    );
+    // --save NAME runs are read from NAME instead of `new`
+    let saved = Results::read(&crit, "before", None);
+    assert_eq!(
+        saved
+            .get("rescue_scan", "cursor", Some("100"))
+            .unwrap()
+            .median
+            .point,
+        1000.0
+    );
+}
+
+#[test]
+fn options_map_to_criterion_flags() {
+    let args = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let o = Options::parse(&args(&["--quick", "--save", "main"])).unwrap();
+    assert!(o.quick);
+    let flags = o.criterion_args().join(" ");
+    assert!(
+        flags.contains("--sample-size 10") && flags.ends_with("--save-baseline main"),
+        "{flags}"
+    );
+    let o = Options::parse(&args(&["--baseline", "main"])).unwrap();
+    assert!(o.criterion_args().join(" ").ends_with("--baseline main"));
+    assert!(Options::parse(&args(&["--save"])).is_err());
+    assert!(Options::parse(&args(&["--save", "a", "--baseline", "b"])).is_err());
+    assert!(Options::parse(&args(&["--fast"])).is_err());
+}
+
+#[test]
+fn progress_follows_criterion_warm_up_lines() {
+    assert_eq!(
+        started_benchmark("Benchmarking runtime/rayon/2x2000: Warming up for 500.00 ms"),
+        Some("runtime/rayon/2x2000")
+    );
+    assert_eq!(
+        started_benchmark("Benchmarking runtime/rayon/2x2000: Analyzing"),
+        None
+    );
+    assert_eq!(
+        started_benchmark("runtime/rayon/2x2000    time:   [1 ms 2 ms 3 ms]"),
+        None
+    );
+}
+
+#[test]
+fn growth_slope_tells_linear_from_quadratic() {
+    let lin: Vec<(f64, f64)> = [100.0, 1e3, 1e4].iter().map(|&n| (n, 3.0 * n)).collect();
+    let quad: Vec<(f64, f64)> = [100.0, 1e3, 1e4].iter().map(|&n| (n, n * n)).collect();
+    assert!((loglog_slope(&lin).unwrap() - 1.0).abs() < 1e-9);
+    assert!((loglog_slope(&quad).unwrap() - 2.0).abs() < 1e-9);
+    assert_eq!(loglog_slope(&[(1.0, 1.0)]), None);
+}
