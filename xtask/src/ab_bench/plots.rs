@@ -8,6 +8,34 @@ use plotters::prelude::*;
 /// A named series of points.
 pub(crate) type Series = (String, Vec<(f64, f64)>);
 
+/// What an axis counts, for its tick labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// Nanoseconds, labelled with a time unit.
+    Nanos,
+    /// A plain quantity (items, items/s), labelled with k/M suffixes.
+    Count,
+    /// A fraction between 0 and 1.
+    Fraction,
+}
+
+impl Unit {
+    fn label(self, v: f64) -> String {
+        match self {
+            Unit::Nanos => super::report::fmt_ns(v),
+            Unit::Count if v.abs() >= 1e6 => format!("{}M", trim(v / 1e6)),
+            Unit::Count if v.abs() >= 1e3 => format!("{}k", trim(v / 1e3)),
+            Unit::Count => trim(v),
+            Unit::Fraction => format!("{v:.1}"),
+        }
+    }
+}
+
+fn trim(v: f64) -> String {
+    let s = format!("{v:.1}");
+    s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
+}
+
 fn err(e: impl std::fmt::Display) -> String {
     format!("plot: {e}")
 }
@@ -39,8 +67,8 @@ fn canvas(path: &Path) -> DrawingArea<SVGBackend<'_>, Shift> {
 pub(crate) fn lines(
     path: &Path,
     title: &str,
-    x_desc: &str,
-    y_desc: &str,
+    (x_desc, x_unit): (&str, Unit),
+    (y_desc, y_unit): (&str, Unit),
     series: &[Series],
     log_y: bool,
 ) -> Result<(), String> {
@@ -53,6 +81,8 @@ pub(crate) fn lines(
                 .configure_mesh()
                 .x_desc(x_desc)
                 .y_desc(y_desc)
+                .x_label_formatter(&|v| x_unit.label(*v))
+                .y_label_formatter(&|v| y_unit.label(*v))
                 .draw()
                 .map_err(err)?;
             for (i, (name, pts)) in series.iter().enumerate() {
@@ -113,7 +143,7 @@ pub(crate) fn lines(
 pub(crate) fn bars(
     path: &Path,
     title: &str,
-    y_desc: &str,
+    (y_desc, y_unit): (&str, Unit),
     bars: &[(String, f64)],
 ) -> Result<(), String> {
     let root = canvas(path);
@@ -140,6 +170,7 @@ pub(crate) fn bars(
             }
         })
         .y_desc(y_desc)
+        .y_label_formatter(&|v| y_unit.label(*v))
         .draw()
         .map_err(err)?;
     chart

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::data::{Bench, Estimate, Ratio, Results, SideFiles};
 use super::machine::Machine;
-use super::plots::{self, Series};
+use super::plots::{self, Series, Unit};
 
 /// The rescue policies, in the order the report lists them.
 const POLICIES: [&str; 3] = ["slurp", "cursor", "rescan"];
@@ -70,15 +70,15 @@ enum Plot {
     Lines {
         file: &'static str,
         title: &'static str,
-        x: &'static str,
-        y: &'static str,
+        x: (&'static str, Unit),
+        y: (&'static str, Unit),
         series: Vec<Series>,
         log_y: bool,
     },
     Bars {
         file: &'static str,
         title: &'static str,
-        y: &'static str,
+        y: (&'static str, Unit),
         bars: Vec<(String, f64)>,
     },
 }
@@ -326,8 +326,8 @@ impl Report {
         self.plots.push(Plot::Lines {
             file: "rescue_scan.svg",
             title: "Rescue scan cost against worklist length",
-            x: "N (worklist items)",
-            y: "time of one whole rescue (ns)",
+            x: ("N (worklist items)", Unit::Count),
+            y: ("time of one whole rescue", Unit::Nanos),
             series,
             log_y: true,
         });
@@ -431,8 +431,8 @@ impl Report {
             self.plots.push(Plot::Lines {
                 file: "scenario_latency.svg",
                 title: "Reported case: queue-to-start latency distribution per policy",
-                x: "latency (ns, virtual)",
-                y: "fraction of items started",
+                x: ("queue-to-start latency (virtual time)", Unit::Nanos),
+                y: ("fraction of items started", Unit::Fraction),
                 series,
                 log_y: false,
             });
@@ -637,7 +637,7 @@ impl Report {
         self.plots.push(Plot::Bars {
             file: "runtime_throughput.svg",
             title: "Items per second (median run)",
-            y: "items/s",
+            y: ("items/s", Unit::Count),
             bars: benches
                 .iter()
                 .filter_map(|b| Some((b.function.clone(), b.elements_per_sec()?)))
@@ -653,8 +653,8 @@ impl Report {
             self.plots.push(Plot::Lines {
                 file: "runtime_latency.svg",
                 title: "Queue-to-start latency distribution per side",
-                x: "latency (ns)",
-                y: "fraction of items started",
+                x: ("queue-to-start latency", Unit::Nanos),
+                y: ("fraction of items started", Unit::Fraction),
                 series,
                 log_y: false,
             });
@@ -790,13 +790,13 @@ impl Report {
                     y,
                     series,
                     log_y,
-                } => plots::lines(&dir.join(file), title, x, y, series, *log_y).map(|()| *file),
+                } => plots::lines(&dir.join(file), title, *x, *y, series, *log_y).map(|()| *file),
                 Plot::Bars {
                     file,
                     title,
                     y,
                     bars,
-                } => plots::bars(&dir.join(file), title, y, bars).map(|()| *file),
+                } => plots::bars(&dir.join(file), title, *y, bars).map(|()| *file),
             };
             if let Err(e) = result {
                 let _ = writeln!(md, "\n(a plot could not be drawn: {e})");
