@@ -78,6 +78,8 @@ pub struct Harness {
     pub log: Log,
     /// Answer CreateWorker with failure while true.
     pub create_fails: bool,
+    /// Pools whose creation fails (besides `create_fails`).
+    pub fail_pools: Vec<PoolId>,
     /// Names of items that block when they start.
     pub blocking: Vec<String>,
     /// Items held by blocked runners, by runner.
@@ -106,6 +108,7 @@ impl Harness {
             out: Actions::new(),
             log: Arc::new(Mutex::new(Vec::new())),
             create_fails: false,
+            fail_pools: Vec::new(),
             blocking: Vec::new(),
             held: HashMap::new(),
             runnable: VecDeque::new(),
@@ -233,7 +236,7 @@ impl Harness {
         for _ in 0..100_000 {
             self.absorb();
             if let Some(pool) = self.pending_creates.pop_front() {
-                if self.create_fails {
+                if self.create_fails || self.fail_pools.contains(&pool) {
                     self.create_failures += 1;
                     self.sys.worker_create_failed(pool, self.now, &mut self.out);
                 } else {
@@ -352,22 +355,30 @@ impl Harness {
             .map(|(r, _)| *r)
     }
 
-    /// Move the clock to `t`, firing due timers in deadline order, settling after each.
+    /// Move the clock to `t`, firing due timers in deadline order (all timers of one
+    /// instant fire before anything runs), settling after each instant.
     pub fn advance_to(&mut self, t: u64) {
         loop {
-            let next = self
+            let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() else {
+                break;
+            };
+            let due: Vec<Timer> = self
                 .timers
                 .iter()
-                .filter(|(_, at)| **at <= t)
-                .min_by_key(|(k, at)| (**at, **k))
-                .map(|(k, at)| (*k, *at));
-            let Some((timer, at)) = next else { break };
-            self.timers.remove(&timer);
+                .filter(|(_, a)| **a == at)
+                .map(|(k, _)| *k)
+                .collect();
             self.now = self.now.max(at);
-            match timer {
-                Timer::Mayday(p) => self.sys.mayday_timeout(p, self.now, &mut self.out),
-                Timer::Idle(p) => self.sys.idle_timeout(p, self.now, &mut self.out),
-                Timer::CreateRetry(p) => self.sys.create_retry_timeout(p, self.now, &mut self.out),
+            for timer in due {
+                self.timers.remove(&timer);
+                match timer {
+                    Timer::Mayday(p) => self.sys.mayday_timeout(p, self.now, &mut self.out),
+                    Timer::Idle(p) => self.sys.idle_timeout(p, self.now, &mut self.out),
+                    Timer::CreateRetry(p) => {
+                        self.sys.create_retry_timeout(p, self.now, &mut self.out)
+                    }
+                }
+                self.absorb();
             }
             self.settle();
         }
