@@ -967,7 +967,7 @@ impl Pool {
         let addr = work.addr();
         let w = &mut self.workers[i];
         w.current_func.clear();
-        w.current_func.push_str(head.name());
+        w.current_func.push_str(work.name());
         let pwq = pwq.unwrap_or(PwqId(u32::MAX));
         w.current = Some(Current {
             addr,
