@@ -264,6 +264,23 @@ impl Harness {
         panic!("harness did not settle");
     }
 
+    /// Answer pending creation requests only (no worker runs).
+    pub fn settle_creations_only(&mut self) {
+        loop {
+            self.absorb();
+            let Some(pool) = self.pending_creates.pop_front() else {
+                return;
+            };
+            if self.create_fails || self.fail_pools.contains(&pool) {
+                self.create_failures += 1;
+                self.sys.worker_create_failed(pool, self.now, &mut self.out);
+            } else {
+                let w = self.sys.worker_created(pool, self.now, &mut self.out);
+                self.created.push((pool, w));
+            }
+        }
+    }
+
     fn step_worker(&mut self, w: WorkerId) {
         match self.sys.next_work(w, self.now, &mut self.out) {
             Next::Run(work) => self.start(Runner::Worker(w), work),
