@@ -242,6 +242,10 @@ impl Shared {
         }
     }
 
+    pub(crate) fn pool_exists(&self, id: PoolId) -> bool {
+        matches!(self.pools.get(id.0 as usize), Some(Some(_)))
+    }
+
     pub(crate) fn pools(&self) -> impl Iterator<Item = &PoolSlot> {
         self.pools.iter().flatten()
     }
@@ -633,6 +637,12 @@ impl WorkerHooks for Hooks {
     }
     fn is_rescuer(&self) -> bool {
         self.ws.rescuer_of.is_some()
+    }
+    fn current_cpu(&self) -> Option<u32> {
+        match self.ws.pool.load(Ordering::Relaxed) {
+            NONE => None,
+            p => self.shared.pools.get(p as usize)?.as_ref()?.cpu,
+        }
     }
 }
 
