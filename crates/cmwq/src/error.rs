@@ -40,6 +40,30 @@ pub enum BuildError {
     /// The runtime was shut down.
     #[error("the cmwq runtime is shut down")]
     ShutDown,
+    /// The core refused the workqueue's specification.
+    #[error("workqueue refused: {0}")]
+    Spec(#[source] cmwq_pool::WqError),
+    /// The core refused to add a pwq to a pool.
+    #[error("pwq refused: {0}")]
+    Pwq(#[source] cmwq_pool::PoolError),
+}
+
+impl BuildError {
+    pub(crate) fn from_core<E: Into<BuildError>>(e: E) -> BuildError {
+        e.into()
+    }
+}
+
+impl From<cmwq_pool::WqError> for BuildError {
+    fn from(e: cmwq_pool::WqError) -> Self {
+        BuildError::Spec(e)
+    }
+}
+
+impl From<cmwq_pool::PoolError> for BuildError {
+    fn from(e: cmwq_pool::PoolError) -> Self {
+        BuildError::Pwq(e)
+    }
 }
 
 /// Why a [`Spawner`](crate::Spawner) did not create a thread.
@@ -94,6 +118,18 @@ pub enum MaxActiveError {
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
 #[non_exhaustive]
 pub enum QueueError {
+    /// The item is already pending: this queueing is a no-op (the pending run covers it).
+    #[error("the work item is already pending")]
+    AlreadyPending,
+    /// The item is disabled (`disable_work`) and cannot be queued until enabled.
+    #[error("the work item is disabled")]
+    Disabled,
+    /// The workqueue is draining: only its own items may queue on it.
+    #[error("the workqueue is draining; only its own work items may queue on it")]
+    Draining,
+    /// The workqueue is destroyed.
+    #[error("the workqueue is destroyed")]
+    Destroyed,
     /// The chosen CPU is not one of the runtime's CPUs.
     #[error("cpu {cpu} does not exist; the runtime has cpus 0 to {}", .nr_cpus - 1)]
     NoSuchCpu {
@@ -102,4 +138,20 @@ pub enum QueueError {
         /// How many CPUs the runtime has.
         nr_cpus: usize,
     },
+}
+
+impl QueueError {
+    pub(crate) fn from_core(e: cmwq_pool::QueueError) -> QueueError {
+        use cmwq_pool::QueueError as C;
+        match e {
+            C::AlreadyPending => QueueError::AlreadyPending,
+            C::Disabled => QueueError::Disabled,
+            C::Draining => QueueError::Draining,
+            C::NoSuchCpu { cpu, nr_cpus } => QueueError::NoSuchCpu {
+                cpu: cpu as usize,
+                nr_cpus: nr_cpus as usize,
+            },
+            _ => QueueError::Destroyed,
+        }
+    }
 }

@@ -86,3 +86,19 @@ impl WorkBusy {
         u32::from(self.pending) | (u32::from(self.running) << 1)
     }
 }
+
+impl WqFlags {
+    pub(crate) fn to_core(self) -> cmwq_pool::WqFlags {
+        cmwq_pool::WqFlags::from_bits_truncate(self.bits())
+    }
+}
+
+impl Rescue {
+    pub(crate) fn to_core(self) -> cmwq_rescue::Policy {
+        match self {
+            Rescue::Cursor => cmwq_rescue::Policy::Cursor,
+            Rescue::Slurp => cmwq_rescue::Policy::Slurp,
+            Rescue::Rescan => cmwq_rescue::Policy::Rescan,
+        }
+    }
+}

@@ -23,7 +23,7 @@ pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{Runtime, RuntimeBuilder};
+pub use runtime::{LockupHook, Runtime, RuntimeBuilder};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,

@@ -58,7 +58,7 @@ pub(crate) struct PoolSlot {
     /// Next worker number in this pool, for `kworker/C:N` names.
     next_nr: AtomicU32,
     /// A watchdog report was made for the current stall (reported once per stall).
-    reported: AtomicBool,
+    pub(crate) reported: AtomicBool,
 }
 
 /// A worker or rescuer thread, as the runtime sees it.
@@ -120,6 +120,7 @@ pub(crate) struct Shared {
     pub(crate) timer: crate::timer::TimerQueue<TimerEvent>,
     spawner: Arc<dyn Spawner>,
     pub(crate) panic_hook: RwLock<Option<PanicHook>>,
+    pub(crate) lockup_hook: Option<crate::runtime::LockupHook>,
     workers: RwLock<Vec<Option<Arc<WorkerShared>>>>,
     pub(crate) wqs: RwLock<Vec<Option<Arc<WqShared>>>>,
     next_worker: AtomicU32,
@@ -161,6 +162,7 @@ impl Shared {
         affinity: Affinity,
         spawner: Arc<dyn Spawner>,
         panic_hook: Option<PanicHook>,
+        lockup_hook: Option<crate::runtime::LockupHook>,
     ) -> Arc<Shared> {
         let epoch = Instant::now();
         let n = (4 * nr_cpus + 2) as usize;
@@ -194,6 +196,7 @@ impl Shared {
             timer: crate::timer::TimerQueue::new(),
             spawner,
             panic_hook: RwLock::new(panic_hook),
+            lockup_hook,
             workers: RwLock::new(Vec::new()),
             wqs: RwLock::new(Vec::new()),
             next_worker: AtomicU32::new(1),

@@ -12,6 +12,7 @@ use crate::error::BuildError;
 use crate::panic::{PanicHook, WorkPanic};
 use crate::rt::Shared;
 use crate::spawner::{Spawner, ThreadSpawner};
+use crate::watch::Stall;
 use crate::wq::{Workqueue, WorkqueueBuilder};
 
 /// Shuts the runtime's threads down when the last handle goes.
@@ -61,7 +62,11 @@ pub struct RuntimeBuilder {
     timings: Timings,
     affinity: Affinity,
     panic_hook: Option<PanicHook>,
+    lockup_hook: Option<LockupHook>,
 }
+
+/// A function called by the lockup watchdog for each newly stalled pool.
+pub type LockupHook = Arc<dyn Fn(&Stall) + Send + Sync + 'static>;
 
 impl fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -115,6 +120,12 @@ impl RuntimeBuilder {
         self.panic_hook = Some(Arc::new(f));
         self
     }
+    /// Called by the lockup watchdog for each pool it finds stalled (once per stall),
+    /// besides its `tracing` error with the dump.
+    pub fn lockup_hook(mut self, f: impl Fn(&Stall) + Send + Sync + 'static) -> Self {
+        self.lockup_hook = Some(Arc::new(f));
+        self
+    }
 
     /// Start the runtime (its timer thread; workers come with the first workqueue).
     pub fn build(self) -> Result<Runtime, BuildError> {
@@ -127,7 +138,14 @@ impl RuntimeBuilder {
         let spawner = self
             .spawner
             .unwrap_or_else(|| Arc::new(ThreadSpawner::new()));
-        let shared = Shared::new(nr as u32, self.timings, self.affinity, spawner, self.panic_hook);
+        let shared = Shared::new(
+            nr as u32,
+            self.timings,
+            self.affinity,
+            spawner,
+            self.panic_hook,
+            self.lockup_hook,
+        );
         shared.start_timer().map_err(|source| BuildError::Rescuer {
             name: "cmwq-timer".into(),
             source,
@@ -148,6 +166,7 @@ impl Runtime {
             timings: Timings::default(),
             affinity: Affinity::default(),
             panic_hook: None,
+            lockup_hook: None,
         }
     }
 

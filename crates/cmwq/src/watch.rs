@@ -89,7 +89,19 @@ pub(crate) fn watchdog(rt: &Shared, thresh: Duration) {
     for p in rt.pools() {
         let is_stuck = stuck.contains(&p.id.0);
         let was = p.reported.swap(is_stuck, Ordering::AcqRel);
-        fresh |= is_stuck && !was;
+        if is_stuck && !was {
+            fresh = true;
+            if let (Some(hook), Some(l)) = (
+                &rt.lockup_hook,
+                s.watchdog_lockups(thresh_ms).find(|l| l.0.id == p.id.0),
+            ) {
+                hook(&Stall {
+                    pool: l.0.id,
+                    stuck_for: Duration::from_millis(l.0.since_progress_ms),
+                    report: l.to_string().trim_end().to_owned(),
+                });
+            }
+        }
     }
     if fresh {
         if let Ok(r) = s.watchdog_report(thresh_ms, KernelFormat::default()) {
