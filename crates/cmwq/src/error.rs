@@ -146,7 +146,7 @@ impl QueueError {
         match e {
             C::AlreadyPending => QueueError::AlreadyPending,
             C::Disabled => QueueError::Disabled,
-            C::Draining => QueueError::Draining,
+            C::Draining(_) => QueueError::Draining,
             C::NoSuchCpu { cpu, nr_cpus } => QueueError::NoSuchCpu {
                 cpu: cpu as usize,
                 nr_cpus: nr_cpus as usize,

@@ -673,15 +673,25 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
             break;
         }
-        let next = shared.with_pool(p, |pool, now, acts| pool.next_work(ws.id, now, acts));
+        let next = shared.with_pool(p, |pool, now, acts| {
+            let n = pool.next_work(ws.id, now, acts);
+            let pwq = pool.current_pwq(ws.id);
+            (n, pwq)
+        });
         match next {
-            Next::Run { work, pwq } => {
+            (Next::Run(work), Some(pwq)) => {
                 shared.run_item(ws, work, pwq);
                 let w = ws.id;
                 shared.with_pool(p, |pool, now, acts| pool.work_done(w, 0, now, acts));
             }
-            Next::Idle | Next::Manage => ws.park(),
-            Next::Exit => break,
+            (Next::Run(work), None) => {
+                // The core always records the pwq of the item it hands out.
+                drop(work);
+                tracing::error!(target: "workqueue", worker = ws.name.as_str(),
+                    "next_work gave an item without a current pwq");
+            }
+            (Next::Idle | Next::Manage, _) => ws.park(),
+            (Next::Exit, _) => break,
         }
     }
     shared.unregister(ws.id);
@@ -709,10 +719,11 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                 loop {
                     let next = pool.rescuer_next(ws.id, &mut Sink(shared), shared.now(), acts);
                     match next {
-                        RescueNext::Run { work, pwq } => {
+                        RescueNext::Run(work) => {
+                            let on = pool.current_pwq(ws.id).unwrap_or(pwq);
                             drop(pool);
                             shared.perform(acts);
-                            shared.run_item(ws, work, pwq);
+                            shared.run_item(ws, work, on);
                             pool = slot.core.lock();
                             pool.work_done(ws.id, 0, shared.now(), acts);
                         }

@@ -131,12 +131,12 @@ impl WqShared {
             self.rt.perform(acts);
             r
         });
-        r.map_err(|refused| (QueueError::from_core(refused.reason), refused.work))
+        r.map_err(|(e, w)| (QueueError::from_core(e), w))
     }
 
     /// The core reports a pwq's flush colour done: maybe the whole flush is done.
     pub(crate) fn flush_pwq_done(&self, pwq: PwqId) {
-        if self.core.lock().flush_pwq_done(pwq) {
+        if self.core.lock().flush_pwq_done(pwq).is_some() {
             self.flush_complete();
         }
     }
@@ -159,20 +159,15 @@ impl WqShared {
                 return;
             }
         };
-        let mut n = 0;
         for &pwq in self.pwqs.iter() {
             let p = cmwq_pool::pool_of(pwq);
-            if self
-                .rt
-                .pool(p)
-                .core
-                .lock()
-                .pwq_flush_prep(pwq, begin.flush_color, begin.work_color)
-            {
-                n += 1;
+            let mut pool = self.rt.pool(p).core.lock();
+            if pool.pwq_flush_prep(pwq, begin.flush_color, begin.work_color) {
+                // Before the pool lock is released: its FlushColorDone cannot come first.
+                self.core.lock().flush_pwq_added();
             }
         }
-        if self.core.lock().flush_prepared(n) {
+        if self.core.lock().flush_prepared().is_some() {
             self.flush_complete();
         }
         let mut done = self.flush_done.lock();
@@ -214,7 +209,8 @@ impl WqShared {
         {
             let mut c = self.core.lock();
             if on {
-                c.begin_drain();
+                // Already draining (drain() racing destroy): the flushes below still run.
+                let _ = c.begin_drain();
             } else {
                 c.end_drain();
             }
@@ -420,25 +416,23 @@ impl Runtime {
             flags |= WqFlags::UNBOUND;
         }
         let policy = rescue.to_core();
-        let mut spec = WqSpec {
-            name: name.clone(),
-            flags: flags.to_core(),
-            max_active: (max_active != 0).then_some(max_active as u16),
-            policy: policy.clone(),
+        let core_flags = flags.to_core();
+        let mut spec = if ordered {
+            WqSpec::ordered(name.clone(), core_flags)
+        } else {
+            WqSpec::new(name.clone(), core_flags)
         };
-        if ordered {
-            spec = WqSpec::ordered(name.clone());
-            spec.flags |= flags.to_core();
-            spec.policy = policy.clone();
+        spec = spec.policy(policy.clone());
+        if max_active != 0 && !ordered {
+            spec = spec.max_active(max_active as u16);
         }
+        let (eff_flags, max) = spec.validate().map_err(BuildError::from_core)?;
         let id = {
             let mut wqs = shared.wqs.write();
             let id = wqs.len() as u32;
             wqs.push(None);
             WqId(id)
         };
-        let core_wq = cmwq_pool::Workqueue::new(id, spec).map_err(BuildError::from_core)?;
-        let max = core_wq.max_active();
         let pools: Vec<_> = if flags.contains(WqFlags::UNBOUND) {
             vec![shared.unbound_pool(flags.contains(WqFlags::HIGHPRI))]
         } else {
@@ -452,7 +446,7 @@ impl Runtime {
                 pool.add_pwq(
                     PwqSpec {
                         wq: id,
-                        wq_flags: flags.to_core() | core_ordered(ordered),
+                        wq_flags: eff_flags,
                         max_active: max,
                         policy: policy.clone(),
                     },
@@ -462,11 +456,11 @@ impl Runtime {
             });
             pwqs.push(pwq.map_err(BuildError::from_core)?);
         }
-        let mut core_wq = core_wq;
-        core_wq.set_pwqs(pwqs.clone());
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| shared.new_rescuer(id, &name));
+        let core_wq = cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
+            .map_err(BuildError::from_core)?;
         let inner = Arc::new(WqShared {
             id,
             name: name.clone(),
@@ -493,14 +487,6 @@ impl Runtime {
             }
         }
         Ok(wq)
-    }
-}
-
-fn core_ordered(ordered: bool) -> cmwq_pool::WqFlags {
-    if ordered {
-        cmwq_pool::WqFlags::ORDERED
-    } else {
-        cmwq_pool::WqFlags::empty()
     }
 }
 
