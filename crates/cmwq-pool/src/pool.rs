@@ -310,7 +310,7 @@ impl Pool {
 
     /// How long the pool has been stuck: time since progress while work is pending.
     pub fn stalled_for(&self, now: u64) -> Option<u64> {
-        if self.worklist.has_linked_nodes() {
+        if self.worklist.raw().has_linked_nodes() {
             Some(now.saturating_sub(self.watchdog_ts))
         } else {
             None
@@ -562,7 +562,7 @@ impl Pool {
         if p.inactive.is_empty() && p.nr_active < p.max_active {
             p.nr_active += 1;
             work.head().set_pwq(pwq, color, WorkFlags::PENDING);
-            if !self.worklist.has_linked_nodes() {
+            if !self.worklist.raw().has_linked_nodes() {
                 self.watchdog_ts = now;
             }
             self.worklist.push_back(work);
@@ -605,7 +605,7 @@ impl Pool {
                 return moved;
             };
             p.nr_active += 1;
-            if !self.worklist.has_linked_nodes() {
+            if !self.worklist.raw().has_linked_nodes() {
                 self.watchdog_ts = now;
             }
             // SAFETY: front is the first element of p.inactive.
@@ -1338,7 +1338,7 @@ impl Pool {
         _now: u64,
         _out: &mut Actions,
     ) -> Result<(), WorkRef> {
-        if barrier.head().test_and_set_pending() != Ok(true) {
+        if !matches!(barrier.head().test_and_set_pending(), Ok(true)) {
             return Err(barrier);
         }
         let tflags = lists::flags(target);
@@ -1352,7 +1352,7 @@ impl Pool {
                         color,
                         WorkFlags::PENDING | WorkFlags::INACTIVE | inherit,
                     );
-                    target.set_linked(true);
+                    target.set_flags(WorkFlags::LINKED);
                     let pos = NonNull::from(target);
                     let list = self.list_mut(loc, pwq);
                     // SAFETY: locate found target on this list.

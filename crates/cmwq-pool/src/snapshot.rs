@@ -1,0 +1,1 @@
+//! Plain-data snapshots for the dump.
