@@ -35,10 +35,10 @@ pub(crate) enum TimerEvent {
     CreateRetry(PoolId),
     /// Create a worker for the pool (the core's `CreateWorker`), off the queue path.
     Create(PoolId),
-    /// A delayed item's timer (kernel `delayed_work_timer_fn`); stale if `gen` moved on.
+    /// A delayed item's timer (kernel `delayed_work_timer_fn`); stale if `generation` moved on.
     Delayed {
         work: WorkRef,
-        gen: u64,
+        generation: u64,
         wq: Arc<WqShared>,
         cpu: Option<u32>,
     },
@@ -75,6 +75,8 @@ pub(crate) struct WorkerShared {
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
     pub(crate) exit: AtomicBool,
+    /// The running item's name and start (ns), for the dump (no allocation: fixed buffer).
+    func: Mutex<(NameBuf, u64)>,
 }
 
 impl WorkerShared {
@@ -89,6 +91,7 @@ impl WorkerShared {
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             exit: AtomicBool::new(false),
+            func: Mutex::new((NameBuf::new(), 0)),
         }
     }
 
@@ -265,6 +268,30 @@ impl Shared {
         self.workers.read().get(id.0 as usize).and_then(Clone::clone)
     }
 
+    /// Rescuers attached to pool `p` now.
+    pub(crate) fn rescuers_on(&self, p: PoolId) -> impl Iterator<Item = WorkerId> {
+        let ids: Vec<WorkerId> = self
+            .workers
+            .read()
+            .iter()
+            .flatten()
+            .filter(|w| w.rescuer_of.is_some() && w.pool.load(Ordering::Relaxed) == p.0)
+            .map(|w| w.id)
+            .collect();
+        ids.into_iter()
+    }
+
+    /// What worker `w` runs now (name, start in ns), as the runtime recorded it.
+    pub(crate) fn worker_current(&self, w: WorkerId) -> Option<(String, u64)> {
+        let ws = self.worker(w)?;
+        let f = ws.func.lock();
+        Some((f.0.as_str().to_owned(), f.1))
+    }
+
+    pub(crate) fn ns_to_ms(&self, ns: u64) -> u64 {
+        ns / 1_000_000
+    }
+
     pub(crate) fn alloc_worker_id(&self) -> WorkerId {
         WorkerId(self.next_worker.fetch_add(1, Ordering::Relaxed))
     }
@@ -336,11 +363,11 @@ impl Shared {
                 self.with_pool(p, |pool, now, acts| pool.create_retry_timeout(now, acts));
             }
             TimerEvent::Create(p) => self.create_worker(p),
-            TimerEvent::Delayed { work, gen, wq, cpu } => {
+            TimerEvent::Delayed { work, generation, wq, cpu } => {
                 let addr = work.addr();
                 let mine = {
                     let mut d = self.delayed.lock();
-                    if d.get(&addr) == Some(&gen) {
+                    if d.get(&addr) == Some(&generation) {
                         d.remove(&addr);
                         true
                     } else {
@@ -502,6 +529,12 @@ impl Shared {
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
+        {
+            let mut f = ws.func.lock();
+            f.0 = NameBuf::new();
+            let _ = f.0.write_str(name.as_str());
+            f.1 = self.now();
+        }
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -569,6 +602,7 @@ impl MaydaySink for Sink<'_> {
 
 /// A work item's name copied to the stack (no allocation), for reports after the item
 /// was consumed by running it.
+#[derive(Clone, Copy)]
 struct NameBuf {
     buf: [u8; 64],
     len: usize,

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
-use cmwq_work::{HasWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkRef};
+use cmwq_work::{HasWork, PwqId, WorkFlags, WorkItem, WorkRef};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
@@ -656,13 +656,13 @@ impl Workqueue {
             return self.inner.queue_owned(work, cpu);
         }
         let rt = &self.inner.rt;
-        let gen = rt.next_gen.fetch_add(1, Ordering::Relaxed);
-        rt.delayed.lock().insert(work.addr(), gen);
+        let generation = rt.next_gen.fetch_add(1, Ordering::Relaxed);
+        rt.delayed.lock().insert(work.addr(), generation);
         rt.timer.arm(
             Instant::now() + delay,
             TimerEvent::Delayed {
                 work,
-                gen,
+                generation,
                 wq: Arc::clone(&self.inner),
                 cpu,
             },
