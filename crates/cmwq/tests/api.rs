@@ -1,0 +1,352 @@
+//! The public API's behaviours, one per test, on a small private runtime.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cmwq::{
+    Affinity, BuildError, MaxActiveError, QueueError, Runtime, WQ_MAX_ACTIVE, WQ_MEM_RECLAIM,
+    WQ_UNBOUND, WorkHead, WorkId, WorkItem, impl_has_work, work_fn,
+};
+use common::{Counted, GUARD, Latch, fast_timings};
+use parking_lot::Mutex;
+
+fn rt() -> Runtime {
+    Runtime::builder()
+        .nr_cpus(2)
+        .affinity(Affinity::Free)
+        .timings(fast_timings())
+        .build()
+        .unwrap()
+}
+
+/// An item that blocks until released, and says when it started.
+struct Gate {
+    work: WorkHead,
+    started: Mutex<Option<mpsc::Sender<Option<WorkId>>>>,
+    release: Mutex<Option<mpsc::Receiver<()>>>,
+    runs: AtomicUsize,
+}
+impl_has_work!(Gate { work });
+impl WorkItem for Gate {
+    fn run(this: Arc<Self>) {
+        this.runs.fetch_add(1, Ordering::SeqCst);
+        if let Some(tx) = this.started.lock().take() {
+            let _ = tx.send(cmwq::current_work());
+        }
+        if let Some(rx) = this.release.lock().take() {
+            cmwq::blocking(|| {
+                let _ = rx.recv();
+            });
+        }
+    }
+}
+fn gate() -> (Arc<Gate>, mpsc::Receiver<Option<WorkId>>, mpsc::Sender<()>) {
+    let (stx, srx) = mpsc::channel();
+    let (rtx, rrx) = mpsc::channel();
+    (
+        Arc::new(Gate {
+            work: WorkHead::new::<Gate>(),
+            started: Mutex::new(Some(stx)),
+            release: Mutex::new(Some(rrx)),
+            runs: AtomicUsize::new(0),
+        }),
+        srx,
+        rtx,
+    )
+}
+
+#[test]
+fn queueing_a_pending_item_hands_the_arc_back() {
+    let rt = rt();
+    let wq = rt.workqueue("pending").build().unwrap();
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    // Running, not pending: it queues again, once.
+    wq.queue_work(g.clone()).unwrap();
+    let r = wq.queue_work(g.clone()).unwrap_err();
+    assert!(r.is_already_pending());
+    assert!(Arc::ptr_eq(&r.item, &g));
+    release.send(()).unwrap();
+    wq.flush();
+    assert_eq!(g.runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn flush_waits_for_everything_queued_before_it() {
+    let rt = rt();
+    let wq = rt.workqueue("flush").flags(WQ_UNBOUND).build().unwrap();
+    let latch = Latch::new();
+    let items: Vec<_> = (0..100).map(|_| Counted::new(&latch)).collect();
+    for i in &items {
+        wq.queue_work(i.clone()).unwrap();
+    }
+    wq.flush();
+    assert_eq!(latch.get(), 100);
+}
+
+#[test]
+fn flush_work_waits_for_the_running_instance() {
+    let rt = rt();
+    let wq = rt.workqueue("flushwork").build().unwrap();
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    let id = started.recv_timeout(GUARD).unwrap();
+    assert_eq!(id, Some(WorkId::of(&*g)), "current_work inside the item is the item");
+    assert!(wq.work_busy(&g).running);
+    let g2 = g.clone();
+    let wq = Arc::new(wq);
+    let wq2 = wq.clone();
+    let flusher = std::thread::spawn(move || wq2.flush_work(&g2));
+    release.send(()).unwrap();
+    assert!(flusher.join().unwrap(), "there was a running instance to wait for");
+    assert!(!wq.work_busy(&g).running);
+    assert!(!wq.flush_work(&g), "idle: nothing to wait for");
+}
+
+#[test]
+fn cancel_takes_a_pending_item_off_its_queue() {
+    let rt = rt();
+    let wq = rt.workqueue("cancel").max_active(1).flags(WQ_UNBOUND).build().unwrap();
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    // max_active 1 and a running item: the next one waits (inactive).
+    let latch = Latch::new();
+    let c = Counted::new(&latch);
+    wq.queue_work(c.clone()).unwrap();
+    assert!(wq.work_busy(&c).pending);
+    assert!(wq.congested(0).unwrap());
+    assert!(wq.cancel_work(&c), "it was pending");
+    assert!(!wq.work_busy(&c).pending);
+    release.send(()).unwrap();
+    wq.flush();
+    assert_eq!(latch.get(), 0, "the cancelled item never ran");
+    assert!(!wq.cancel_work(&c));
+}
+
+#[test]
+fn cancel_work_sync_returns_after_the_running_instance_finished() {
+    let rt = rt();
+    let wq = Arc::new(rt.workqueue("cancelsync").build().unwrap());
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    wq.queue_work(g.clone()).unwrap(); // pending behind its own run
+    let (wq2, g2) = (wq.clone(), g.clone());
+    let canceller = std::thread::spawn(move || wq2.cancel_work_sync(&g2));
+    release.send(()).unwrap();
+    assert!(canceller.join().unwrap(), "the second queueing was cancelled");
+    assert_eq!(wq.work_busy(&g), cmwq::WorkBusy::default());
+    assert_eq!(g.runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn disabled_items_refuse_queueing_until_enabled() {
+    let rt = rt();
+    let wq = rt.workqueue("disable").build().unwrap();
+    let latch = Latch::new();
+    let c = Counted::new(&latch);
+    assert!(!wq.disable_work(&c));
+    assert!(!wq.disable_work(&c));
+    assert_eq!(wq.queue_work(c.clone()).unwrap_err().reason, QueueError::Disabled);
+    assert!(!wq.enable_work(&c), "disable nests");
+    assert!(wq.enable_work(&c));
+    wq.queue_work(c.clone()).unwrap();
+    wq.flush();
+    assert_eq!(latch.get(), 1);
+}
+
+#[test]
+fn delayed_work_runs_after_its_timer_and_mod_delayed_work_moves_it() {
+    let rt = rt();
+    let wq = rt.workqueue("delayed").build().unwrap();
+    let latch = Latch::new();
+    let c = Counted::new(&latch);
+    wq.queue_delayed_work(c.clone(), Duration::from_secs(3600)).unwrap();
+    assert!(wq.work_busy(&c).pending, "waiting on its timer counts as pending");
+    assert!(wq.queue_delayed_work(c.clone(), Duration::ZERO).unwrap_err().is_already_pending());
+    // Pull the hour-long timer in to now.
+    assert!(wq.mod_delayed_work(&c, Duration::ZERO).unwrap());
+    latch.wait_for(1);
+    // A delayed item can be flushed: flush_delayed_work fires its timer at once.
+    wq.queue_delayed_work(c.clone(), Duration::from_secs(3600)).unwrap();
+    assert!(wq.flush_delayed_work(&c));
+    assert_eq!(latch.get(), 2);
+    // And cancelled.
+    wq.queue_delayed_work(c.clone(), Duration::from_secs(3600)).unwrap();
+    assert!(wq.cancel_delayed_work_sync(&c));
+    assert!(!wq.work_busy(&c).pending);
+    assert_eq!(c.runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_short_delay_fires_on_its_own() {
+    let rt = rt();
+    let wq = rt.workqueue("delayed2").build().unwrap();
+    let latch = Latch::new();
+    let c = Counted::new(&latch);
+    wq.queue_delayed_work_on(1, c.clone(), Duration::from_millis(1)).unwrap();
+    latch.wait_for(1);
+}
+
+#[test]
+fn ordered_workqueue_runs_items_one_at_a_time_in_order() {
+    let rt = rt();
+    let wq = rt.workqueue("ordered").ordered().build().unwrap();
+    assert!(wq.is_ordered());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    for i in 0..50 {
+        let log = log.clone();
+        wq.queue_fn("ordered_func", move || log.lock().push(i)).unwrap();
+    }
+    wq.flush();
+    assert_eq!(*log.lock(), (0..50).collect::<Vec<_>>());
+    assert!(matches!(wq.set_max_active(4), Err(MaxActiveError::Ordered(_))));
+}
+
+#[test]
+fn a_panicking_item_is_caught_counted_and_reported() {
+    let (tx, rx) = mpsc::channel::<String>();
+    let tx = Mutex::new(tx);
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .timings(fast_timings())
+        .panic_hook(move |p| {
+            let _ = tx.lock().send(format!("{}|{}|{}", p.workqueue, p.work, p.message));
+        })
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("panicky").build().unwrap();
+    let boom = work_fn("boom_func", || panic!("boom"));
+    wq.queue_work(boom.clone()).unwrap();
+    assert_eq!(rx.recv_timeout(GUARD).unwrap(), "panicky|boom_func|boom");
+    // The worker and the workqueue keep working.
+    let latch = Latch::new();
+    wq.queue_work(Counted::new(&latch)).unwrap();
+    wq.queue_work(boom).unwrap();
+    latch.wait_for(1);
+    wq.flush();
+    assert_eq!(wq.stats().panics, 2);
+    assert_eq!(rt.panics(), 2);
+}
+
+#[test]
+fn dropping_a_workqueue_drains_it() {
+    let rt = rt();
+    let latch = Latch::new();
+    {
+        let wq = rt.workqueue("dropdrain").flags(WQ_UNBOUND).build().unwrap();
+        for _ in 0..50 {
+            wq.queue_work(Counted::new(&latch)).unwrap();
+        }
+    }
+    assert_eq!(latch.get(), 50);
+}
+
+#[test]
+fn draining_refuses_outside_queueing_but_allows_chained() {
+    let rt = rt();
+    let wq = Arc::new(rt.workqueue("drain").build().unwrap());
+    let latch = Latch::new();
+    let chained = Counted::new(&latch);
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    // An item that chains another onto its own workqueue.
+    let wq2 = Arc::downgrade(&wq);
+    let c2 = chained.clone();
+    let (res_tx, res_rx) = mpsc::channel();
+    let chainer = work_fn("chain_func", move || {
+        if let Some(wq) = wq2.upgrade() {
+            let _ = res_tx.send(wq.queue_work(c2.clone()).is_ok());
+        }
+    });
+    wq.queue_work(chainer).unwrap();
+    let wq3 = wq.clone();
+    let drainer = std::thread::spawn(move || wq3.drain());
+    // Wait until draining is visible: an outside queueing is refused.
+    let outsider = Counted::new(&Latch::new());
+    loop {
+        match wq.queue_work(outsider.clone()) {
+            Err(r) if r.reason == QueueError::Draining => break,
+            Ok(()) => {
+                wq.cancel_work(&outsider);
+            }
+            Err(r) => panic!("{r}"),
+        }
+        std::thread::yield_now();
+    }
+    release.send(()).unwrap();
+    drainer.join().unwrap();
+    assert!(res_rx.recv_timeout(GUARD).unwrap(), "chained queueing accepted while draining");
+    assert_eq!(latch.get(), 1, "and drained");
+}
+
+#[test]
+fn set_max_active_at_run_time() {
+    let rt = rt();
+    let wq = rt.workqueue("maxactive").max_active(1).flags(WQ_UNBOUND).build().unwrap();
+    assert_eq!(wq.max_active(), 1);
+    wq.set_max_active(8).unwrap();
+    assert_eq!(wq.max_active(), 8);
+    assert_eq!(
+        wq.set_max_active(0),
+        Err(MaxActiveError::OutOfRange { given: 0, max: WQ_MAX_ACTIVE })
+    );
+}
+
+#[test]
+fn builder_errors_say_what_was_wrong() {
+    let rt = rt();
+    let e = rt.workqueue("").build().unwrap_err();
+    assert!(matches!(e, BuildError::BadName { len: 0, .. }), "{e}");
+    let e = rt.workqueue("x".repeat(40)).build().unwrap_err();
+    assert!(e.to_string().contains("40 bytes"), "{e}");
+    let e = rt.workqueue("big").max_active(5000).build().unwrap_err();
+    assert!(e.to_string().contains("5000"), "{e}");
+    let e = rt.workqueue("bh").flags(cmwq::WQ_BH).build().unwrap_err();
+    assert!(e.to_string().contains("WQ_BH"), "{e}");
+    assert_eq!(
+        rt.workqueue("cpu").build().unwrap().queue_work_on(7, Counted::new(&Latch::new()))
+            .unwrap_err()
+            .reason,
+        QueueError::NoSuchCpu { cpu: 7, nr_cpus: 2 }
+    );
+}
+
+#[test]
+fn rescuer_identity_and_dump_of_a_busy_workqueue() {
+    let rt = rt();
+    let wq = rt.workqueue("dumped").flags(WQ_MEM_RECLAIM).build().unwrap();
+    assert!(!cmwq::current_is_workqueue_rescuer());
+    let (g, started, release) = gate();
+    wq.queue_work(g.clone()).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    let dump = wq.show();
+    assert!(dump.contains("workqueue dumped: flags=0x8"), "{dump}");
+    assert!(dump.contains(":Gate"), "{dump}");
+    let all = rt.show_all_workqueues();
+    assert!(all.starts_with("Showing busy workqueues and worker pools:"), "{all}");
+    release.send(()).unwrap();
+    wq.flush();
+    assert!(rt.wq_monitor().contains("dumped"));
+    assert!(wq.stats().completed >= 1);
+}
+
+#[test]
+fn system_workqueues_are_created_on_first_use() {
+    let latch = Latch::new();
+    cmwq::schedule_work(Counted::new(&latch)).unwrap();
+    cmwq::system_unbound_wq().queue_work(Counted::new(&latch)).unwrap();
+    cmwq::system_highpri_wq().queue_work(Counted::new(&latch)).unwrap();
+    cmwq::system_long_wq().queue_work(Counted::new(&latch)).unwrap();
+    cmwq::system_power_efficient_wq().queue_work(Counted::new(&latch)).unwrap();
+    latch.wait_for(5);
+    assert_eq!(cmwq::system_wq().name(), "events");
+    assert_eq!(cmwq::system_unbound_wq().flags(), WQ_UNBOUND);
+}
