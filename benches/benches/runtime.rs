@@ -16,8 +16,8 @@ use cmwq_benches::alloc_count::CountingAlloc;
 use cmwq_benches::latency::LatencySamples;
 use cmwq_benches::side_file;
 use cmwq_benches::workload::{
-    Executor, RayonExecutor, Shape, ThreadpoolExecutor, TokioExecutor, allocations_per_queue,
-    run_workload,
+    CmwqExecutor, Executor, RayonExecutor, Shape, ThreadpoolExecutor, TokioExecutor,
+    allocations_per_queue, run_workload,
 };
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -82,6 +82,9 @@ fn runtime(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(shape.total_items()));
     let mut sides = Vec::new();
+    let cmwq = CmwqExecutor::new().expect("a cmwq runtime and workqueue");
+    bench_side(&mut group, &cmwq, shape, &mut sides);
+    drop(cmwq);
     bench_side(&mut group, &RayonExecutor::new(cpus), shape, &mut sides);
     bench_side(
         &mut group,

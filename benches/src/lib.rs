@@ -10,6 +10,8 @@
 //!   each queueing one small item, waiting for it to run, M times over — with the peers a
 //!   user would pick instead of cmwq (rayon, threadpool, tokio's `spawn_blocking`) behind
 //!   one [`workload::Executor`] trait;
+//! - [`rescue_real`]: the reported case on real threads with injected worker-creation
+//!   failure;
 //! - [`rescue_scan`]: a stalled pool of the core with a long, interleaved worklist, and
 //!   one whole rescue of one pwq under a chosen policy;
 //! - [`side_file`]: the JSON side files in which benches leave the figures criterion does
@@ -34,6 +36,7 @@
 
 pub mod alloc_count;
 pub mod latency;
+pub mod rescue_real;
 pub mod rescue_scan;
 pub mod side_file;
 pub mod workload;

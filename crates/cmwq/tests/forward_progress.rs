@@ -36,7 +36,11 @@ fn all_complete_through_the_rescuer(policy: Rescue) {
         wq.queue_work(Arc::clone(it)).expect("idle item queues");
     }
     latch.wait_for(N);
-    assert!(items.iter().all(|i| i.runs.load(std::sync::atomic::Ordering::SeqCst) == 1));
+    assert!(
+        items
+            .iter()
+            .all(|i| i.runs.load(std::sync::atomic::Ordering::SeqCst) == 1)
+    );
     let stats = wq.stats();
     assert_eq!(stats.rescued, N as u64, "every item ran on the rescuer");
     assert!(stats.mayday >= 1);
@@ -73,13 +77,18 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     let latch = Latch::new();
     let item = Counted::new(&latch);
     wq.queue_work(Arc::clone(&item)).unwrap();
-    let stall = rx.recv_timeout(GUARD).expect("the watchdog reports the stalled pool");
+    let stall = rx
+        .recv_timeout(GUARD)
+        .expect("the watchdog reports the stalled pool");
     assert!(
         stall.report.starts_with("BUG: workqueue lockup - pool"),
         "{}",
         stall.report
     );
-    assert!(!rt.stalled().is_empty(), "stalled() agrees with the watchdog");
+    assert!(
+        !rt.stalled().is_empty(),
+        "stalled() agrees with the watchdog"
+    );
     assert_eq!(latch.get(), 0, "nothing ran: no worker, no rescuer");
     let dump = rt.show_all_workqueues();
     assert!(dump.contains("workqueue plain"), "{dump}");
