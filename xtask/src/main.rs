@@ -9,6 +9,7 @@
 use std::process::{Command, ExitCode};
 
 mod ci;
+mod snapshots;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -16,6 +17,7 @@ fn main() -> ExitCode {
         Some("test") => ci::test(),
         Some("ci") => ci::ci(),
         Some("miri") => ci::miri(),
+        Some("snapshots") => snapshots::snapshots(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
         None => Err(USAGE.to_owned()),
     };

@@ -4,6 +4,7 @@
 
 mod error;
 pub mod file;
+pub mod library;
 pub mod metrics;
 pub mod scenario;
 pub mod time;
