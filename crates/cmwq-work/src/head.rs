@@ -1,0 +1,407 @@
+//! `WorkHead`: the part embedded in every work item, and the atomic operations on its data
+//! word.
+
+use core::fmt;
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use cmwq_list::{Element, Node};
+use thiserror::Error;
+
+use crate::data::{
+    self, OffqFlags, PoolId, PwqId, WORK_DATA_INIT, WORK_OFFQ_DISABLE_MAX, WorkData, WorkFlags,
+};
+use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
+
+/// The part embedded in every work item (the kernel's `struct work_struct`): its list node,
+/// its data word, and through the node's metadata its type's [`WorkVTable`].
+///
+/// 32 bytes on 64-bit targets, like the kernel's `work_struct`. Only this crate's methods
+/// change the data word.
+///
+/// A head is made for one item type by [`WorkHead::new::<T>()`](WorkHead::new) and must be
+/// that `T`'s field named by its [`HasWork`] impl; [`WorkRef::from_arc`](crate::WorkRef::from_arc)
+/// checks the type when the item is first queued. Linking a head onto a
+/// [`cmwq_list::List`] by hand (rather than through [`WorkList`](crate::WorkList)) adds
+/// to that list's `unsafe` contract: the head must be embedded in its item, made by
+/// `WorkHead::new::<T>()` for that item's type `T`, because [`WorkHead::name`] reaches the
+/// item from a linked head.
+///
+/// # Memory ordering of the data word
+///
+/// Every write to the word is a read-modify-write (`swap`, `fetch_or`, `fetch_and`,
+/// `compare_exchange`), never a plain store. That keeps one property the queue path relies
+/// on: a release RMW heads a *release sequence* that every later RMW on the word continues,
+/// so an acquiring RMW later in the word's modification order synchronizes with *every*
+/// earlier releasing one. Concretely, the kernel's guarantee "if `queue_work` finds the item
+/// already pending, the run that follows sees what the queuer wrote before it" holds here
+/// because:
+///
+/// - the queuer's [`WorkHead::test_and_set_pending`] always writes with `AcqRel`, also when
+///   PENDING was already set (a successful `compare_exchange(old, old)`), so its earlier
+///   writes are released into the word;
+/// - the worker clears PENDING with an `AcqRel` swap ([`WorkHead::set_pool_and_clear_pending`])
+///   before it runs the item: if the queuer's write came first, the worker acquires it and the
+///   run sees the queuer's data; if it came after, the queuer saw PENDING clear, took it, and
+///   queued the item again.
+///
+/// Reads are `Acquire` loads: cheap, and a reader that sees a pwq id or a pool id also sees
+/// what was written before that word was (by the pool lock holder that wrote it).
+/// Updates made under the pool lock (pwq, colour, INACTIVE, LINKED) are ordered among
+/// themselves by that lock; they are still RMWs so as not to break a queuer's release
+/// sequence.
+#[repr(C)]
+pub struct WorkHead {
+    node: Node<WorkVTable>,
+    data: AtomicUsize,
+}
+
+static_assertions::const_assert!(
+    core::mem::size_of::<usize>() != 8 || core::mem::size_of::<WorkHead>() <= 32
+);
+
+// SAFETY: the node is the first field (`repr(C)`), so a pointer to it is a pointer to the
+// head with the same provenance; `node` always returns that field.
+unsafe impl Element for WorkHead {
+    type Meta = WorkVTable;
+
+    fn node(&self) -> &Node<WorkVTable> {
+        &self.node
+    }
+
+    unsafe fn from_node(node: NonNull<Node<WorkVTable>>) -> NonNull<Self> {
+        node.cast()
+    }
+}
+
+/// `test_and_set_pending` found the item disabled (`disable_work`): queueing is refused.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[error("work item is disabled (disable count {count}): queueing refused")]
+pub struct WorkDisabled {
+    /// The disable count found.
+    pub count: u16,
+}
+
+/// Why a disable or enable could not be applied to the data word.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+pub enum DisableError {
+    /// The word holds a pwq id (the item is queued), so there is no disable count to change;
+    /// grab PENDING (cancel) first, as the kernel's `disable_work` does.
+    #[error("work item is queued on pwq {pwq:?}: grab it off the queue before (en|dis)abling")]
+    OnQueue {
+        /// The pwq the item is queued on.
+        pwq: PwqId,
+    },
+    /// The disable count is already at its maximum.
+    #[error("disable count overflow: already {WORK_OFFQ_DISABLE_MAX}")]
+    Overflow,
+    /// `enable` without a matching `disable` (the kernel WARNs).
+    #[error("enable without a matching disable: the disable count is 0")]
+    NotDisabled,
+}
+
+/// The off-queue contents of a data word (the kernel's `struct work_offq_data`).
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+pub struct WorkOffqData {
+    /// The pool the item last ran on, if any.
+    pub pool: Option<PoolId>,
+    /// The disable count.
+    pub disable: u16,
+    /// Off-queue flags (BH).
+    pub flags: OffqFlags,
+}
+
+impl WorkOffqData {
+    /// Last pool `pool`, not disabled, no flags.
+    pub const fn pool(pool: PoolId) -> Self {
+        Self {
+            pool: Some(pool),
+            disable: 0,
+            flags: OffqFlags::empty(),
+        }
+    }
+}
+
+impl WorkHead {
+    /// A head for an item of type `T`, idle (not pending, no pool): `WORK_DATA_INIT`.
+    pub const fn new<T: WorkItem + HasWork>() -> Self {
+        Self {
+            node: Node::new(vtable_of::<T>()),
+            data: AtomicUsize::new(WORK_DATA_INIT),
+        }
+    }
+
+    pub(crate) fn vtable(&self) -> &'static WorkVTable {
+        self.node.meta()
+    }
+
+    /// Whether the head is on a list now (one relaxed load; exact under the list's lock).
+    pub fn is_linked(&self) -> bool {
+        self.node.is_linked()
+    }
+
+    /// What the dump prints for this item: [`WorkItem::name`].
+    ///
+    /// The item is reached from its head only while the head is linked on a list (which
+    /// proves it is embedded in its item: see [`WorkHead`]); otherwise this is the item
+    /// type's short name. [`WorkRef::name`](crate::WorkRef::name) is always the item's.
+    pub fn name(&self) -> &str {
+        if self.is_linked() {
+            // SAFETY: a linked head was linked by `WorkList` (which holds a `WorkRef`, so the
+            // head is embedded in a live `Arc<T>` of its vtable's type, checked by
+            // `WorkRef::from_arc`, and cannot move) or by hand with the contract stated on
+            // `WorkHead`'s `Element` impl; `&self` keeps it live for the returned lifetime.
+            unsafe { (self.vtable().name)(self) }
+        } else {
+            (self.vtable().type_name)()
+        }
+    }
+
+    /// For a flush barrier, the id of the task waiting on it ([`WorkItem::barrier_task`]);
+    /// the dump prints `BAR(ID)`. As [`WorkHead::name`], read from the item only while the
+    /// head is linked (`None` otherwise).
+    pub fn barrier_task(&self) -> Option<u32> {
+        if self.is_linked() {
+            // SAFETY: as in `name`.
+            unsafe { (self.vtable().barrier_task)(self) }
+        } else {
+            None
+        }
+    }
+
+    /// The raw data word (`Acquire`).
+    pub fn raw_data(&self) -> usize {
+        self.data.load(Ordering::Acquire)
+    }
+
+    /// The decoded data word (`Acquire`).
+    pub fn data(&self) -> WorkData {
+        WorkData::from_raw(self.raw_data())
+    }
+
+    /// The flag bits (`Acquire`).
+    pub fn flags(&self) -> WorkFlags {
+        self.data().flags()
+    }
+
+    /// Whether PENDING is set (`Acquire`).
+    pub fn is_pending(&self) -> bool {
+        self.raw_data() & WorkFlags::PENDING.bits() != 0
+    }
+
+    /// The pwq the item is queued on, when PWQ is set (the kernel's `get_work_pwq`).
+    pub fn pwq(&self) -> Option<PwqId> {
+        match self.data() {
+            WorkData::OnQueue { pwq, .. } => Some(pwq),
+            WorkData::OffQueue { .. } => None,
+        }
+    }
+
+    /// The pool the item last ran on, when off queue (`get_work_pool_id` off queue).
+    pub fn last_pool(&self) -> Option<PoolId> {
+        match self.data() {
+            WorkData::OnQueue { .. } => None,
+            WorkData::OffQueue { pool, .. } => pool,
+        }
+    }
+
+    /// The flush colour while on queue; 0 off queue.
+    pub fn color(&self) -> u8 {
+        match self.data() {
+            WorkData::OnQueue { color, .. } => color,
+            WorkData::OffQueue { .. } => 0,
+        }
+    }
+
+    /// The disable count (0 while on queue).
+    pub fn disable_count(&self) -> u16 {
+        data::disable_count(self.raw_data())
+    }
+
+    /// The off-queue contents, or `None` while on queue (`work_offqd_unpack`).
+    pub fn offq_data(&self) -> Option<WorkOffqData> {
+        let raw = self.raw_data();
+        match WorkData::from_raw(raw) {
+            WorkData::OnQueue { .. } => None,
+            WorkData::OffQueue { pool, disable, .. } => Some(WorkOffqData {
+                pool,
+                disable,
+                flags: data::offq_flags(raw),
+            }),
+        }
+    }
+
+    /// The queue fast path: atomically set PENDING.
+    ///
+    /// - `Ok(true)`: PENDING was clear and the caller now owns it: it must queue the item.
+    /// - `Ok(false)`: already pending; queueing is a no-op (the pending run will see what the
+    ///   caller wrote before this call).
+    /// - `Err(WorkDisabled)`: PENDING was clear but the item is disabled; nothing changed.
+    ///
+    /// Ordering: `AcqRel` compare-exchange in both `Ok` cases, so the caller's earlier writes
+    /// are released to the worker that clears PENDING, and on `Ok(true)` the caller acquires
+    /// the previous owner's release (the last clear); failures reload with `Acquire`.
+    pub fn test_and_set_pending(&self) -> Result<bool, WorkDisabled> {
+        let mut old = self.data.load(Ordering::Acquire);
+        loop {
+            let (new, took) = if old & WorkFlags::PENDING.bits() != 0 {
+                // Write the same value back: an RMW that joins the release sequence.
+                (old, false)
+            } else {
+                let count = data::disable_count(old);
+                if count != 0 {
+                    return Err(WorkDisabled { count });
+                }
+                (old | WorkFlags::PENDING.bits(), true)
+            };
+            match self
+                .data
+                .compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(took),
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Set PENDING whatever the disable count (the first step of the kernel's
+    /// `try_to_grab_pending`, used by cancel and disable): `true` if it was clear, and the
+    /// caller now owns PENDING. `AcqRel` `fetch_or`, as `test_and_set_pending`.
+    pub fn grab_pending(&self) -> bool {
+        self.data
+            .fetch_or(WorkFlags::PENDING.bits(), Ordering::AcqRel)
+            & WorkFlags::PENDING.bits()
+            == 0
+    }
+
+    /// Record the pwq the item is being queued on (the kernel's `set_work_pwq`, in
+    /// `insert_work`): the word becomes `pwq | colour | PENDING | PWQ | extra`, where
+    /// `extra` may hold INACTIVE and LINKED.
+    ///
+    /// Call it under the pool lock, with PENDING owned. `AcqRel` swap (an RMW, see the
+    /// module docs; the lock orders it with the other pool-side updates).
+    ///
+    /// # Panics
+    ///
+    /// If `color >= WORK_NR_COLORS` or `pwq` exceeds [`WORK_PWQ_ID_MAX`](crate::WORK_PWQ_ID_MAX).
+    pub fn set_pwq(&self, pwq: PwqId, color: u8, extra: WorkFlags) {
+        let extra = extra & (WorkFlags::INACTIVE | WorkFlags::LINKED);
+        let new = data::encode_on_queue(pwq, color, extra | WorkFlags::PENDING);
+        let old = self.data.swap(new, Ordering::AcqRel);
+        debug_assert!(
+            old & WorkFlags::PENDING.bits() != 0,
+            "cmwq-work: set_pwq without owning PENDING"
+        );
+    }
+
+    /// Set or clear INACTIVE (the item moves between its pwq's inactive list and the pool
+    /// worklist: `pwq_activate_work` clears it). Under the pool lock; `Release` RMW.
+    pub fn set_inactive(&self, on: bool) {
+        if on {
+            self.set_flags(WorkFlags::INACTIVE);
+        } else {
+            self.clear_flags(WorkFlags::INACTIVE);
+        }
+    }
+
+    /// Set flag bits: INACTIVE and LINKED only (PENDING and PWQ change only through the
+    /// methods that keep the word's form consistent; other bits are ignored). Under the pool
+    /// lock; `Release` `fetch_or`.
+    pub fn set_flags(&self, flags: WorkFlags) {
+        let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
+        self.data.fetch_or(flags.bits(), Ordering::Release);
+    }
+
+    /// Clear flag bits: INACTIVE and LINKED only (see [`WorkHead::set_flags`]). Under the pool
+    /// lock; `Release` `fetch_and`.
+    pub fn clear_flags(&self, flags: WorkFlags) {
+        let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
+        self.data.fetch_and(!flags.bits(), Ordering::Release);
+    }
+
+    /// Clear PENDING and record the pool, just before the item runs (the kernel's
+    /// `set_work_pool_and_clear_pending` in `process_one_work`): the word becomes off queue,
+    /// last pool `pool`, not disabled, no flags.
+    ///
+    /// `AcqRel` swap: it acquires every queuer's release that came before it (see the module
+    /// docs), so the run that follows sees their writes.
+    pub fn set_pool_and_clear_pending(&self, pool: PoolId) {
+        self.set_offqd_and_clear_pending(WorkOffqData::pool(pool));
+    }
+
+    /// Clear PENDING, writing `offqd` (cancel and disable paths keep or change the disable
+    /// count this way). `AcqRel` swap, as [`WorkHead::set_pool_and_clear_pending`].
+    pub fn set_offqd_and_clear_pending(&self, offqd: WorkOffqData) {
+        let new =
+            data::encode_off_queue(WorkFlags::empty(), offqd.pool, offqd.disable, offqd.flags);
+        self.data.swap(new, Ordering::AcqRel);
+    }
+
+    /// Record the pool and keep PENDING (the kernel's `set_work_pool_and_keep_pending`: a
+    /// canceller stole the item off its queue and owns PENDING). `AcqRel` swap.
+    pub fn set_pool_keep_pending(&self, pool: PoolId) {
+        self.set_offqd_keep_pending(WorkOffqData::pool(pool));
+    }
+
+    /// Write `offqd` and keep PENDING set. `AcqRel` swap.
+    pub fn set_offqd_keep_pending(&self, offqd: WorkOffqData) {
+        let new =
+            data::encode_off_queue(WorkFlags::PENDING, offqd.pool, offqd.disable, offqd.flags);
+        self.data.swap(new, Ordering::AcqRel);
+    }
+
+    /// Clear PENDING and nothing else, for an off-queue word whose PENDING the caller owns
+    /// (a canceller that grabbed an idle item). `AcqRel` `fetch_and`.
+    pub fn clear_pending(&self) {
+        let old = self
+            .data
+            .fetch_and(!WorkFlags::PENDING.bits(), Ordering::AcqRel);
+        debug_assert!(
+            old & WorkFlags::PWQ.bits() == 0,
+            "cmwq-work: clear_pending on a queued item (use set_pool_and_clear_pending)"
+        );
+    }
+
+    /// Increment the disable count (`disable_work`); returns the new count. The word must be
+    /// off queue. `AcqRel` compare-exchange loop.
+    pub fn disable(&self) -> Result<u16, DisableError> {
+        self.update_disable(|count| count.checked_add(1).ok_or(DisableError::Overflow))
+    }
+
+    /// Decrement the disable count (`enable_work`); returns the new count (queueing works
+    /// again at 0). The word must be off queue. `AcqRel` compare-exchange loop.
+    pub fn enable(&self) -> Result<u16, DisableError> {
+        self.update_disable(|count| count.checked_sub(1).ok_or(DisableError::NotDisabled))
+    }
+
+    fn update_disable(
+        &self,
+        f: impl Fn(u16) -> Result<u16, DisableError>,
+    ) -> Result<u16, DisableError> {
+        let mut old = self.data.load(Ordering::Acquire);
+        loop {
+            if let WorkData::OnQueue { pwq, .. } = WorkData::from_raw(old) {
+                return Err(DisableError::OnQueue { pwq });
+            }
+            let count = f(data::disable_count(old))?;
+            let new = data::with_disable_count(old, count);
+            match self
+                .data
+                .compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Ok(count),
+                Err(now) => old = now,
+            }
+        }
+    }
+}
+
+impl fmt::Debug for WorkHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkHead")
+            .field("name", &self.name())
+            .field("data", &self.data())
+            .field("linked", &self.is_linked())
+            .finish()
+    }
+}
