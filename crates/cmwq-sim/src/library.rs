@@ -356,3 +356,13 @@ mod tests {
         assert!(builtin("nope").is_none());
     }
 }
+
+#[cfg(test)]
+mod file_tests {
+    #[test]
+    fn the_reported_case_file_is_the_builtin_reported_case() {
+        let text = include_str!("../scenarios/reported-case.toml");
+        let from_file = crate::Scenario::from_toml(text).unwrap();
+        assert_eq!(from_file, super::reported_case());
+    }
+}

@@ -88,6 +88,8 @@ impl Metrics {
     pub fn from_trace(trace: &Trace, rescuer_nodes_visited: u64) -> Metrics {
         let n = trace.items.len();
         let mut queued_at: Vec<Nanos> = vec![0; n];
+        // The queueing a run serves (an item re-queued while it runs starts again later).
+        let mut run_queued_at: Vec<Nanos> = vec![0; n];
         let mut to_start = Vec::new();
         let mut to_finish = Vec::new();
         let mut m = Metrics {
@@ -103,6 +105,7 @@ impl Metrics {
                     queued_at[item as usize] = ev.t;
                 }
                 TraceKind::Started { item, worker } => {
+                    run_queued_at[item as usize] = queued_at[item as usize];
                     to_start.push(ev.t - queued_at[item as usize]);
                     if trace.workers[worker as usize].rescuer {
                         m.rescued += 1;
@@ -110,7 +113,7 @@ impl Metrics {
                 }
                 TraceKind::Finished { item, .. } => {
                     m.finished += 1;
-                    to_finish.push(ev.t - queued_at[item as usize]);
+                    to_finish.push(ev.t - run_queued_at[item as usize]);
                     if trace.items[item as usize].sibling {
                         last_sibling_finish = Some(ev.t);
                     }

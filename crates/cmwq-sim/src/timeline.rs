@@ -315,10 +315,13 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
 fn legend(traces: &[&Trace]) -> (Group, f64) {
     let mut g = Group::new().set("class", "legend");
     let mut entries: Vec<(String, &str, &str)> = Vec::new();
-    // pwqs that ran something, by index, labels from the first trace that has them.
+    // The pwqs that have items, labelled from the first trace that has them.
     let nr_pwqs = traces.iter().map(|t| t.pwqs.len()).max().unwrap_or(0);
     for p in 0..nr_pwqs {
-        if let Some(t) = traces.iter().find(|t| t.pwqs.len() > p) {
+        let used = traces
+            .iter()
+            .find(|t| t.pwqs.len() > p && t.items.iter().any(|i| i.pwq as usize == p));
+        if let Some(t) = used {
             entries.push((
                 format!("pwq {}", t.pwqs[p].label),
                 pwq_colour(p as u32),
@@ -520,6 +523,9 @@ pub fn render_text(trace: &Trace, columns: usize) -> String {
         );
     }
     for (i, p) in trace.pwqs.iter().enumerate() {
+        if !trace.items.iter().any(|it| it.pwq as usize == i) {
+            continue;
+        }
         let letter = (b'a' + (i % 26) as u8) as char;
         let _ = writeln!(out, "  {letter} = pwq {}", p.label);
     }
