@@ -7,18 +7,14 @@
 
 use std::hint::black_box;
 
-use cmwq_sim::{
-    run_with, ItemSpec, PolicyChoice, RunOptions, Scenario, TraceMode, WorkqueueSpec,
-};
 use cmwq_sim::time::{ms, secs, us};
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use cmwq_sim::{ItemSpec, PolicyChoice, RunOptions, Scenario, TraceMode, WorkqueueSpec, run_with};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 const ITEMS: u32 = 100_000;
 
 fn busy(pressure: bool) -> Scenario {
-    let mut b = Scenario::builder("bench")
-        .cpus(4)
-        .until(secs(3600));
+    let mut b = Scenario::builder("bench").cpus(4).until(secs(3600));
     let per_group = ITEMS / 32;
     for w in 0..8u32 {
         let name = format!("wq{w}");

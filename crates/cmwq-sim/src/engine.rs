@@ -30,17 +30,17 @@ use std::sync::Arc;
 
 use cmwq_dump::KernelFormat;
 use cmwq_pool::{
-    Action, Actions, Next, PoolId, PoolKind, Priority, QueueError, QueueFrom, RescuerStep,
-    System, SystemConfig, WorkerId, WqFlags, WqId, WqSpec,
+    Action, Actions, Next, PoolId, PoolKind, Priority, QueueError, QueueFrom, RescuerStep, System,
+    SystemConfig, WorkerId, WqFlags, WqId, WqSpec,
 };
 use cmwq_rescue::Policy;
-use cmwq_work::{impl_has_work, PwqId, WorkHead, WorkItem, WorkRef};
+use cmwq_work::{PwqId, WorkHead, WorkItem, WorkRef, impl_has_work};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::Metrics;
 use crate::scenario::{PolicyChoice, Scenario, Step, WqKind};
-use crate::time::{nanos, Nanos};
+use crate::time::{Nanos, nanos};
 use crate::trace::{ItemInfo, PoolInfo, PwqInfo, Trace, TraceKind, WorkerInfo};
 
 /// How long creating a worker takes (kthread creation), in virtual nanoseconds.
@@ -135,11 +135,7 @@ pub fn run(scenario: &Scenario, policy: PolicyChoice) -> Result<RunOutput, SimEr
 
 /// Runs `scenario` once per policy `choice` stands for, in Slurp, Cursor, Rescan order.
 pub fn run_policies(scenario: &Scenario, choice: PolicyChoice) -> Result<Vec<RunOutput>, SimError> {
-    choice
-        .expand()
-        .iter()
-        .map(|&p| run(scenario, p))
-        .collect()
+    choice.expand().iter().map(|&p| run(scenario, p)).collect()
 }
 
 /// Runs `scenario` once under `policy` with `options`.
@@ -251,7 +247,7 @@ enum Ev {
     QueueItem { item: u32 },
     Signal { event: u32 },
     Flush { flush: u32 },
-    Dump { idx: u32 },
+    Dump,
     StepDone { w: u32 },
     Wake { w: u32 },
     Tick { w: u32, serial: u64 },
@@ -307,7 +303,6 @@ struct Sim<'s> {
     workers: Vec<Worker>,
     worker_idx: HashMap<WorkerId, u32>,
     pool_idx: HashMap<PoolId, u32>,
-    pool_workers: HashMap<PoolId, u32>,
     pwq_idx: HashMap<PwqId, u32>,
     wq_names: HashMap<WqId, String>,
     events: Vec<EventState>,
@@ -351,7 +346,6 @@ impl<'s> Sim<'s> {
             workers: Vec::new(),
             worker_idx: HashMap::new(),
             pool_idx: HashMap::new(),
-            pool_workers: HashMap::new(),
             pwq_idx: HashMap::new(),
             wq_names: HashMap::new(),
             events: Vec::new(),
@@ -403,8 +397,14 @@ impl<'s> Sim<'s> {
             return i;
         }
         let label = match self.sys.pool(pool).map(|p| p.kind().clone()) {
-            Some(PoolKind::PerCpu { cpu, pri: Priority::Normal }) => format!("cpu{cpu}"),
-            Some(PoolKind::PerCpu { cpu, pri: Priority::High }) => format!("cpu{cpu}H"),
+            Some(PoolKind::PerCpu {
+                cpu,
+                pri: Priority::Normal,
+            }) => format!("cpu{cpu}"),
+            Some(PoolKind::PerCpu {
+                cpu,
+                pri: Priority::High,
+            }) => format!("cpu{cpu}H"),
             Some(PoolKind::Bh { cpu, .. }) => format!("bh{cpu}"),
             Some(PoolKind::Unbound(_)) | None => format!("unbound{}", pool.0),
         };
@@ -417,20 +417,11 @@ impl<'s> Sim<'s> {
     fn add_worker(&mut self, id: WorkerId, pool: Option<PoolId>, rescuer: Option<WqId>) -> u32 {
         let name = match (rescuer, pool) {
             (Some(wq), _) => format!("kworker/R-{}", self.wq_names[&wq]),
-            (None, Some(p)) => {
-                let n = self.pool_workers.entry(p).or_insert(0);
-                let seq = *n;
-                *n += 1;
-                match self.sys.pool(p).map(|p| p.kind().clone()) {
-                    Some(PoolKind::PerCpu { cpu, pri: Priority::Normal }) => {
-                        format!("kworker/{cpu}:{seq}")
-                    }
-                    Some(PoolKind::PerCpu { cpu, pri: Priority::High }) => {
-                        format!("kworker/{cpu}:{seq}H")
-                    }
-                    _ => format!("kworker/u{}:{seq}", p.0),
-                }
-            }
+            (None, Some(p)) => self
+                .sys
+                .pool(p)
+                .and_then(|pool| pool.worker_name(id))
+                .unwrap_or_else(|| format!("kworker/{}:{}", p.0, id.0)),
             (None, None) => format!("kworker/{}", id.0),
         };
         let pool_idx = pool.map(|p| self.pool_index(p));
@@ -598,8 +589,8 @@ impl<'s> Sim<'s> {
             self.schedule(nanos(f.at), Ev::Flush { flush: i as u32 });
             self.scheduled_left += 1;
         }
-        for (i, d) in sc.dumps.iter().enumerate() {
-            self.schedule(nanos(*d), Ev::Dump { idx: i as u32 });
+        for d in &sc.dumps {
+            self.schedule(nanos(*d), Ev::Dump);
             self.scheduled_left += 1;
         }
         let last_instant = self.heap.iter().map(|e| e.t).max().unwrap_or(0);
@@ -648,14 +639,9 @@ impl<'s> Sim<'s> {
     }
 
     fn finish(mut self) -> RunOutput {
-        let end = self.last_activity.max(
-            self.sc
-                .dumps
-                .iter()
-                .map(|d| nanos(*d))
-                .max()
-                .unwrap_or(0),
-        );
+        let end = self
+            .last_activity
+            .max(self.sc.dumps.iter().map(|d| nanos(*d)).max().unwrap_or(0));
         self.trace.end = if self.live > 0 { self.now } else { end };
         let visited: u64 = self
             .pwq_idx
@@ -702,7 +688,7 @@ impl<'s> Sim<'s> {
                     .sys
                     .flush_work(&target.work, barrier, self.now, &mut self.out);
             }
-            Ev::Dump { .. } => {
+            Ev::Dump => {
                 self.scheduled_left -= 1;
                 let snap = self.sys.snapshot(self.now);
                 let text = snap
@@ -720,7 +706,7 @@ impl<'s> Sim<'s> {
                 worker.state = WState::Running;
                 let id = worker.id;
                 let item = worker.current.map_or(0, |c| c.item);
-                self.sys.worker_running(id, self.now, &mut self.out);
+                self.sys.worker_running(id, self.now);
                 self.record(TraceKind::Woke { item, worker: w });
                 self.advance(w);
             }
@@ -750,9 +736,9 @@ impl<'s> Sim<'s> {
                     let w = self.add_worker(id, Some(pool), None);
                     let p = self.pool_index(pool);
                     self.record(TraceKind::CreateOk { pool: p, worker: w });
-                    // A new worker enters its loop and asks for work at once.
-                    self.workers[w as usize].wake_queued = true;
-                    self.schedule(self.now, Ev::WorkerNext { w });
+                    // A new worker starts idle; the core wakes it (WakeWorker) if the pool
+                    // needs it.
+                    self.workers[w as usize].state = WState::Idle;
                 }
             }
             Ev::MaydayTimer { pool } => {
@@ -833,7 +819,10 @@ impl<'s> Sim<'s> {
         let g = &self.groups[it.group as usize];
         let (wq, cpu) = (g.wq, g.cpu);
         let work = WorkRef::from_arc(it.arc.clone());
-        match self.sys.queue_work(wq, cpu, work, from, self.now, &mut self.out) {
+        match self
+            .sys
+            .queue_work(wq, cpu, work, from, self.now, &mut self.out)
+        {
             Ok(()) => {
                 self.live += 1;
                 self.record(TraceKind::Queued { item });
@@ -992,12 +981,12 @@ impl<'s> Sim<'s> {
                 }
                 Some(Op::Queue(g)) => {
                     let wq = self.groups[group].wq;
-                    let (first, count) = (self.groups[g as usize].first, self.groups[g as usize].count);
-                    for i in first..first + count {
-                        // A chained queueing the core refuses (draining) is dropped, as a
-                        // kernel work function would see queue_work fail.
-                        let _ = self.queue_item(i, QueueFrom::WorkOf(wq));
-                    }
+                    let instance = cur.item - self.groups[group].first;
+                    let target = &self.groups[g as usize];
+                    let item = target.first + instance % target.count;
+                    // A chained queueing the core refuses (draining) is dropped, as a
+                    // kernel work function would see queue_work fail.
+                    let _ = self.queue_item(item, QueueFrom::WorkOf(wq));
                 }
                 Some(Op::Signal(e)) => self.signal(e),
             }

@@ -53,14 +53,12 @@ pub mod time;
 pub mod timeline;
 pub mod trace;
 
-pub use engine::{
-    run, run_policies, run_with, Dump, RunOptions, RunOutput, SimError, TraceMode,
-};
+pub use engine::{Dump, RunOptions, RunOutput, SimError, TraceMode, run, run_policies, run_with};
 pub use error::ScenarioError;
 pub use metrics::{Metrics, Percentiles};
 pub use scenario::{
-    FlushSpec, ItemSpec, PolicyChoice, PressureWindow, Scenario, ScenarioBuilder, SignalSpec,
-    Step, WorkqueueSpec, WqKind,
+    FlushSpec, ItemSpec, PolicyChoice, PressureWindow, Scenario, ScenarioBuilder, SignalSpec, Step,
+    WorkqueueSpec, WqKind,
 };
 pub use trace::{Trace, TraceEvent, TraceKind};
 

@@ -248,12 +248,14 @@ pub fn chained_rescue() -> Scenario {
             .item(
                 ItemSpec::new("stage2", "wb_update_bandwidth_workfn", "writeback")
                     .chained()
+                    .count(3, us(0))
                     .run(ms(5))
                     .queue("stage3"),
             )
             .item(
                 ItemSpec::new("stage3", "wb_inode_writeback_end", "writeback")
                     .chained()
+                    .count(3, us(0))
                     .run(ms(5)),
             )
             .dump_at(ms(18))
@@ -295,7 +297,7 @@ pub fn sustained_pressure() -> Scenario {
     must(
         Scenario::builder("sustained-pressure")
             .description(
-                "Worker creation fails for 3s while items keep arriving every 2ms: the \
+                "Worker creation fails for 3s while items arrive every 2ms for 2s: the \
                  rescuer must keep rescuing (the manager is still trying) until pressure ends.",
             )
             .cpus(1)
@@ -303,7 +305,7 @@ pub fn sustained_pressure() -> Scenario {
             .pressure(ms(0), secs(3))
             .item(
                 ItemSpec::new("stream", "nfs_pgio_release", "nfsiod")
-                    .count(2000, ms(2))
+                    .count(1000, ms(2))
                     .run(us(500)),
             )
             .dump_at(ms(1000)),

@@ -98,7 +98,10 @@ fn run(args: &[String]) -> Result<(), CliError> {
         .iter()
         .map(|&p| cmwq_sim::run_with(&scenario, p, options))
         .collect::<Result<Vec<_>, _>>()?;
-    print!("{}", cmwq_sim::report::render_side_by_side(&scenario, &runs));
+    print!(
+        "{}",
+        cmwq_sim::report::render_side_by_side(&scenario, &runs)
+    );
     if let Some(path) = timeline {
         let traces: Vec<&cmwq_sim::Trace> = runs.iter().map(|r| &r.trace).collect();
         let svg = cmwq_sim::timeline::render_svg_stack(&traces);

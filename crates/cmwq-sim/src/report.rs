@@ -145,10 +145,7 @@ mod tests {
 
     #[test]
     fn columns_pad_every_cell_but_the_last() {
-        let text = columns(&[
-            ("a".into(), "x\nlonger".into()),
-            ("b".into(), "y".into()),
-        ]);
+        let text = columns(&[("a".into(), "x\nlonger".into()), ("b".into(), "y".into())]);
         assert_eq!(text, "a      | b\nx      | y\nlonger |\n");
     }
 }

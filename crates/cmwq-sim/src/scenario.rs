@@ -162,8 +162,10 @@ pub enum Step {
     Block(String),
     /// Sleep for this long.
     Sleep(Duration),
-    /// Queue every instance of the named item (chained queueing); instances still pending
-    /// are left alone, as `queue_work` on a pending item is a no-op.
+    /// Queue an instance of the named item group (chained queueing): instance `i mod count`,
+    /// where `i` is the queueing item's own instance index, so groups of equal size chain
+    /// pairwise and a group of one is always the one queued. Queueing an instance that is
+    /// still pending is a no-op, as `queue_work` on a pending item is.
     Queue(String),
     /// Signal the named event, waking every item blocked on it.
     Signal(String),

@@ -24,7 +24,10 @@ const PALETTE: [&str; 10] = [
 ];
 
 const WIDTH: f64 = 1200.0;
-const LEFT: f64 = 190.0;
+/// Smallest width of the lane-label column.
+const MIN_LEFT: f64 = 130.0;
+/// Approximate advance of one bold 11px character, to size the label column.
+const LABEL_CHAR_W: f64 = 7.0;
 const RIGHT: f64 = 24.0;
 const LANE_H: f64 = 16.0;
 const LANE_GAP: f64 = 4.0;
@@ -46,12 +49,14 @@ pub fn pwq_colour(i: u32) -> &'static str {
 
 struct Scale {
     t_max: Nanos,
+    /// Left edge of the plot (right edge of the lane labels).
+    left: f64,
     plot_w: f64,
 }
 
 impl Scale {
     fn x(&self, t: Nanos) -> f64 {
-        r2(LEFT + (t.min(self.t_max) as f64) / (self.t_max as f64) * self.plot_w)
+        r2(self.left + (t.min(self.t_max) as f64) / (self.t_max as f64) * self.plot_w)
     }
     /// Width of `[a, b)`, never thinner than one pixel.
     fn w(&self, a: Nanos, b: Nanos) -> f64 {
@@ -136,14 +141,19 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
         let info = &trace.workers[w as usize];
         g = g.add(
             Rectangle::new()
-                .set("x", LEFT)
+                .set("x", scale.left)
                 .set("y", r2(y))
                 .set("width", r2(scale.plot_w))
                 .set("height", LANE_H)
                 .set("fill", if info.rescuer { "#fde9c9" } else { "#f3f3f3" }),
         );
-        let mut text = label(LEFT - 6.0, y + LANE_H - 4.0, trace.worker_label(w), 11)
-            .set("text-anchor", "end");
+        let mut text = label(
+            scale.left - 6.0,
+            y + LANE_H - 4.0,
+            trace.worker_label(w),
+            11,
+        )
+        .set("text-anchor", "end");
         if info.rescuer {
             text = text.set("font-weight", "bold").set("fill", "#a34400");
         }
@@ -188,25 +198,29 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
             },
             e = Pretty(span.end),
         );
-        let mid = r2(y + LANE_H / 2.0);
+        // Waiting (queued -> started): a dashed line along the lane's lower edge, in the
+        // lane of the worker that ran the item, visible over other items' bars.
+        let wait_y = r2(y + LANE_H - 2.5);
         if span.start > span.queued {
             g = g.add(
                 Line::new()
                     .set("x1", scale.x(span.queued))
                     .set("x2", scale.x(span.start))
-                    .set("y1", mid)
-                    .set("y2", mid)
+                    .set("y1", wait_y)
+                    .set("y2", wait_y)
                     .set("stroke", colour)
-                    .set("stroke-width", 0.6)
-                    .set("stroke-opacity", 0.7),
+                    .set("stroke-width", 1.2)
+                    .set("stroke-dasharray", "4 2"),
             );
         }
         g = g.add(
             Circle::new()
                 .set("cx", scale.x(span.queued))
-                .set("cy", mid)
-                .set("r", 1.8)
-                .set("fill", colour),
+                .set("cy", wait_y)
+                .set("r", 2.2)
+                .set("fill", colour)
+                .set("stroke", "#333")
+                .set("stroke-width", 0.4),
         );
         let mut bar = Group::new().add(Title::new(tip)).add(
             Rectangle::new()
@@ -235,7 +249,7 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
     // Tick row: maydays and creations.
     let tick_top = top + PANEL_TITLE_H + 2.0;
     g = g.add(
-        label(LEFT - 6.0, tick_top + 11.0, "maydays / creations", 10)
+        label(scale.left - 6.0, tick_top + 11.0, "maydays / creations", 10)
             .set("text-anchor", "end")
             .set("fill", "#555"),
     );
@@ -284,8 +298,8 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
     let axis_y = r2(lanes_bottom + 2.0);
     g = g.add(
         Line::new()
-            .set("x1", LEFT)
-            .set("x2", r2(LEFT + scale.plot_w))
+            .set("x1", scale.left)
+            .set("x2", r2(scale.left + scale.plot_w))
             .set("y1", axis_y)
             .set("y2", axis_y)
             .set("stroke", "#333"),
@@ -398,9 +412,18 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
 /// Renders several runs stacked top to bottom on one time axis (e.g. Slurp above Cursor).
 pub fn render_svg_stack(traces: &[&Trace]) -> String {
     let t_max = traces.iter().map(|t| t.end).max().unwrap_or(0).max(1);
+    let longest = traces
+        .iter()
+        .flat_map(|t| (0..t.workers.len() as u32).map(|w| t.worker_label(w).chars().count()))
+        .max()
+        .unwrap_or(0);
+    let left = (longest as f64 * LABEL_CHAR_W + 12.0)
+        .max(MIN_LEFT)
+        .min(WIDTH / 2.0);
     let scale = Scale {
         t_max,
-        plot_w: WIDTH - LEFT - RIGHT,
+        left,
+        plot_w: WIDTH - left - RIGHT,
     };
     let (legend, mut y) = legend(traces);
     // A white background first, so it sits beneath everything.
@@ -629,16 +652,5 @@ mod tests {
         assert_eq!(tick_step(8 * NSEC_PER_SEC), NSEC_PER_SEC);
         assert_eq!(axis_label(1_500 * NSEC_PER_MSEC, 3 * NSEC_PER_SEC), "1.5s");
         assert_eq!(axis_label(20 * NSEC_PER_MSEC, 100 * NSEC_PER_MSEC), "20ms");
-    }
-}
-#[cfg(test)]
-mod dbg_out {
-    #[test]
-    fn write_sample() {
-        std::fs::write(
-            "/tmp/sample.svg",
-            super::render_svg(&super::tests::sample()),
-        )
-        .unwrap();
     }
 }

@@ -4,7 +4,7 @@
 
 use cmwq_sim::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
 use cmwq_sim::trace::TraceKind;
-use cmwq_sim::{library, run, PolicyChoice, RunOutput, Scenario};
+use cmwq_sim::{PolicyChoice, RunOutput, Scenario, library, run};
 
 fn dump_at<'a>(run: &'a RunOutput, at_ms: u64) -> &'a str {
     &run.dumps
@@ -71,7 +71,10 @@ fn cursor_lets_siblings_run_after_pressure_ends() {
     let cursor_stall = cursor.metrics.sibling_stall.unwrap();
     // The blocked item unblocks at 3 s, two seconds after pressure ends at 1 s.
     assert!(slurp_stall >= 2 * NSEC_PER_SEC, "slurp stall {slurp_stall}");
-    assert!(cursor_stall < 100 * NSEC_PER_MSEC, "cursor stall {cursor_stall}");
+    assert!(
+        cursor_stall < 100 * NSEC_PER_MSEC,
+        "cursor stall {cursor_stall}"
+    );
     assert!(
         ran_on_rescuer(&cursor, "siblings").iter().all(|&r| !r),
         "under Cursor the siblings run on normal workers"
@@ -85,7 +88,11 @@ fn both_policies_run_every_item_exactly_once_per_queueing() {
         for &p in scenario.policy.expand() {
             let r = run(&scenario, p).unwrap();
             assert_eq!(r.unfinished, 0, "{} {p:?}", scenario.name);
-            assert_eq!(r.metrics.queued, r.metrics.finished, "{} {p:?}", scenario.name);
+            assert_eq!(
+                r.metrics.queued, r.metrics.finished,
+                "{} {p:?}",
+                scenario.name
+            );
         }
     }
 }
@@ -98,7 +105,10 @@ fn chained_items_queued_during_a_rescue_are_rescued_too() {
         assert_eq!(r.metrics.finished, 9, "{p:?}");
         let stage3 = ran_on_rescuer(&r, "stage3");
         assert_eq!(stage3.len(), 3);
-        assert!(stage3.iter().all(|&x| x), "{p:?}: pressure lasts, only the rescuer runs");
+        assert!(
+            stage3.iter().all(|&x| x),
+            "{p:?}: pressure lasts, only the rescuer runs"
+        );
     }
 }
 
@@ -106,7 +116,10 @@ fn chained_items_queued_during_a_rescue_are_rescued_too() {
 fn one_rescuer_serves_both_stalled_pwqs() {
     let r = run(&library::two_stalled_pwqs(), PolicyChoice::Cursor).unwrap();
     for group in ["cpu0", "cpu1"] {
-        assert!(ran_on_rescuer(&r, group).iter().any(|&x| x), "{group} rescued");
+        assert!(
+            ran_on_rescuer(&r, group).iter().any(|&x| x),
+            "{group} rescued"
+        );
     }
     // Fairness: within the first 40 rescued items both pwqs got some (RESCUER_BATCH = 16).
     let first: Vec<&str> = r
@@ -121,7 +134,10 @@ fn one_rescuer_serves_both_stalled_pwqs() {
         })
         .take(40)
         .collect();
-    assert!(first.contains(&"cpu0") && first.contains(&"cpu1"), "{first:?}");
+    assert!(
+        first.contains(&"cpu0") && first.contains(&"cpu1"),
+        "{first:?}"
+    );
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! `cargo xtask snapshots` (`INSTA_UPDATE=always`), review differences with
 //! `cargo xtask snapshots --review`.
 
-use cmwq_sim::{library, report, timeline, PolicyChoice, Scenario};
+use cmwq_sim::{PolicyChoice, Scenario, library, report, timeline};
 
 /// Where the snapshots live, relative to this file.
 const SNAPSHOT_DIR: &str = "../../../snapshots";
@@ -42,7 +42,11 @@ fn check(scenario: Scenario) {
     refuse_updates_on_ci();
     for &policy in scenario.policy.expand() {
         let run = cmwq_sim::run(&scenario, policy).expect("the scenario runs");
-        assert_eq!(run.unfinished, 0, "{} under {policy:?} got stuck", scenario.name);
+        assert_eq!(
+            run.unfinished, 0,
+            "{} under {policy:?} got stuck",
+            scenario.name
+        );
         let name = format!("{}@{}", scenario.name, policy.name());
         settings().bind(|| insta::assert_snapshot!(name, report::render_run(&scenario, &run)));
     }
@@ -85,7 +89,11 @@ fn every_builtin_scenario_has_a_snapshot_test() {
         "long-worklist",
     ];
     for s in library::all() {
-        assert!(tested.contains(&s.name.as_str()), "{} has no snapshot test", s.name);
+        assert!(
+            tested.contains(&s.name.as_str()),
+            "{} has no snapshot test",
+            s.name
+        );
     }
 }
 
