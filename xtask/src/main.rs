@@ -10,6 +10,7 @@ use std::process::{Command, ExitCode};
 
 mod ab_bench;
 mod ci;
+mod snapshots;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::ci(),
         Some("miri") => ci::miri(),
         Some("ab-bench") => ab_bench::run(&args[1..]),
+        Some("snapshots") => snapshots::snapshots(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
         None => Err(USAGE.to_owned()),
     };

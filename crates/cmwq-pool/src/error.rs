@@ -1,6 +1,6 @@
 //! Typed errors: bad input never panics.
 
-use crate::types::{PoolId, PwqId, WorkerId, WqFlags, WqId};
+use crate::types::{PoolId, PwqId, WqFlags, WqId};
 
 /// Why a workqueue could not be created or changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,10 +129,4 @@ pub enum PoolError {
     /// The pwq still has work.
     #[error("pwq {0:?} still has work in flight")]
     PwqBusy(PwqId),
-    /// No such worker on this pool.
-    #[error("worker {0:?} is not on this pool")]
-    NoSuchWorker(WorkerId),
-    /// No such pool.
-    #[error("no pool {0:?}")]
-    NoSuchPool(PoolId),
 }

@@ -22,7 +22,7 @@ use crate::head::WorkHead;
 /// The bounds are what running on another thread needs: the `Arc` is sent to a worker
 /// (`Send + Sync`), and the item outlives any borrow (`'static`).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use std::{rc::Rc, sync::Arc};
 /// use cmwq_work::{WorkHead, WorkItem};
 /// // Rc is neither Send nor Sync: such an item cannot be a WorkItem.

@@ -1,0 +1,1026 @@
+//! The event loop: a virtual nanosecond clock and a binary heap of `(time, seq, event)`
+//! driving the cmwq-pool core ([`cmwq_pool::System`]) exactly as the runtime's threads do.
+//!
+//! # Model
+//!
+//! - **Workers** are state machines. A worker asks the core for work (`next_work`), runs the
+//!   item's script step by step, tells the core when the item sleeps (`worker_sleeping`)
+//!   and runs again (`worker_running`), and reports completion (`work_done`). An idle worker
+//!   waits for the core's `WakeWorker`; a manager waits for the creation it asked for.
+//! - **Worker creation** (`CreateWorker`) takes [`WORKER_CREATE_NS`] and fails while a
+//!   memory-pressure window is open; the core then arms its create-retry timer
+//!   (CREATE_COOLDOWN) and its mayday timer, which the loop fires when due.
+//! - **The rescuer** of a `WQ_MEM_RECLAIM` workqueue is a worker too: `WakeRescuer` makes it
+//!   step the core's rescuer state machine (`rescuer_step`) until it has nothing to do.
+//! - **Timers** are heap events at the deadlines the core asks for; a stale one is ignored by
+//!   the core, so the loop never cancels any.
+//! - **CPU-intensive ticks**: a run step longer than the core's CPU_INTENSIVE_THRESH gets a
+//!   `worker_tick` at that threshold, so the worker stops counting in nr_running.
+//! - **CPUs**: the scenario's CPU count sets the per-CPU pools. The simulator does not model
+//!   contention for a CPU: each runnable worker progresses at full speed. Concurrency
+//!   management already keeps about one runnable worker per pool, and what the rescuer study
+//!   measures (who runs which item when) does not depend on CPU sharing.
+//! - **Determinism**: events at one instant run in the order they were scheduled (the heap
+//!   key is `(time, seq)`), and the only randomness, the optional jitter of run steps, comes
+//!   from a ChaCha8 generator seeded by the scenario.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+
+use cmwq_dump::KernelFormat;
+use cmwq_pool::{
+    Action, Actions, Next, PoolId, PoolKind, Priority, QueueError, QueueFrom, RescuerStep, System,
+    SystemConfig, WorkerId, WqFlags, WqId, WqSpec,
+};
+use cmwq_rescue::Policy;
+use cmwq_work::{PwqId, WorkHead, WorkItem, WorkRef, impl_has_work};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::metrics::Metrics;
+use crate::scenario::{PolicyChoice, Scenario, Step, WqKind};
+use crate::time::{Nanos, nanos};
+use crate::trace::{ItemInfo, PoolInfo, PwqInfo, Trace, TraceKind, WorkerInfo};
+
+/// How long creating a worker takes (kthread creation), in virtual nanoseconds.
+pub const WORKER_CREATE_NS: Nanos = 50_000;
+/// How long a run goes on past the scenario's last scheduled instant before it is stopped
+/// as stuck, when the scenario sets no `until`.
+pub const DEFAULT_HORIZON_NS: Nanos = 120 * crate::time::NSEC_PER_SEC;
+
+/// Why a run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The core refused to create a workqueue of the scenario.
+    #[error("workqueue {name:?}: {source}")]
+    Workqueue {
+        /// The workqueue's name.
+        name: String,
+        /// The core's reason.
+        source: cmwq_pool::WqError,
+    },
+    /// The core refused to queue a scenario item for a reason other than it being pending.
+    #[error("queueing {item}: {reason:?}")]
+    Queue {
+        /// The item.
+        item: String,
+        /// The core's reason.
+        reason: QueueError,
+    },
+    /// `--policy all` is not a single policy: use [`run_policies`].
+    #[error("`all` is not a single policy; run_policies runs each")]
+    NotASinglePolicy,
+    /// The dump could not be formatted.
+    #[error("dump: {0}")]
+    Dump(#[from] cmwq_dump::DumpError),
+}
+
+/// A dump taken during a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dump {
+    /// When.
+    pub at: Nanos,
+    /// `show_all_workqueues` as the kernel prints it.
+    pub text: String,
+}
+
+/// Everything one run of a scenario under one policy produced.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The policy.
+    pub policy: PolicyChoice,
+    /// The event trace.
+    pub trace: Trace,
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The dumps, at the scenario's instants.
+    pub dumps: Vec<Dump>,
+    /// Items still queued or running when the run stopped (non-zero only for a run that
+    /// hit its horizon: a stuck scenario).
+    pub unfinished: u64,
+}
+
+/// Options of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Which kernel's dump format to print.
+    pub dump_format: KernelFormat,
+    /// Whether to record the event trace (metrics need it; a bench may turn it off).
+    pub trace: TraceMode,
+}
+
+/// Whether a run records its event trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceMode {
+    /// Record every event (needed for metrics and timelines).
+    Record,
+    /// Record nothing (the fastest runs; metrics are then only counts from the core).
+    Off,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            dump_format: KernelFormat::Linux7_0,
+            trace: TraceMode::Record,
+        }
+    }
+}
+
+/// Runs `scenario` once under `policy` (a single policy, not `All`).
+pub fn run(scenario: &Scenario, policy: PolicyChoice) -> Result<RunOutput, SimError> {
+    run_with(scenario, policy, RunOptions::default())
+}
+
+/// Runs `scenario` once per policy `choice` stands for, in Slurp, Cursor, Rescan order.
+pub fn run_policies(scenario: &Scenario, choice: PolicyChoice) -> Result<Vec<RunOutput>, SimError> {
+    choice.expand().iter().map(|&p| run(scenario, p)).collect()
+}
+
+/// Runs `scenario` once under `policy` with `options`.
+pub fn run_with(
+    scenario: &Scenario,
+    policy: PolicyChoice,
+    options: RunOptions,
+) -> Result<RunOutput, SimError> {
+    let core_policy = match policy {
+        PolicyChoice::Slurp => Policy::Slurp,
+        PolicyChoice::Cursor => Policy::Cursor,
+        PolicyChoice::Rescan => Policy::Rescan,
+        PolicyChoice::All => return Err(SimError::NotASinglePolicy),
+    };
+    let mut sim = Sim::new(scenario, policy, core_policy, options)?;
+    sim.run_loop()?;
+    Ok(sim.finish())
+}
+
+/// A simulated work item: a real cmwq work item (it embeds a [`WorkHead`]) whose work
+/// function the simulator plays from a script instead of calling.
+struct SimWork {
+    work: WorkHead,
+    idx: u32,
+    func: Arc<str>,
+}
+
+impl WorkItem for SimWork {
+    fn run(_this: Arc<Self>) {
+        // Never called: the simulator plays the item's script in virtual time.
+    }
+    fn name(&self) -> &str {
+        &self.func
+    }
+}
+impl_has_work!(SimWork { work });
+
+/// A flush barrier the scenario queues with `flush_work`; it completes when a worker takes
+/// it, in no time.
+struct SimBarrier {
+    work: WorkHead,
+    waiter: u32,
+}
+
+impl WorkItem for SimBarrier {
+    fn run(_this: Arc<Self>) {}
+    fn name(&self) -> &str {
+        "wq_barrier_func"
+    }
+    fn barrier_task(&self) -> Option<u32> {
+        Some(self.waiter)
+    }
+}
+impl_has_work!(SimBarrier { work });
+
+/// A compiled script step.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Run(Nanos),
+    Sleep(Nanos),
+    Block(u32),
+    Queue(u32),
+    Signal(u32),
+}
+
+struct Group {
+    first: u32,
+    count: u32,
+    wq: WqId,
+    cpu: Option<u32>,
+    script: Box<[Op]>,
+}
+
+struct Item {
+    arc: Arc<SimWork>,
+    group: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WState {
+    /// Created; about to ask for work.
+    Starting,
+    Idle,
+    Managing,
+    Running,
+    Sleeping,
+    Dead,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Current {
+    item: u32,
+    pc: u32,
+    cpu_ns: Nanos,
+}
+
+struct Worker {
+    id: WorkerId,
+    rescuer: Option<WqId>,
+    state: WState,
+    wake_queued: bool,
+    current: Option<Current>,
+    /// Bumped at every run step, so a stale cpu-intensive tick is recognised.
+    serial: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    QueueItem { item: u32 },
+    Signal { event: u32 },
+    Flush { flush: u32 },
+    Dump,
+    StepDone { w: u32 },
+    Wake { w: u32 },
+    Tick { w: u32, serial: u64 },
+    WorkerNext { w: u32 },
+    Create { pool: PoolId },
+    MaydayTimer { pool: PoolId },
+    IdleTimer { pool: PoolId },
+    CreateRetry { pool: PoolId },
+    RescuerStep { w: u32 },
+}
+
+struct Entry {
+    t: Nanos,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.t, self.seq) == (other.t, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and the earliest (time, seq) must come first.
+        (other.t, other.seq).cmp(&(self.t, self.seq))
+    }
+}
+
+struct EventState {
+    signalled: bool,
+    waiters: Vec<u32>,
+}
+
+struct Sim<'s> {
+    sc: &'s Scenario,
+    policy: PolicyChoice,
+    options: RunOptions,
+    sys: System,
+    out: Actions,
+    pending: Vec<Action>,
+    now: Nanos,
+    heap: BinaryHeap<Entry>,
+    seq: u64,
+    groups: Vec<Group>,
+    items: Vec<Item>,
+    workers: Vec<Worker>,
+    worker_idx: HashMap<WorkerId, u32>,
+    pool_idx: HashMap<PoolId, u32>,
+    pwq_idx: HashMap<PwqId, u32>,
+    wq_names: HashMap<WqId, String>,
+    events: Vec<EventState>,
+    /// Event id of each of the scenario's signals.
+    signal_events: Vec<u32>,
+    /// Last seen MAYDAY stat of each pwq (trace index), to trace maydays as they are sent.
+    maydays_seen: Vec<u64>,
+    pwq_ids: Vec<PwqId>,
+    trace: Trace,
+    rng: ChaCha8Rng,
+    /// Items queued and not yet finished.
+    live: u64,
+    /// Scenario events (queueings, signals, flushes, dumps) not yet processed.
+    scheduled_left: u64,
+    dumps: Vec<Dump>,
+    horizon: Nanos,
+    last_activity: Nanos,
+}
+
+impl<'s> Sim<'s> {
+    fn new(
+        sc: &'s Scenario,
+        policy: PolicyChoice,
+        core_policy: Policy,
+        options: RunOptions,
+    ) -> Result<Self, SimError> {
+        let mut sim = Sim {
+            sc,
+            policy,
+            options,
+            sys: System::new(SystemConfig {
+                nr_cpus: sc.nr_cpus,
+            }),
+            out: Actions::default(),
+            pending: Vec::new(),
+            now: 0,
+            heap: BinaryHeap::new(),
+            seq: 0,
+            groups: Vec::with_capacity(sc.items.len()),
+            items: Vec::with_capacity(usize::try_from(sc.nr_items()).unwrap_or(0)),
+            workers: Vec::new(),
+            worker_idx: HashMap::new(),
+            pool_idx: HashMap::new(),
+            pwq_idx: HashMap::new(),
+            wq_names: HashMap::new(),
+            events: Vec::new(),
+            signal_events: Vec::new(),
+            maydays_seen: Vec::new(),
+            pwq_ids: Vec::new(),
+            trace: Trace {
+                scenario: sc.name.clone(),
+                policy: Some(policy),
+                pressure: sc
+                    .pressure
+                    .iter()
+                    .map(|w| (nanos(w.start), nanos(w.end)))
+                    .collect(),
+                ..Trace::default()
+            },
+            rng: ChaCha8Rng::seed_from_u64(sc.seed),
+            live: 0,
+            scheduled_left: 0,
+            dumps: Vec::new(),
+            horizon: 0,
+            last_activity: 0,
+        };
+        sim.setup(core_policy)?;
+        Ok(sim)
+    }
+
+    fn schedule(&mut self, t: Nanos, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Entry {
+            t,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    fn tracing(&self) -> bool {
+        self.options.trace == TraceMode::Record
+    }
+
+    fn record(&mut self, kind: TraceKind) {
+        if self.tracing() {
+            self.trace.push(self.now, kind);
+        }
+    }
+
+    fn pool_index(&mut self, pool: PoolId) -> u32 {
+        if let Some(&i) = self.pool_idx.get(&pool) {
+            return i;
+        }
+        let label = match self.sys.pool(pool).map(|p| p.kind().clone()) {
+            Some(PoolKind::PerCpu {
+                cpu,
+                pri: Priority::Normal,
+            }) => format!("cpu{cpu}"),
+            Some(PoolKind::PerCpu {
+                cpu,
+                pri: Priority::High,
+            }) => format!("cpu{cpu}H"),
+            Some(PoolKind::Bh { cpu, .. }) => format!("bh{cpu}"),
+            Some(PoolKind::Unbound(_)) | None => format!("unbound{}", pool.0),
+        };
+        let i = self.trace.pools.len() as u32;
+        self.trace.pools.push(PoolInfo { id: pool.0, label });
+        self.pool_idx.insert(pool, i);
+        i
+    }
+
+    fn add_worker(&mut self, id: WorkerId, pool: Option<PoolId>, rescuer: Option<WqId>) -> u32 {
+        let name = match (rescuer, pool) {
+            (Some(wq), _) => format!("kworker/R-{}", self.wq_names[&wq]),
+            (None, Some(p)) => self
+                .sys
+                .pool(p)
+                .and_then(|pool| pool.worker_name(id))
+                .unwrap_or_else(|| format!("kworker/{}:{}", p.0, id.0)),
+            (None, None) => format!("kworker/{}", id.0),
+        };
+        let pool_idx = pool.map(|p| self.pool_index(p));
+        let w = self.workers.len() as u32;
+        self.workers.push(Worker {
+            id,
+            rescuer,
+            state: if rescuer.is_some() {
+                WState::Idle
+            } else {
+                WState::Starting
+            },
+            wake_queued: false,
+            current: None,
+            serial: 0,
+        });
+        self.worker_idx.insert(id, w);
+        self.trace.workers.push(WorkerInfo {
+            id: id.0,
+            name,
+            pool: pool_idx,
+            rescuer: rescuer.is_some(),
+        });
+        w
+    }
+
+    fn setup(&mut self, core_policy: Policy) -> Result<(), SimError> {
+        let sc = self.sc;
+        let mut wq_ids: HashMap<&str, WqId> = HashMap::new();
+        for spec in &sc.workqueues {
+            let mut flags = WqFlags::empty();
+            match spec.kind {
+                WqKind::PerCpu => {}
+                WqKind::Unbound | WqKind::Ordered => flags |= WqFlags::UNBOUND,
+            }
+            if spec.mem_reclaim {
+                flags |= WqFlags::MEM_RECLAIM;
+            }
+            if spec.highpri {
+                flags |= WqFlags::HIGHPRI;
+            }
+            if spec.cpu_intensive {
+                flags |= WqFlags::CPU_INTENSIVE;
+            }
+            let mut wq_spec = if spec.kind == WqKind::Ordered {
+                WqSpec::ordered(spec.name.clone(), flags)
+            } else {
+                WqSpec::new(spec.name.clone(), flags)
+            };
+            if spec.kind != WqKind::Ordered && spec.max_active != 0 {
+                // The scenario checked max_active <= WQ_MAX_ACTIVE, which fits in a u16.
+                wq_spec = wq_spec.max_active(u16::try_from(spec.max_active).unwrap_or(u16::MAX));
+            }
+            let wq_spec = wq_spec.policy(core_policy.clone());
+            let wq = self
+                .sys
+                .alloc_workqueue(wq_spec, 0, &mut self.out)
+                .map_err(|source| SimError::Workqueue {
+                    name: spec.name.clone(),
+                    source,
+                })?;
+            self.wq_names.insert(wq, spec.name.clone());
+            wq_ids.insert(spec.name.as_str(), wq);
+            let pwqs: Vec<PwqId> = self
+                .sys
+                .workqueue(wq)
+                .map(|w| w.pwqs().to_vec())
+                .unwrap_or_default();
+            for pwq in pwqs {
+                let pool = cmwq_pool::pool_of(pwq);
+                let pool_i = self.pool_index(pool);
+                let label = format!("{}/{}", spec.name, self.trace.pools[pool_i as usize].label);
+                self.pwq_idx.insert(pwq, self.trace.pwqs.len() as u32);
+                self.pwq_ids.push(pwq);
+                self.maydays_seen.push(0);
+                self.trace.pwqs.push(PwqInfo {
+                    label,
+                    pool: pool_i,
+                    mem_reclaim: spec.mem_reclaim,
+                });
+            }
+            if let Some(r) = self.sys.rescuer_id(wq) {
+                self.add_worker(r, None, Some(wq));
+            }
+        }
+
+        // Events, by name.
+        let mut event_ids: HashMap<&str, u32> = HashMap::new();
+        let mut event_id = |name: &'s str, events: &mut Vec<EventState>| -> u32 {
+            *event_ids.entry(name).or_insert_with(|| {
+                events.push(EventState {
+                    signalled: false,
+                    waiters: Vec::new(),
+                });
+                events.len() as u32 - 1
+            })
+        };
+        let group_ids: HashMap<&str, u32> = sc
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (it.name.as_str(), i as u32))
+            .collect();
+        let siblings = sc.sibling_groups();
+        for (gi, it) in sc.items.iter().enumerate() {
+            let wq = wq_ids[it.wq.as_str()];
+            let script: Box<[Op]> = it
+                .script
+                .iter()
+                .map(|s| match s {
+                    Step::Run(d) => Op::Run(nanos(*d)),
+                    Step::Sleep(d) => Op::Sleep(nanos(*d)),
+                    Step::Block(e) => Op::Block(event_id(e, &mut self.events)),
+                    Step::Signal(e) => Op::Signal(event_id(e, &mut self.events)),
+                    Step::Queue(g) => Op::Queue(group_ids[g.as_str()]),
+                })
+                .collect();
+            let pwq = self
+                .sys
+                .workqueue(wq)
+                .and_then(|w| w.select_pwq(it.cpu).ok())
+                .and_then(|p| self.pwq_idx.get(&p).copied())
+                .unwrap_or(0);
+            let func: Arc<str> = Arc::from(it.func.as_str());
+            let first = self.items.len() as u32;
+            let sibling = siblings.contains(&it.name.as_str());
+            for inst in 0..it.count {
+                let idx = self.items.len() as u32;
+                self.items.push(Item {
+                    arc: Arc::new(SimWork {
+                        work: WorkHead::new::<SimWork>(),
+                        idx,
+                        func: func.clone(),
+                    }),
+                    group: gi as u32,
+                });
+                self.trace.items.push(ItemInfo {
+                    func: it.func.clone(),
+                    group: it.name.clone(),
+                    instance: inst,
+                    pwq,
+                    sibling,
+                });
+                if let Some(at) = it.at {
+                    let t = nanos(at) + u64::from(inst) * nanos(it.interval);
+                    self.schedule(t, Ev::QueueItem { item: idx });
+                    self.scheduled_left += 1;
+                }
+            }
+            self.groups.push(Group {
+                first,
+                count: it.count,
+                wq,
+                cpu: it.cpu,
+                script,
+            });
+        }
+        for (i, s) in sc.signals.iter().enumerate() {
+            let id = event_id(&s.event, &mut self.events);
+            self.signal_events.push(id);
+            self.schedule(nanos(s.at), Ev::Signal { event: i as u32 });
+            self.scheduled_left += 1;
+        }
+        for (i, f) in sc.flushes.iter().enumerate() {
+            self.schedule(nanos(f.at), Ev::Flush { flush: i as u32 });
+            self.scheduled_left += 1;
+        }
+        for d in &sc.dumps {
+            self.schedule(nanos(*d), Ev::Dump);
+            self.scheduled_left += 1;
+        }
+        let last_instant = self.heap.iter().map(|e| e.t).max().unwrap_or(0);
+        let last_pressure = self.trace.pressure.iter().map(|w| w.1).max().unwrap_or(0);
+        self.horizon = match sc.until {
+            Some(u) => nanos(u),
+            None => last_instant.max(last_pressure) + DEFAULT_HORIZON_NS,
+        };
+        self.drain_actions();
+        Ok(())
+    }
+
+    /// Traces the maydays sent since the last look (the core counts them in each pwq's
+    /// MAYDAY stat; the timer and the rescuer's re-send are the only senders).
+    fn trace_maydays(&mut self) {
+        for i in 0..self.pwq_ids.len() {
+            let n = self.sys.pwq_stats(self.pwq_ids[i]).mayday;
+            for _ in self.maydays_seen[i]..n {
+                self.record(TraceKind::Mayday { pwq: i as u32 });
+            }
+            self.maydays_seen[i] = n;
+        }
+    }
+
+    fn in_pressure(&self) -> bool {
+        self.sc
+            .pressure
+            .iter()
+            .any(|w| nanos(w.start) <= self.now && self.now < nanos(w.end))
+    }
+
+    fn run_loop(&mut self) -> Result<(), SimError> {
+        while let Some(Entry { t, ev, .. }) = self.heap.pop() {
+            if t > self.horizon {
+                self.now = self.horizon;
+                break;
+            }
+            self.now = t;
+            self.handle(ev)?;
+            self.drain_actions();
+            if self.live == 0 && self.scheduled_left == 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> RunOutput {
+        let end = self
+            .last_activity
+            .max(self.sc.dumps.iter().map(|d| nanos(*d)).max().unwrap_or(0));
+        self.trace.end = if self.live > 0 { self.now } else { end };
+        let visited: u64 = self
+            .pwq_idx
+            .keys()
+            .map(|&p| self.sys.pwq_stats(p).rescue_nodes_visited)
+            .sum();
+        let metrics = Metrics::from_trace(&self.trace, visited);
+        RunOutput {
+            policy: self.policy,
+            trace: self.trace,
+            metrics,
+            dumps: self.dumps,
+            unfinished: self.live,
+        }
+    }
+
+    fn handle(&mut self, ev: Ev) -> Result<(), SimError> {
+        match ev {
+            Ev::QueueItem { item } => {
+                self.scheduled_left -= 1;
+                self.queue_item(item, QueueFrom::Outside)?;
+            }
+            Ev::Signal { event } => {
+                self.scheduled_left -= 1;
+                let id = self.signal_events[event as usize];
+                self.signal(id);
+            }
+            Ev::Flush { flush } => {
+                self.scheduled_left -= 1;
+                let f = &self.sc.flushes[flush as usize];
+                let g = self
+                    .sc
+                    .items
+                    .iter()
+                    .position(|i| i.name == f.item)
+                    .unwrap_or(0);
+                let target = self.items[self.groups[g].first as usize].arc.clone();
+                let barrier = WorkRef::from_arc(Arc::new(SimBarrier {
+                    work: WorkHead::new::<SimBarrier>(),
+                    waiter: f.waiter,
+                }));
+                // Err: the item is neither pending nor running, nothing to wait for.
+                let _ = self
+                    .sys
+                    .flush_work(&target.work, barrier, self.now, &mut self.out);
+            }
+            Ev::Dump => {
+                self.scheduled_left -= 1;
+                let snap = self.sys.snapshot(self.now);
+                let text = snap
+                    .show_all_workqueues(self.options.dump_format)?
+                    .to_string();
+                self.dumps.push(Dump { at: self.now, text });
+                self.last_activity = self.now;
+            }
+            Ev::StepDone { w } => self.advance(w),
+            Ev::Wake { w } => {
+                let worker = &mut self.workers[w as usize];
+                if worker.state != WState::Sleeping {
+                    return Ok(());
+                }
+                worker.state = WState::Running;
+                let id = worker.id;
+                let item = worker.current.map_or(0, |c| c.item);
+                self.sys.worker_running(id, self.now);
+                self.record(TraceKind::Woke { item, worker: w });
+                self.advance(w);
+            }
+            Ev::Tick { w, serial } => {
+                let worker = &self.workers[w as usize];
+                if worker.serial == serial && worker.state == WState::Running {
+                    let id = worker.id;
+                    self.sys.worker_tick(id, self.now, &mut self.out);
+                }
+            }
+            Ev::WorkerNext { w } => {
+                self.workers[w as usize].wake_queued = false;
+                if matches!(
+                    self.workers[w as usize].state,
+                    WState::Idle | WState::Managing | WState::Starting
+                ) {
+                    self.next_work(w);
+                }
+            }
+            Ev::Create { pool } => {
+                if self.in_pressure() {
+                    self.sys.worker_create_failed(pool, self.now, &mut self.out);
+                    let p = self.pool_index(pool);
+                    self.record(TraceKind::CreateFailed { pool: p });
+                } else {
+                    let id = self.sys.worker_created(pool, self.now, &mut self.out);
+                    let w = self.add_worker(id, Some(pool), None);
+                    let p = self.pool_index(pool);
+                    self.record(TraceKind::CreateOk { pool: p, worker: w });
+                    // A new worker starts idle; the core wakes it (WakeWorker) if the pool
+                    // needs it.
+                    self.workers[w as usize].state = WState::Idle;
+                }
+            }
+            Ev::MaydayTimer { pool } => {
+                self.sys.mayday_timeout(pool, self.now, &mut self.out);
+                self.trace_maydays();
+            }
+            Ev::IdleTimer { pool } => self.sys.idle_timeout(pool, self.now, &mut self.out),
+            Ev::CreateRetry { pool } => {
+                self.sys.create_retry_timeout(pool, self.now, &mut self.out);
+            }
+            Ev::RescuerStep { w } => {
+                self.workers[w as usize].wake_queued = false;
+                if self.workers[w as usize].state == WState::Idle {
+                    self.rescuer_step(w);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles what the core asked for, until it asks for nothing more.
+    fn drain_actions(&mut self) {
+        loop {
+            self.pending.extend(self.out.drain());
+            if self.pending.is_empty() {
+                return;
+            }
+            // Handle in order; handlers may push more core actions into `out`.
+            let batch: Vec<Action> = std::mem::take(&mut self.pending);
+            for a in batch {
+                self.handle_action(a);
+            }
+        }
+    }
+
+    fn handle_action(&mut self, a: Action) {
+        match a {
+            Action::WakeWorker { worker, .. } => {
+                if let Some(&w) = self.worker_idx.get(&worker) {
+                    let wk = &mut self.workers[w as usize];
+                    if !wk.wake_queued && matches!(wk.state, WState::Idle | WState::Managing) {
+                        wk.wake_queued = true;
+                        self.schedule(self.now, Ev::WorkerNext { w });
+                    }
+                }
+            }
+            Action::CreateWorker { pool } => {
+                self.schedule(self.now + WORKER_CREATE_NS, Ev::Create { pool });
+            }
+            Action::StopWorker { worker, .. } => {
+                if let Some(&w) = self.worker_idx.get(&worker) {
+                    self.workers[w as usize].state = WState::Dead;
+                }
+            }
+            Action::ArmMaydayTimer { pool, at } => self.schedule(at, Ev::MaydayTimer { pool }),
+            Action::ArmIdleTimer { pool, at } => self.schedule(at, Ev::IdleTimer { pool }),
+            Action::ArmCreateRetry { pool, at } => self.schedule(at, Ev::CreateRetry { pool }),
+            Action::WakeRescuer { wq } => {
+                if let Some(w) = self
+                    .sys
+                    .rescuer_id(wq)
+                    .and_then(|r| self.worker_idx.get(&r).copied())
+                {
+                    let wk = &mut self.workers[w as usize];
+                    if !wk.wake_queued && wk.state == WState::Idle {
+                        wk.wake_queued = true;
+                        self.schedule(self.now, Ev::RescuerStep { w });
+                    }
+                }
+            }
+            // System completes flush colours itself; the scenario waits on no flush or drain.
+            _ => {}
+        }
+    }
+
+    fn queue_item(&mut self, item: u32, from: QueueFrom) -> Result<(), SimError> {
+        let it = &self.items[item as usize];
+        let g = &self.groups[it.group as usize];
+        let (wq, cpu) = (g.wq, g.cpu);
+        let work = WorkRef::from_arc(it.arc.clone());
+        match self
+            .sys
+            .queue_work(wq, cpu, work, from, self.now, &mut self.out)
+        {
+            Ok(()) => {
+                self.live += 1;
+                self.record(TraceKind::Queued { item });
+                Ok(())
+            }
+            // Queueing a pending item is a no-op, as queue_work returning false.
+            Err((QueueError::AlreadyPending, _)) => Ok(()),
+            Err((reason, _)) => Err(SimError::Queue {
+                item: self.trace_item_name(item),
+                reason,
+            }),
+        }
+    }
+
+    fn trace_item_name(&self, item: u32) -> String {
+        let it = &self.items[item as usize];
+        format!("{}#{}", self.sc.items[it.group as usize].name, item)
+    }
+
+    fn signal(&mut self, event: u32) {
+        let Some(e) = self.events.get_mut(event as usize) else {
+            return;
+        };
+        e.signalled = true;
+        let waiters = std::mem::take(&mut e.waiters);
+        for w in waiters {
+            self.schedule(self.now, Ev::Wake { w });
+        }
+    }
+
+    fn next_work(&mut self, w: u32) {
+        loop {
+            let id = self.workers[w as usize].id;
+            match self.sys.next_work(id, self.now, &mut self.out) {
+                Next::Run(work) => {
+                    if self.start(w, work) {
+                        return;
+                    }
+                    // A barrier: done in no time; ask again.
+                    self.sys.work_done(id, 0, self.now, &mut self.out);
+                }
+                Next::Idle => {
+                    self.workers[w as usize].state = WState::Idle;
+                    return;
+                }
+                Next::Manage => {
+                    self.workers[w as usize].state = WState::Managing;
+                    return;
+                }
+                Next::Exit => {
+                    self.workers[w as usize].state = WState::Dead;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn rescuer_step(&mut self, w: u32) {
+        let Some(wq) = self.workers[w as usize].rescuer else {
+            return;
+        };
+        loop {
+            let step = self.sys.rescuer_step(wq, self.now, &mut self.out);
+            self.trace_maydays();
+            match step {
+                RescuerStep::Run { work, .. } => {
+                    if self.start(w, work) {
+                        return;
+                    }
+                    let id = self.workers[w as usize].id;
+                    self.sys.work_done(id, 0, self.now, &mut self.out);
+                }
+                RescuerStep::Sleep => {
+                    self.workers[w as usize].state = WState::Idle;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Starts running `work` on worker `w`. Returns false for a flush barrier, which
+    /// completes at once (the caller reports it done).
+    fn start(&mut self, w: u32, work: WorkRef) -> bool {
+        let item = match work.try_into_arc::<SimWork>() {
+            Ok(arc) => arc.idx,
+            Err(_barrier) => return false,
+        };
+        let worker = &mut self.workers[w as usize];
+        worker.state = WState::Running;
+        worker.current = Some(Current {
+            item,
+            pc: 0,
+            cpu_ns: 0,
+        });
+        self.record(TraceKind::Started { item, worker: w });
+        self.advance(w);
+        true
+    }
+
+    fn jitter(&mut self, d: Nanos) -> Nanos {
+        let j = self.sc.jitter_percent;
+        if j == 0 || d == 0 {
+            return d;
+        }
+        let pct: i64 = self.rng.gen_range(-i64::from(j)..=i64::from(j));
+        let delta = (d as i128 * pct as i128 / 100) as i64;
+        (d as i64 + delta).max(0) as Nanos
+    }
+
+    /// Plays the current item's script from its program counter until a step takes time.
+    fn advance(&mut self, w: u32) {
+        loop {
+            let Some(cur) = self.workers[w as usize].current else {
+                return;
+            };
+            let group = self.items[cur.item as usize].group as usize;
+            let op = self.groups[group].script.get(cur.pc as usize).copied();
+            if let Some(c) = self.workers[w as usize].current.as_mut() {
+                c.pc += 1;
+            }
+            match op {
+                None => {
+                    self.finish_item(w, cur);
+                    return;
+                }
+                Some(Op::Run(d)) => {
+                    let d = self.jitter(d);
+                    let worker = &mut self.workers[w as usize];
+                    worker.serial += 1;
+                    let serial = worker.serial;
+                    let rescuer = worker.rescuer.is_some();
+                    if let Some(c) = worker.current.as_mut() {
+                        c.cpu_ns += d;
+                    }
+                    self.schedule(self.now + d, Ev::StepDone { w });
+                    if !rescuer && d > cmwq_pool::CPU_INTENSIVE_THRESH {
+                        self.schedule(
+                            self.now + cmwq_pool::CPU_INTENSIVE_THRESH,
+                            Ev::Tick { w, serial },
+                        );
+                    }
+                    return;
+                }
+                Some(Op::Sleep(d)) => {
+                    self.go_to_sleep(w, cur.item);
+                    self.schedule(self.now + d, Ev::Wake { w });
+                    return;
+                }
+                Some(Op::Block(e)) => {
+                    if self.events[e as usize].signalled {
+                        continue;
+                    }
+                    self.go_to_sleep(w, cur.item);
+                    self.events[e as usize].waiters.push(w);
+                    return;
+                }
+                Some(Op::Queue(g)) => {
+                    let wq = self.groups[group].wq;
+                    let instance = cur.item - self.groups[group].first;
+                    let target = &self.groups[g as usize];
+                    let item = target.first + instance % target.count;
+                    // A chained queueing the core refuses (draining) is dropped, as a
+                    // kernel work function would see queue_work fail.
+                    let _ = self.queue_item(item, QueueFrom::WorkOf(wq));
+                }
+                Some(Op::Signal(e)) => self.signal(e),
+            }
+        }
+    }
+
+    fn go_to_sleep(&mut self, w: u32, item: u32) {
+        let worker = &mut self.workers[w as usize];
+        worker.state = WState::Sleeping;
+        worker.serial += 1;
+        let id = worker.id;
+        self.sys.worker_sleeping(id, self.now, &mut self.out);
+        self.record(TraceKind::Slept { item, worker: w });
+    }
+
+    fn finish_item(&mut self, w: u32, cur: Current) {
+        self.record(TraceKind::Finished {
+            item: cur.item,
+            worker: w,
+        });
+        self.last_activity = self.now;
+        // Every queueing that took effect leads to exactly one run.
+        self.live -= 1;
+        let worker = &mut self.workers[w as usize];
+        worker.current = None;
+        let id = worker.id;
+        let rescuer = worker.rescuer.is_some();
+        self.sys.work_done(id, cur.cpu_ns, self.now, &mut self.out);
+        if rescuer {
+            self.workers[w as usize].state = WState::Idle;
+            self.rescuer_step(w);
+        } else {
+            self.workers[w as usize].state = WState::Starting;
+            self.next_work(w);
+        }
+    }
+}
