@@ -14,6 +14,7 @@
 //!   failure;
 //! - [`rescue_scan`]: a stalled pool of the core with a long, interleaved worklist, and
 //!   one whole rescue of one pwq under a chosen policy;
+//! - [`scenario`]: the simulator's rescuer scenarios and their exact figures;
 //! - [`side_file`]: the JSON side files in which benches leave the figures criterion does
 //!   not measure (latency percentiles, virtual-time figures, allocation counts); the
 //!   report of `cargo xtask ab-bench` reads them next to criterion's estimates.
@@ -38,6 +39,7 @@ pub mod alloc_count;
 pub mod latency;
 pub mod rescue_real;
 pub mod rescue_scan;
+pub mod scenario;
 pub mod side_file;
 pub mod workload;
 
