@@ -29,7 +29,7 @@ fn rescue_real(c: &mut Criterion) {
     let mut policies = Vec::new();
     for (policy, name) in POLICIES {
         let mut stalls = LatencySamples::with_capacity(10_000);
-        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+        group.bench_function(BenchmarkId::new(name, "reported-case"), |b| {
             b.iter_custom(|iters| {
                 (0..iters)
                     .map(|_| {

@@ -93,6 +93,9 @@ pub(crate) struct Report {
 
 /// Formats nanoseconds with a unit that keeps 3 significant digits.
 pub(crate) fn fmt_ns(ns: f64) -> String {
+    if ns == 0.0 {
+        return "0".into();
+    }
     let (v, unit) = if ns >= 1e9 {
         (ns / 1e9, "s")
     } else if ns >= 1e6 {
@@ -332,6 +335,31 @@ impl Report {
             log_y: true,
         });
         let _ = writeln!(md, "\n![scan cost against N](rescue_scan.svg)\n");
+        let node_series: Vec<Series> = POLICIES
+            .iter()
+            .map(|pol| {
+                let pts = ns
+                    .iter()
+                    .filter_map(|&n| Some((n as f64, nodes(pol, n)?)))
+                    .collect::<Vec<_>>();
+                ((*pol).to_owned(), pts)
+            })
+            .filter(|(_, pts)| !pts.is_empty())
+            .collect();
+        if !node_series.is_empty() {
+            self.plots.push(Plot::Lines {
+                file: "rescue_scan_nodes.svg",
+                title: "Worklist nodes visited per rescued item",
+                x: ("N (worklist items)", Unit::Count),
+                y: ("nodes visited per rescued item", Unit::Count),
+                series: node_series,
+                log_y: true,
+            });
+            let _ = writeln!(
+                md,
+                "![nodes visited per rescued item](rescue_scan_nodes.svg)\n"
+            );
+        }
         match worst_few {
             Some((w, n)) => self.goal(
                 few,
@@ -392,7 +420,7 @@ impl Report {
         );
         let _ = writeln!(
             md,
-            "| scenario | policy | sibling stall after pressure | p50 | p99 | max | rescued | maydays | wall time of the simulation |\n|---|---|---|---|---|---|---|---|---|"
+            "| scenario | policy | sibling stall after pressure | p50 | p99 | max | rescued | maydays | nodes per rescued item | wall time of the simulation |\n|---|---|---|---|---|---|---|---|---|---|"
         );
         let rows = arr(side, "scenarios");
         for row in rows {
@@ -407,7 +435,7 @@ impl Report {
                 .map_or("–".into(), |b| fmt_est(&b.median));
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {wall} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {wall} |",
                 s(row, "scenario"),
                 s(row, "policy"),
                 f(row, "sibling_stall_ns").map_or("–".into(), fmt_ns),
@@ -416,6 +444,7 @@ impl Report {
                 cell("max"),
                 f(row, "rescued").map_or("–".into(), |v| format!("{v:.0}")),
                 f(row, "maydays").map_or("–".into(), |v| format!("{v:.0}")),
+                f(row, "nodes_per_rescued").map_or("–".into(), |v| format!("{v:.2}")),
             );
         }
         let reported: Vec<&Value> = rows
