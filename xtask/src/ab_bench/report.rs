@@ -257,9 +257,15 @@ impl Report {
                 .find(|c| s(c, "policy") == policy && c.get("n").and_then(Value::as_u64) == Some(n))
                 .and_then(|c| f(c, "nodes_per_rescued"))
         };
+        let rescued = |policy: &str, n: u64| -> Option<f64> {
+            arr(side?, "cases")
+                .iter()
+                .find(|c| s(c, "policy") == policy && c.get("n").and_then(Value::as_u64) == Some(n))
+                .and_then(|c| f(c, "rescued"))
+        };
         let _ = writeln!(
             md,
-            "| N | slurp | cursor | rescan | cursor/slurp | rescan/cursor | nodes per rescued item (slurp / cursor / rescan) |\n|---|---|---|---|---|---|---|"
+            "| N | slurp | cursor | rescan | cursor/slurp | rescan/cursor | time per rescued item (slurp / cursor / rescan) | nodes per rescued item (slurp / cursor / rescan) |\n|---|---|---|---|---|---|---|---|"
         );
         let mut worst_few: Option<(f64, u64)> = None;
         let mut far_at: Option<(Ratio, u64)> = None;
@@ -291,9 +297,18 @@ impl Report {
                 .map(|pol| nodes(pol, n).map_or("–".into(), |v| format!("{v:.2}")))
                 .collect::<Vec<_>>()
                 .join(" / ");
+            let per_item = [sl, cu, re]
+                .iter()
+                .zip(POLICIES)
+                .map(|(b, pol)| match (b, rescued(pol, n)) {
+                    (Some(b), Some(r)) if r > 0.0 => fmt_ns(b.median.point / r),
+                    _ => "–".into(),
+                })
+                .collect::<Vec<_>>()
+                .join(" / ");
             let _ = writeln!(
                 md,
-                "| {n} | {} | {} | {} | {cs} | {rc} | {nd} |",
+                "| {n} | {} | {} | {} | {cs} | {rc} | {per_item} | {nd} |",
                 cell(sl),
                 cell(cu),
                 cell(re)
