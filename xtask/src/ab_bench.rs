@@ -12,8 +12,9 @@
 //! - `--quick`: fewer samples and shorter measurements, smaller sizes in the benches
 //!   (`CMWQ_BENCH_QUICK=1`): a trustworthy smaller run in a few minutes.
 //! - `--save NAME`: keep this run as criterion baseline NAME (`--save-baseline`).
-//! - `--baseline NAME`: compare against baseline NAME (`--baseline`); the report gets a
-//!   change column per benchmark.
+//! - `--baseline NAME`: compare against baseline NAME (criterion's `--baseline-lenient`,
+//!   so benchmarks new since then still run); the report gets a change column per
+//!   benchmark that the baseline has.
 //! - `--report-only`: do not run anything; rebuild the report from what is there.
 
 mod data;
@@ -97,7 +98,9 @@ impl Options {
             a.extend(["--save-baseline".to_owned(), name.clone()]);
         }
         if let Some(name) = &self.baseline {
-            a.extend(["--baseline".to_owned(), name.clone()]);
+            // Lenient: a benchmark the baseline does not have yet runs without comparison
+            // instead of failing the whole run.
+            a.extend(["--baseline-lenient".to_owned(), name.clone()]);
         }
         a
     }

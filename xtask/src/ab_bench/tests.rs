@@ -298,7 +298,7 @@ fn options_map_to_criterion_flags() {
         "{flags}"
     );
     let o = Options::parse(&args(&["--baseline", "main"])).unwrap();
-    assert!(o.criterion_args().join(" ").ends_with("--baseline main"));
+    assert!(o.criterion_args().join(" ").ends_with("--baseline-lenient main"));
     assert!(Options::parse(&args(&["--save"])).is_err());
     assert!(Options::parse(&args(&["--save", "a", "--baseline", "b"])).is_err());
     assert!(Options::parse(&args(&["--fast"])).is_err());
