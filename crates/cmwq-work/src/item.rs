@@ -3,9 +3,10 @@
 //!
 //! Provenance rule: a `WorkRef` keeps the pointer `Arc::into_raw` gave (projected to the
 //! head by address arithmetic), so running, dropping or cloning through it never goes
-//! through a `&WorkHead` reference. Only [`WorkHead::name`] and
-//! [`WorkHead::barrier_task`] step from a head reference to its item (`container_of`),
-//! which Tree Borrows allows; cmwq-work's Miri run uses it.
+//! through a `&WorkHead` reference. [`WorkHead::name`] and [`WorkHead::barrier_task`] start
+//! from a head reference, whose provenance covers the head only; they reach the item through
+//! the provenance `WorkRef::from_arc` exposed (`expose_provenance` /
+//! `with_exposed_provenance`), which is defined under both Stacked and Tree Borrows.
 
 use core::any::TypeId;
 use core::fmt;
@@ -197,8 +198,8 @@ unsafe fn clone_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
 /// # Safety
 ///
 /// `head` is the head field of a live `T`, made into a `WorkRef` at least once (so its
-/// allocation's provenance is exposed), and the `T` stays live for `'a`.
-unsafe fn item_of<'a, T: WorkItem + HasWork>(head: &'a WorkHead) -> &'a T {
+/// allocation's provenance is exposed), and the `T` stays live while `head` is borrowed.
+unsafe fn item_of<T: WorkItem + HasWork>(head: &WorkHead) -> &T {
     let addr = core::ptr::from_ref(head).addr() - T::WORK_OFFSET;
     let item = core::ptr::with_exposed_provenance::<T>(addr);
     // SAFETY: `item` is the address of the live `T` embedding `head`, with the provenance
