@@ -29,6 +29,8 @@
 //!   and omit the comma after a `LINKED` item; a pwq's mayday cursor is listed among its
 //!   pending items as `mayday_cursor_func`. The pieces are `Display` values of their own
 //!   ([`PoolInfo`], [`CpuList`], [`PwqLines`], [`WorkList`], [`PoolLine`]).
+//! - [`Snapshot::show_freezable_workqueues`]: the freezer's dump of busy `WQ_FREEZABLE`
+//!   workqueues.
 //! - [`Snapshot::watchdog_lockups`] and [`Snapshot::watchdog_report`]: the watchdog's
 //!   `BUG: workqueue lockup - pool ... stuck for Ns!` lines followed by the dump.
 //! - [`Snapshot::wq_monitor`] and [`Snapshot::wq_monitor_records`]: the table and records
@@ -111,5 +113,6 @@ pub use model::{
 pub use monitor::{WQ_MONITOR_HEADER, WqMonitor, WqMonitorRecord, WqMonitorRow};
 pub use show::{
     CpuList, DumpError, KernelFormat, Lockup, PoolInfo, PoolLine, PwqLines, SHOW_ALL_HEADER,
-    ShowAllWorkqueues, ShowOneWorkqueue, WatchdogReport, WorkList, WorkqueueLine,
+    SHOW_FREEZABLE_HEADER, ShowAllWorkqueues, ShowFreezableWorkqueues, ShowOneWorkqueue,
+    WatchdogReport, WorkList, WorkqueueLine,
 };

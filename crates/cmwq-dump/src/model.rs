@@ -126,7 +126,7 @@ pub struct PwqSnapshot {
     pub in_flight: Vec<InFlightWorker>,
     /// This pwq's nodes on the pool worklist, in worklist order: its pending work items
     /// and, while a rescuer works on it, its cursor (a [`WorkEntry`] named
-    /// `mayday_cursor_func`, see [`WorkEntry::mayday_cursor`]).
+    /// [`WorkKind::MaydayCursor`], printed as `mayday_cursor_func`).
     pub pending: Vec<WorkEntry>,
     /// `inactive_works`: items held back by max_active, in list order.
     pub inactive: Vec<WorkEntry>,
@@ -183,6 +183,10 @@ pub enum WorkKind {
         /// Id of the task that waits for the barrier.
         task: u32,
     },
+    /// A pwq's mayday cursor: not a work item, but a position the rescuer keeps on the
+    /// pool worklist. The kernel's dump has no special case for it and lists it under its
+    /// function's name, [`MAYDAY_CURSOR_FUNC`]; so does this one.
+    MaydayCursor,
 }
 
 /// The function name of a pwq's mayday cursor, as the kernel's dump prints it.
@@ -205,9 +209,21 @@ impl WorkEntry {
         }
     }
 
-    /// A pwq's mayday cursor as the dump lists it: `mayday_cursor_func`, never linked.
+    /// A pwq's mayday cursor ([`WorkKind::MaydayCursor`]), never linked.
     pub fn mayday_cursor() -> Self {
-        Self::func(MAYDAY_CURSOR_FUNC)
+        Self {
+            kind: WorkKind::MaydayCursor,
+            linked: false,
+        }
+    }
+
+    /// The function name the dump prints for this entry, or `None` for a barrier.
+    pub fn func_name(&self) -> Option<&str> {
+        match &self.kind {
+            WorkKind::Func(name) => Some(name),
+            WorkKind::MaydayCursor => Some(MAYDAY_CURSOR_FUNC),
+            WorkKind::Barrier { .. } => None,
+        }
     }
 
     /// The same entry with `WORK_STRUCT_LINKED` set.

@@ -908,3 +908,34 @@ fn work_entries_serialise_as_readable_json() {
         r#"[{"kind":{"func":"f"},"linked":true},{"kind":{"barrier":{"task":7}},"linked":false}]"#
     );
 }
+
+#[test]
+fn mayday_cursor_serialises_as_its_own_kind() {
+    let entries = vec![WorkEntry::mayday_cursor()];
+    assert_eq!(
+        serde_json::to_string(&entries).unwrap(),
+        r#"[{"kind":"mayday_cursor","linked":false}]"#
+    );
+}
+
+// ---- the freezer's dump (show_freezable_workqueues) ------------------------------------
+
+#[test]
+fn show_freezable_workqueues_prints_only_busy_freezable_workqueues() {
+    // `events` is busy but not freezable; `xfs-conv/sda1` is busy and freezable.
+    let dump = system()
+        .show_freezable_workqueues(KernelFormat::Linux6_12)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        dump,
+        "\
+Showing freezable workqueues that are still busy:
+workqueue xfs-conv/sda1: flags=0xe
+  pwq 8: cpus=0-1 flags=0x2 nice=0 active=4 refcnt=12 MAYDAY
+    in-flight: 88:xfs_end_io ,149(RESCUER):xfs_end_io
+    pending: mayday_cursor_func, 2*xfs_end_io
+    inactive: xfs_end_io
+"
+    );
+}
