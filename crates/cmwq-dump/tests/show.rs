@@ -939,3 +939,25 @@ workqueue xfs-conv/sda1: flags=0xe
 "
     );
 }
+
+#[test]
+fn json_input_may_leave_out_every_field_but_a_work_entrys_kind() {
+    let json = r#"{
+        "workqueues": [{
+            "name": "events",
+            "pwqs": [{ "pool_id": 3, "nr_active": 1, "pending": [{ "kind": { "func": "f" } }] }]
+        }],
+        "pools": [{ "id": 3, "cpus": [2], "nr_workers": 1 }]
+    }"#;
+    let snap: Snapshot = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        snap.show_all_workqueues(KernelFormat::Linux7_0)
+            .unwrap()
+            .to_string(),
+        "Showing busy workqueues and worker pools:\n\
+         workqueue events: flags=0x0\n  \
+         pwq 3: cpus=2 flags=0x0 nice=0 active=1 refcnt=0\n    \
+         pending: f\n\
+         pool 3: cpus=2 flags=0x0 nice=0 hung=0s workers=1\n"
+    );
+}
