@@ -133,5 +133,5 @@ pub use monitor::{WQ_MONITOR_HEADER, WqMonitor, WqMonitorRecord, WqMonitorRow};
 pub use show::{
     CpuList, DumpError, KernelFormat, Lockup, PoolInfo, PoolLine, PwqLines, SHOW_ALL_HEADER,
     SHOW_FREEZABLE_HEADER, ShowAllWorkqueues, ShowFreezableWorkqueues, ShowOneWorkqueue,
-    WatchdogReport, WorkList, WorkqueueLine,
+    WQ_WATCHDOG_THRESH_MS, WatchdogReport, WorkList, WorkqueueLine,
 };

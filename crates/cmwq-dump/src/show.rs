@@ -129,11 +129,12 @@ impl Snapshot {
     }
 
     /// The pools the workqueue watchdog reports as locked up, given its threshold in
-    /// milliseconds (the kernel's default is 30 s): pools with a non-empty worklist whose
-    /// latest progress or watchdog touch is more than `thresh_ms` ago. In pool order.
+    /// milliseconds ([`WQ_WATCHDOG_THRESH_MS`] by default): pools with a non-empty worklist
+    /// whose latest progress or watchdog touch is more than `thresh_ms` ago, in pool order.
+    /// A threshold of 0 disables the watchdog, as in the kernel.
     pub fn watchdog_lockups(&self, thresh_ms: u64) -> impl Iterator<Item = Lockup<'_>> + '_ {
         self.pools.iter().filter_map(move |pool| {
-            if pool.worklist_len == 0 {
+            if thresh_ms == 0 || pool.worklist_len == 0 {
                 return None;
             }
             // The later of progress and touch is the smaller elapsed time.
@@ -160,6 +161,10 @@ impl Snapshot {
         })
     }
 }
+
+/// The workqueue watchdog's default threshold (`workqueue.watchdog_thresh`, 30 s), in
+/// milliseconds.
+pub const WQ_WATCHDOG_THRESH_MS: u64 = 30_000;
 
 /// `show_all_workqueues()` output; made by [`Snapshot::show_all_workqueues`].
 #[derive(Debug, Clone, Copy)]

@@ -816,7 +816,7 @@ fn dump_writes_into_any_fmt_write() {
 
 // ---- watchdog (wq_watchdog_timer_fn) ------------------------------------------------------
 
-const THRESH_MS: u64 = 30_000;
+const THRESH_MS: u64 = cmwq_dump::WQ_WATCHDOG_THRESH_MS;
 
 #[test]
 fn lockup_line_matches_a_real_kernel_lockup_line() {
@@ -846,6 +846,23 @@ fn watchdog_reports_pools_stalled_past_the_threshold_only() {
     snap.pools[0].since_progress_ms = THRESH_MS + 1;
     let stuck: Vec<u32> = snap.watchdog_lockups(THRESH_MS).map(|l| l.0.id).collect();
     assert_eq!(stuck, vec![0, 8]);
+}
+
+#[test]
+fn watchdog_default_threshold_is_30_seconds() {
+    assert_eq!(THRESH_MS, 30_000);
+}
+
+#[test]
+fn watchdog_with_a_zero_threshold_is_disabled() {
+    let snap = system();
+    assert_eq!(snap.watchdog_lockups(0).count(), 0);
+    assert_eq!(
+        snap.watchdog_report(0, KernelFormat::Linux7_0)
+            .unwrap()
+            .to_string(),
+        ""
+    );
 }
 
 #[test]
