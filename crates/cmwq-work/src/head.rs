@@ -268,6 +268,7 @@ impl WorkHead {
     /// Set PENDING whatever the disable count (the first step of the kernel's
     /// `try_to_grab_pending`, used by cancel and disable): `true` if it was clear, and the
     /// caller now owns PENDING. `AcqRel` `fetch_or`, as `test_and_set_pending`.
+    #[must_use = "true means the caller owns PENDING and must release it"]
     pub fn grab_pending(&self) -> bool {
         self.data
             .fetch_or(WorkFlags::PENDING.bits(), Ordering::AcqRel)

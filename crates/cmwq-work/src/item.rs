@@ -102,7 +102,14 @@ pub unsafe trait HasWork: Sized {
 /// `impl_has_work!(MyItem { work })`, or for a generic type
 /// `impl_has_work!(impl[T: Send] MyItem<T> { work })`.
 ///
-/// It fails to compile unless the field is a `WorkHead`.
+/// It fails to compile unless the field is a `WorkHead`:
+///
+/// ```compile_fail,E0308
+/// struct Bad {
+///     work: u64,
+/// }
+/// cmwq_work::impl_has_work!(Bad { work });
+/// ```
 #[macro_export]
 macro_rules! impl_has_work {
     (impl[$($generics:tt)*] $ty:ty { $field:ident }) => {

@@ -381,3 +381,44 @@ fn racing_queuers_take_pending_exactly_once() {
         assert_eq!(won, 1);
     }
 }
+
+#[test]
+fn a_queueing_that_finds_the_item_pending_is_seen_by_the_run_that_follows() {
+    use std::sync::atomic::{AtomicBool, AtomicU32};
+
+    // The kernel's promise for queue_work() returning false: the pending run happens after
+    // the call and sees what the queuer wrote before it. The queuer writes `payload`, then
+    // queues; a worker clears PENDING before each "run" and reads `payload`. Whatever the
+    // interleaving, the last run sees the last payload. Under Miri's weak-memory emulation
+    // (`MIRIFLAGS=-Zmiri-many-seeds=0..32 cargo +nightly miri test -p cmwq-work --test
+    // data_word`) this fails if the clear were only `Release`, or if a queueing that finds
+    // PENDING set returned without writing the word.
+    const ROUNDS: u32 = if cfg!(miri) { 20 } else { 2000 };
+    let h = head();
+    let payload = AtomicU32::new(0);
+    let done = AtomicBool::new(false);
+    let last_seen = std::thread::scope(|s| {
+        let worker = s.spawn(|| {
+            let mut seen = 0;
+            loop {
+                if h.is_pending() {
+                    h.set_pool_and_clear_pending(PoolId(0));
+                    seen = payload.load(std::sync::atomic::Ordering::Relaxed);
+                } else if done.load(std::sync::atomic::Ordering::Acquire) {
+                    if !h.is_pending() {
+                        return seen;
+                    }
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        });
+        for i in 1..=ROUNDS {
+            payload.store(i, std::sync::atomic::Ordering::Relaxed);
+            assert!(h.test_and_set_pending().is_ok());
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        worker.join().unwrap()
+    });
+    assert_eq!(last_seen, ROUNDS);
+}
