@@ -422,3 +422,46 @@ fn a_queueing_that_finds_the_item_pending_is_seen_by_the_run_that_follows() {
     });
     assert_eq!(last_seen, ROUNDS);
 }
+
+#[test]
+fn any_field_values_round_trip_through_the_word() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    let config = Config {
+        cases: if cfg!(miri) { 16 } else { 1024 },
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let flags = (0..16usize).prop_map(WorkFlags::from_bits_truncate);
+    let on_queue = (
+        flags.clone(),
+        0..WORK_NR_COLORS as u8,
+        0..=cmwq_work::WORK_PWQ_ID_MAX,
+    )
+        .prop_map(|(flags, color, pwq)| WorkData::OnQueue {
+            flags: flags | WorkFlags::PWQ,
+            color,
+            pwq: PwqId(pwq),
+        });
+    let pool = prop_oneof![
+        Just(None),
+        (0..WORK_OFFQ_POOL_NONE as u32).prop_map(|p| Some(PoolId(p)))
+    ];
+    let off_queue =
+        (flags, pool, any::<u16>()).prop_map(|(flags, pool, disable)| WorkData::OffQueue {
+            flags: flags - WorkFlags::PWQ,
+            pool,
+            disable,
+        });
+    runner
+        .run(&prop_oneof![on_queue, off_queue], |data| {
+            let raw = data.to_raw();
+            prop_assert_eq!(WorkData::from_raw(raw), data);
+            prop_assert_eq!(raw & 0xf, data.flags().bits());
+            Ok(())
+        })
+        .unwrap();
+}

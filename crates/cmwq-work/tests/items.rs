@@ -394,3 +394,15 @@ fn work_refs_and_lists_cross_threads() {
     assert!(items.iter().all(|it| it.runs.load(Ordering::Relaxed) == 1));
     assert!(items.iter().all(|it| Arc::strong_count(it) == 1));
 }
+
+#[test]
+fn debug_output_names_items_and_cursors() {
+    let mut list = WorkList::new();
+    list.push_back(WorkRef::from_arc(work_fn("a_func", || {})));
+    let c = list.new_cursor(3);
+    list.move_cursor_to_back(c);
+    assert_eq!(format!("{list:?}"), r#"["a_func", "<cursor of 3>"]"#);
+    let w = list.pop_front().unwrap();
+    let shown = format!("{w:?}");
+    assert!(shown.starts_with(r#"WorkRef { name: "a_func""#), "{shown}");
+}
