@@ -38,7 +38,9 @@ pub enum WqError {
         bits: u32,
     },
     /// Internal `__WQ_*` flags may not be passed by callers.
-    #[error("internal workqueue flags {flags:?} may not be passed (use WqSpec::ordered for ordered queues)")]
+    #[error(
+        "internal workqueue flags {flags:?} may not be passed (use WqSpec::ordered for ordered queues)"
+    )]
     InternalFlags {
         /// The internal flags given.
         flags: WqFlags,

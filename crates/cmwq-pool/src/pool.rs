@@ -351,7 +351,11 @@ impl Pool {
             PoolKind::Bh { cpu, pri } | PoolKind::PerCpu { cpu, pri } => format!(
                 "kworker/{cpu}:{}{}",
                 wk.seq,
-                if pri == crate::Priority::High { "H" } else { "" }
+                if pri == crate::Priority::High {
+                    "H"
+                } else {
+                    ""
+                }
             ),
             PoolKind::Unbound(_) => format!("kworker/u{}:{}", self.id.0, wk.seq),
         })
@@ -449,7 +453,9 @@ impl Pool {
         {
             return Err(PoolError::PwqBusy(id));
         }
-        let pwq = self.pwqs[pwq_slot(id)].take().ok_or(PoolError::NoSuchPwq(id))?;
+        let pwq = self.pwqs[pwq_slot(id)]
+            .take()
+            .ok_or(PoolError::NoSuchPwq(id))?;
         self.worklist.free_cursor(pwq.cursor);
         Ok(())
     }
@@ -585,9 +591,7 @@ impl Pool {
 
     /// The worker of this pool running `work`, if any.
     pub fn is_executing(&self, work: &WorkHead) -> Option<WorkerId> {
-        self.busy
-            .get(&(work as *const WorkHead as usize))
-            .copied()
+        self.busy.get(&(work as *const WorkHead as usize)).copied()
     }
 
     /// Activate inactive items of `pwq` while it is under max_active. True if any moved.
@@ -794,7 +798,9 @@ impl Pool {
         }
         self.idle_at = None;
         while self.too_many_workers() {
-            let Some(&oldest) = self.idle.first() else { break };
+            let Some(&oldest) = self.idle.first() else {
+                break;
+            };
             let i = self.windex[&oldest];
             let expires = self.workers[i].last_active + IDLE_WORKER_TIMEOUT;
             if now < expires {
@@ -848,7 +854,9 @@ impl Pool {
     /// `wq_worker_sleeping`: a running worker is about to block. It stops counting in
     /// nr_running; if work is then pending with nobody running, an idle worker is woken.
     pub fn worker_sleeping(&mut self, w: WorkerId, _now: u64, out: &mut Actions) {
-        let Some(&i) = self.windex.get(&w) else { return };
+        let Some(&i) = self.windex.get(&w) else {
+            return;
+        };
         let wk = &mut self.workers[i];
         if wk.sleeping || wk.flags.intersects(WorkerFlags::NOT_RUNNING) {
             return;
@@ -865,7 +873,9 @@ impl Pool {
 
     /// `wq_worker_running`: a worker that blocked runs again and counts again.
     pub fn worker_running(&mut self, w: WorkerId, now: u64) {
-        let Some(&i) = self.windex.get(&w) else { return };
+        let Some(&i) = self.windex.get(&w) else {
+            return;
+        };
         let wk = &mut self.workers[i];
         if !wk.sleeping {
             return;
@@ -882,7 +892,9 @@ impl Pool {
     /// `wq_worker_tick`: a concurrency-managed worker that has run its current item for
     /// CPU_INTENSIVE_THRESH is marked CPU_INTENSIVE and stops counting; the pool is kicked.
     pub fn worker_tick(&mut self, w: WorkerId, now: u64, out: &mut Actions) {
-        let Some(&i) = self.windex.get(&w) else { return };
+        let Some(&i) = self.windex.get(&w) else {
+            return;
+        };
         let wk = &self.workers[i];
         let Some(cur) = wk.current else { return };
         if wk.flags.intersects(WorkerFlags::NOT_RUNNING)
@@ -984,7 +996,9 @@ impl Pool {
     /// `cpu_ns` of CPU time. Updates nr_active (activating inactive items), flush colours
     /// and stats.
     pub fn work_done(&mut self, w: WorkerId, cpu_ns: u64, now: u64, out: &mut Actions) {
-        let Some(&i) = self.windex.get(&w) else { return };
+        let Some(&i) = self.windex.get(&w) else {
+            return;
+        };
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
@@ -1262,7 +1276,9 @@ impl Pool {
         _now: u64,
         out: &mut Actions,
     ) {
-        let Some(&i) = self.windex.get(&r) else { return };
+        let Some(&i) = self.windex.get(&r) else {
+            return;
+        };
         if self.workers[i].current.is_some() {
             self.work_done(r, 0, _now, out);
         }
@@ -1300,8 +1316,7 @@ impl Pool {
     /// Find the list of this pool holding `target` (a pending item of `pwq`).
     fn locate(&self, target: &WorkHead, pwq: PwqId) -> Option<Loc> {
         if let Some(p) = self.pwq(pwq) {
-            if lists::flags(target).contains(WorkFlags::INACTIVE) && p.inactive.contains(target)
-            {
+            if lists::flags(target).contains(WorkFlags::INACTIVE) && p.inactive.contains(target) {
                 return Some(Loc::Inactive);
             }
         }
@@ -1320,10 +1335,12 @@ impl Pool {
         match loc {
             Loc::Worklist => &mut self.worklist,
             Loc::Scheduled(i) => &mut self.workers[i].scheduled,
-            Loc::Inactive => &mut self.pwqs[pwq_slot(pwq)]
-                .as_mut()
-                .expect("located on it")
-                .inactive,
+            Loc::Inactive => {
+                &mut self.pwqs[pwq_slot(pwq)]
+                    .as_mut()
+                    .expect("located on it")
+                    .inactive
+            }
         }
     }
 
@@ -1366,7 +1383,9 @@ impl Pool {
         }
         if let Some(&w) = self.busy.get(&(target as *const WorkHead as usize)) {
             let i = self.windex[&w];
-            let cur = self.workers[i].current.expect("busy workers have a current item");
+            let cur = self.workers[i]
+                .current
+                .expect("busy workers have a current item");
             barrier
                 .head()
                 .set_pwq(cur.pwq, cur.color, WorkFlags::PENDING | WorkFlags::INACTIVE);

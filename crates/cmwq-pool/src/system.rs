@@ -11,10 +11,10 @@ use crate::action::{Action, Actions, FlushTicket};
 use crate::error::{QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
-    PoolId, PoolKind, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId, WqFlags,
-    WqId, percpu_pool_id, pool_of,
+    PoolId, PoolKind, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId, WqFlags, WqId,
+    percpu_pool_id, pool_of,
 };
-use crate::workqueue::{WqSpec, Workqueue};
+use crate::workqueue::{Workqueue, WqSpec};
 
 /// How many CPUs the system has (per-CPU pools are made for each).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -497,7 +497,12 @@ impl System {
     /// `drain_workqueue`: refuse queueing from outside, flush until every pwq is empty
     /// (chained queueing from its own items is allowed meanwhile). Completion comes as
     /// [`Action::WqDrained`] (possibly already in `out`).
-    pub fn drain_workqueue(&mut self, wq: WqId, now: u64, out: &mut Actions) -> Result<(), WqError> {
+    pub fn drain_workqueue(
+        &mut self,
+        wq: WqId,
+        now: u64,
+        out: &mut Actions,
+    ) -> Result<(), WqError> {
         self.wq(wq)?;
         let w = self.wqs.get_mut(wq).expect("checked");
         w.begin_drain()?;
@@ -567,7 +572,10 @@ impl System {
         }
         let pool = self.item_pool(work)?;
         let start = out.len();
-        let g = self.pools.get_mut(pool.0 as usize)?.try_grab_pending(work, now, out);
+        let g = self
+            .pools
+            .get_mut(pool.0 as usize)?
+            .try_grab_pending(work, now, out);
         self.settle(start, now, out);
         match g {
             Grab::Grabbed(w) => Some(Some(w)),
@@ -617,7 +625,10 @@ impl System {
         if work.is_pending() {
             b |= WorkBusy::PENDING;
         }
-        if let Some(p) = self.item_pool(work).and_then(|p| self.pools.get(p.0 as usize)) {
+        if let Some(p) = self
+            .item_pool(work)
+            .and_then(|p| self.pools.get(p.0 as usize))
+        {
             if p.is_executing(work).is_some() {
                 b |= WorkBusy::RUNNING;
             }

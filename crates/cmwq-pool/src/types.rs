@@ -117,9 +117,7 @@ impl WqFlags {
         .union(WqFlags::DRAINING)
         .union(WqFlags::ORDERED);
     /// What a BH workqueue may combine `WQ_BH` with (kernel `__WQ_BH_ALLOWS`).
-    pub const BH_ALLOWS: WqFlags = WqFlags::BH
-        .union(WqFlags::HIGHPRI)
-        .union(WqFlags::PERCPU);
+    pub const BH_ALLOWS: WqFlags = WqFlags::BH.union(WqFlags::HIGHPRI).union(WqFlags::PERCPU);
 }
 
 bitflags! {

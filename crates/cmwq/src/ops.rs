@@ -17,7 +17,9 @@ fn addr(head: &WorkHead) -> usize {
 
 /// The pool an item is queued on, or last ran on.
 fn pool_of_item(head: &WorkHead) -> Option<PoolId> {
-    head.pwq().map(cmwq_pool::pool_of).or_else(|| head.last_pool())
+    head.pwq()
+        .map(cmwq_pool::pool_of)
+        .or_else(|| head.last_pool())
 }
 
 /// Take a delayed item off its timer (the timer entry goes stale). True if it was armed;

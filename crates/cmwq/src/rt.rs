@@ -181,13 +181,19 @@ impl Shared {
         for cpu in 0..nr_cpus {
             for (highpri, pri) in [(false, Priority::Normal), (true, Priority::High)] {
                 let id = percpu_pool_id(cpu, highpri);
-                pools[id.0 as usize] = Some(slot(id, PoolKind::PerCpu { cpu, pri }, Some(cpu), highpri));
+                pools[id.0 as usize] =
+                    Some(slot(id, PoolKind::PerCpu { cpu, pri }, Some(cpu), highpri));
             }
         }
         let unbound = [PoolId(4 * nr_cpus), PoolId(4 * nr_cpus + 1)];
         for (i, id) in unbound.iter().enumerate() {
             let nice = if i == 0 { 0 } else { -20 };
-            pools[id.0 as usize] = Some(slot(*id, PoolKind::Unbound(UnboundAttrs { nice }), None, i == 1));
+            pools[id.0 as usize] = Some(slot(
+                *id,
+                PoolKind::Unbound(UnboundAttrs { nice }),
+                None,
+                i == 1,
+            ));
         }
         let shared = Arc::new(Shared {
             epoch,
@@ -265,7 +271,10 @@ impl Shared {
     }
 
     fn worker(&self, id: WorkerId) -> Option<Arc<WorkerShared>> {
-        self.workers.read().get(id.0 as usize).and_then(Clone::clone)
+        self.workers
+            .read()
+            .get(id.0 as usize)
+            .and_then(Clone::clone)
     }
 
     /// Rescuers attached to pool `p` now.
@@ -330,7 +339,8 @@ impl Shared {
                     self.timer.arm(self.instant(at), TimerEvent::Idle(pool));
                 }
                 Action::ArmCreateRetry { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::CreateRetry(pool));
+                    self.timer
+                        .arm(self.instant(at), TimerEvent::CreateRetry(pool));
                 }
                 Action::WakeRescuer { wq } => {
                     if let Some(r) = self.wq(wq).and_then(|w| w.rescuer.clone()) {
@@ -358,12 +368,19 @@ impl Shared {
                 let mut sink = Sink(self);
                 pool.mayday_timeout(now, &mut sink, acts);
             }),
-            TimerEvent::Idle(p) => self.with_pool(p, |pool, now, acts| pool.idle_timeout(now, acts)),
+            TimerEvent::Idle(p) => {
+                self.with_pool(p, |pool, now, acts| pool.idle_timeout(now, acts))
+            }
             TimerEvent::CreateRetry(p) => {
                 self.with_pool(p, |pool, now, acts| pool.create_retry_timeout(now, acts));
             }
             TimerEvent::Create(p) => self.create_worker(p),
-            TimerEvent::Delayed { work, generation, wq, cpu } => {
+            TimerEvent::Delayed {
+                work,
+                generation,
+                wq,
+                cpu,
+            } => {
                 let addr = work.addr();
                 let mine = {
                     let mut d = self.delayed.lock();
@@ -590,13 +607,17 @@ pub(crate) struct Sink<'a>(pub(crate) &'a Shared);
 
 impl MaydaySink for Sink<'_> {
     fn send_mayday(&mut self, wq: WqId, pwq: PwqId) -> bool {
-        self.0.wq(wq).is_some_and(|w| w.core.lock().send_mayday(pwq))
+        self.0
+            .wq(wq)
+            .is_some_and(|w| w.core.lock().send_mayday(pwq))
     }
     fn others_waiting(&self, wq: WqId) -> bool {
         self.0.wq(wq).is_some_and(|w| w.core.lock().has_maydays())
     }
     fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool {
-        self.0.wq(wq).is_some_and(|w| w.core.lock().is_on_maydays(pwq))
+        self.0
+            .wq(wq)
+            .is_some_and(|w| w.core.lock().is_on_maydays(pwq))
     }
 }
 

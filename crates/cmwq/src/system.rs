@@ -10,7 +10,12 @@ use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
 use crate::item::WorkId;
 use crate::wq::{Refused, Workqueue};
 
-fn system(cell: &'static OnceLock<Workqueue>, name: &str, flags: WqFlags, max: u32) -> &'static Workqueue {
+fn system(
+    cell: &'static OnceLock<Workqueue>,
+    name: &str,
+    flags: WqFlags,
+    max: u32,
+) -> &'static Workqueue {
     cell.get_or_init(|| {
         Workqueue::new(name, flags, max)
             .unwrap_or_else(|e| panic!("cmwq: cannot create system workqueue {name}: {e}"))

@@ -37,7 +37,9 @@ fn pwq_snapshot(rt: &Shared, pool: &Pool, pwq: PwqId, now: u64) -> PwqSnapshot {
             let (func, started) = rt.worker_current(w).unwrap_or_default();
             InFlightWorker {
                 id: w.0,
-                rescuer: pool.worker_flags(w).is_some_and(|f| f.contains(WorkerFlags::RESCUER)),
+                rescuer: pool
+                    .worker_flags(w)
+                    .is_some_and(|f| f.contains(WorkerFlags::RESCUER)),
                 func,
                 running_ms: rt.ns_to_ms(now.saturating_sub(started)),
                 scheduled: Vec::new(),

@@ -361,16 +361,26 @@ impl WorkqueueBuilder {
             ));
         }
         if self.flags.contains(WqFlags::UNBOUND | WqFlags::PERCPU) {
-            return Err(BuildError::Conflict("WQ_UNBOUND and WQ_PERCPU exclude each other"));
+            return Err(BuildError::Conflict(
+                "WQ_UNBOUND and WQ_PERCPU exclude each other",
+            ));
         }
         if self.ordered && self.max_active > 1 {
-            return Err(BuildError::Conflict("an ordered workqueue has max_active 1"));
+            return Err(BuildError::Conflict(
+                "an ordered workqueue has max_active 1",
+            ));
         }
         let rt = match self.runtime {
             Some(rt) => rt,
             None => Runtime::global().clone(),
         };
-        rt.create_workqueue(self.name, self.flags, self.max_active, self.ordered, self.rescue)
+        rt.create_workqueue(
+            self.name,
+            self.flags,
+            self.max_active,
+            self.ordered,
+            self.rescue,
+        )
     }
 }
 
@@ -459,8 +469,9 @@ impl Runtime {
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| shared.new_rescuer(id, &name));
-        let core_wq = cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
-            .map_err(BuildError::from_core)?;
+        let core_wq =
+            cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
+                .map_err(BuildError::from_core)?;
         let inner = Arc::new(WqShared {
             id,
             name: name.clone(),
@@ -505,7 +516,10 @@ impl Workqueue {
 
     /// `alloc_workqueue(name, flags, max_active)` on the global runtime.
     pub fn new(name: &str, flags: WqFlags, max_active: u32) -> Result<Workqueue, BuildError> {
-        Self::builder(name).flags(flags).max_active(max_active).build()
+        Self::builder(name)
+            .flags(flags)
+            .max_active(max_active)
+            .build()
     }
 
     /// `alloc_ordered_workqueue(name, flags)` on the global runtime.

@@ -36,7 +36,11 @@ fn all_complete_through_the_rescuer(policy: Rescue) {
         wq.queue_work(Arc::clone(it)).expect("idle item queues");
     }
     latch.wait_for(N);
-    assert!(items.iter().all(|i| i.runs.load(std::sync::atomic::Ordering::SeqCst) == 1));
+    assert!(
+        items
+            .iter()
+            .all(|i| i.runs.load(std::sync::atomic::Ordering::SeqCst) == 1)
+    );
     let stats = wq.stats();
     assert_eq!(stats.rescued, N as u64, "every item ran on the rescuer");
     assert!(stats.mayday >= 1);
@@ -69,21 +73,26 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
         })
         .build()
         .unwrap();
-    let wq = rt.workqueue("plain").build().unwrap();
+    // Never dropped: destroying a stuck workqueue would wait for it (drain) forever, and a
+    // failing assertion must fail the test, not hang it.
+    let wq = std::mem::ManuallyDrop::new(rt.workqueue("plain").build().unwrap());
     let latch = Latch::new();
     let item = Counted::new(&latch);
     wq.queue_work(Arc::clone(&item)).unwrap();
-    let stall = rx.recv_timeout(GUARD).expect("the watchdog reports the stalled pool");
+    let stall = rx
+        .recv_timeout(GUARD)
+        .expect("the watchdog reports the stalled pool");
     assert!(
         stall.report.starts_with("BUG: workqueue lockup - pool"),
         "{}",
         stall.report
     );
-    assert!(!rt.stalled().is_empty(), "stalled() agrees with the watchdog");
+    assert!(
+        !rt.stalled().is_empty(),
+        "stalled() agrees with the watchdog"
+    );
     assert_eq!(latch.get(), 0, "nothing ran: no worker, no rescuer");
     let dump = rt.show_all_workqueues();
-    assert!(dump.contains("workqueue plain"), "{dump}");
-    assert!(dump.contains("pending: counted_func"), "{dump}");
-    // Leave without destroying the stuck workqueue (its drain would wait forever).
-    std::mem::forget(wq);
+    assert!(dump.contains("workqueue plain: flags=0x0"), "{dump}");
+    assert!(dump.contains("active=1"), "{dump}");
 }

@@ -107,7 +107,11 @@ fn every_queueing_runs_once_or_is_cancelled_once() {
         let queued = m.queued.load(Ordering::Relaxed);
         let ran = m.ran.load(Ordering::Relaxed);
         let stolen = m.stolen.load(Ordering::Relaxed);
-        assert_eq!(queued, ran + stolen, "queued {queued} ran {ran} stolen {stolen}");
+        assert_eq!(
+            queued,
+            ran + stolen,
+            "queued {queued} ran {ran} stolen {stolen}"
+        );
         assert_eq!(m.data.load(Ordering::Relaxed) & PENDING, 0);
     });
 }

@@ -108,14 +108,18 @@ fn scenario(policy: Rescue) -> Vec<Event> {
     }
     // Every item is queued before the rescuer may look at the worklist.
     rescuer_gate.open();
-    started_rx.recv_timeout(GUARD).expect("the rescuer runs the blocker");
+    started_rx
+        .recv_timeout(GUARD)
+        .expect("the rescuer runs the blocker");
     // Pressure ends.
     pressure.stop_failing();
     match policy {
         Rescue::Cursor => {
             // The siblings wait on the worklist, so the pool still needs a worker: its
             // next creation try succeeds.
-            created.recv_timeout(GUARD).expect("a worker is created once pressure ends");
+            created
+                .recv_timeout(GUARD)
+                .expect("a worker is created once pressure ends");
             for _ in 0..SIBLINGS {
                 done_rx
                     .recv_timeout(GUARD)
@@ -130,17 +134,22 @@ fn scenario(policy: Rescue) -> Vec<Event> {
             log.lock().push(Event::BlockerReleased);
             release_tx.send(()).unwrap();
             for _ in 0..SIBLINGS {
-                done_rx.recv_timeout(GUARD).expect("siblings complete after release");
+                done_rx
+                    .recv_timeout(GUARD)
+                    .expect("siblings complete after release");
             }
         }
     }
     wq.flush();
     drop(wq);
-    Arc::try_unwrap(log).map(Mutex::into_inner).unwrap_or_default()
+    let events = log.lock().clone();
+    events
 }
 
 fn position(log: &[Event], e: &Event) -> usize {
-    log.iter().position(|x| x == e).unwrap_or_else(|| panic!("{e:?} missing in {log:?}"))
+    log.iter()
+        .position(|x| x == e)
+        .unwrap_or_else(|| panic!("{e:?} missing in {log:?}"))
 }
 
 #[test]

@@ -109,7 +109,11 @@ fn stress(seed: u64, nr_cpus: usize, unbound: bool) {
         let c = cancelled[i].load(Ordering::Relaxed);
         let r = it.runs.load(Ordering::Relaxed);
         assert_eq!(q, r + c, "item {i}: queued {q} = ran {r} + cancelled {c}");
-        assert_eq!(it.overlaps.load(Ordering::Relaxed), 0, "item {i} ran on two threads at once");
+        assert_eq!(
+            it.overlaps.load(Ordering::Relaxed),
+            0,
+            "item {i} ran on two threads at once"
+        );
         assert!(!it.work.is_pending());
     }
 }

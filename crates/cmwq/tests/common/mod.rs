@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, WorkHead,
-    WorkItem, impl_has_work,
+    SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, WorkHead, WorkItem,
+    impl_has_work,
 };
 use parking_lot::{Condvar, Mutex};
 
