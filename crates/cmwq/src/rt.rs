@@ -145,7 +145,7 @@ thread_local! {
 pub(crate) fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
     let mut buf = ACTIONS
         .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(Actions::new);
+        .unwrap_or_default();
     let r = f(&mut buf);
     buf.clear();
     ACTIONS.with(|c| *c.borrow_mut() = Some(buf));
@@ -540,7 +540,8 @@ impl Shared {
     }
 
     /// Run one item on `ws` with no lock held: tracing, catch_unwind, panic report.
-    fn run_item(&self, ws: &WorkerShared, work: WorkRef, pwq: PwqId) {
+    /// Returns the wall time the item ran, in ns (the `CPU_TIME` stat's measure here).
+    fn run_item(&self, ws: &WorkerShared, work: WorkRef, pwq: PwqId) -> u64 {
         let wq = self.wq_of_pwq(pwq);
         let wq_name = wq.as_ref().map_or("", |w| w.name.as_str());
         let addr = work.addr();
@@ -560,7 +561,9 @@ impl Shared {
         }
         tracing::trace!(target: "workqueue", work = addr, function = name.as_str(),
             workqueue = wq_name, worker = ws.name.as_str(), "workqueue_execute_start");
+        let t0 = Instant::now();
         let r = catch_unwind(AssertUnwindSafe(move || work.run()));
+        let ran_ns = t0.elapsed().as_nanos() as u64;
         if let Err(payload) = r {
             self.panics.fetch_add(1, Ordering::Relaxed);
             if let Some(w) = &wq {
@@ -584,6 +587,7 @@ impl Shared {
             workqueue = wq_name, "workqueue_execute_end");
         ws.current.store(0, Ordering::Relaxed);
         ws.current_wq.store(NONE, Ordering::Relaxed);
+        ran_ns
     }
 
     pub(crate) fn wq_of_pwq(&self, pwq: PwqId) -> Option<Arc<WqShared>> {
@@ -735,9 +739,9 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         });
         match next {
             (Next::Run(work), Some(pwq)) => {
-                shared.run_item(ws, work, pwq);
+                let ran = shared.run_item(ws, work, pwq);
                 let w = ws.id;
-                shared.with_pool(p, |pool, now, acts| pool.work_done(w, 0, now, acts));
+                shared.with_pool(p, |pool, now, acts| pool.work_done(w, ran, now, acts));
             }
             (Next::Run(work), None) => {
                 // The core always records the pwq of the item it hands out.
@@ -778,9 +782,9 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                             let on = pool.current_pwq(ws.id).unwrap_or(pwq);
                             drop(pool);
                             shared.perform(acts);
-                            shared.run_item(ws, work, on);
+                            let ran = shared.run_item(ws, work, on);
                             pool = slot.core.lock();
-                            pool.work_done(ws.id, 0, shared.now(), acts);
+                            pool.work_done(ws.id, ran, shared.now(), acts);
                         }
                         RescueNext::Leave => break,
                     }

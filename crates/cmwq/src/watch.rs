@@ -29,9 +29,11 @@ pub struct Stall {
 /// A pwq's part of the dump, from the pool's public queries and the runtime's own record
 /// of what each worker runs.
 fn pwq_snapshot(rt: &Shared, pool: &Pool, pwq: PwqId, now: u64) -> PwqSnapshot {
-    let in_flight = pool
-        .worker_ids()
-        .chain(rt.rescuers_on(pool.id()))
+    let mut ids: Vec<_> = pool.worker_ids().chain(rt.rescuers_on(pool.id())).collect();
+    ids.sort_by_key(|w| w.0);
+    ids.dedup();
+    let in_flight = ids
+        .into_iter()
         .filter(|w| pool.current_pwq(*w) == Some(pwq))
         .map(|w| {
             let (func, started) = rt.worker_current(w).unwrap_or_default();

@@ -774,8 +774,7 @@ impl Workqueue {
                 .pool(cmwq_pool::pool_of(pwq))
                 .core
                 .lock()
-                .pwq_stats(pwq)
-                .clone();
+                .pwq_stats(pwq);
             s.add_core(&st);
         }
         s.panics = self.inner.panics.load(Ordering::Relaxed);

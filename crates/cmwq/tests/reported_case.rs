@@ -142,8 +142,7 @@ fn scenario(policy: Rescue) -> Vec<Event> {
     }
     wq.flush();
     drop(wq);
-    let events = log.lock().clone();
-    events
+    log.lock().clone()
 }
 
 fn position(log: &[Event], e: &Event) -> usize {
