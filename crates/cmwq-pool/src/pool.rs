@@ -189,6 +189,7 @@ pub struct Pool {
     idle_at: Option<u64>,
     watchdog_ts: u64,
     pub(crate) pwqs: Vec<Option<Pwq>>,
+    free_slots: Vec<usize>,
     next_seq: u32,
 }
 
@@ -219,6 +220,7 @@ impl Pool {
             idle_at: None,
             watchdog_ts: now,
             pwqs: Vec::new(),
+            free_slots: Vec::new(),
             next_seq: 0,
         }
     }
@@ -409,7 +411,7 @@ impl Pool {
         now: u64,
         out: &mut Actions,
     ) -> Result<PwqId, PoolError> {
-        let slot = match self.pwqs.iter().position(Option::is_none) {
+        let slot = match self.free_slots.pop() {
             Some(s) => s,
             None if self.pwqs.len() < (1 << PWQ_SLOT_BITS) => {
                 self.pwqs.push(None);
