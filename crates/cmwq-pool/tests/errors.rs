@@ -3,15 +3,16 @@
 mod harness;
 
 use cmwq_pool::{
-    Actions, Pool, PoolError, PoolId, PoolKind, Priority, PwqSpec, QueueError, QueueFrom,
-    System, SystemConfig, WqError, WqFlags, WqId, WqSpec, PwqId,
+    Actions, Pool, PoolError, PoolId, PoolKind, Priority, PwqId, PwqSpec, QueueError, QueueFrom,
+    System, SystemConfig, WqError, WqFlags, WqId, WqSpec,
 };
 use cmwq_work::{WorkRef, work_fn};
 use harness::*;
 
 fn alloc_err(spec: WqSpec) -> WqError {
     let mut sys = System::new(SystemConfig { nr_cpus: 1 });
-    sys.alloc_workqueue(spec, 0, &mut Actions::new()).unwrap_err()
+    sys.alloc_workqueue(spec, 0, &mut Actions::new())
+        .unwrap_err()
 }
 
 #[test]
@@ -21,12 +22,22 @@ fn bad_names_are_refused() {
         alloc_err(WqSpec::new(long, WqFlags::empty())),
         WqError::NameTooLong { len: 32 }
     );
-    assert_eq!(alloc_err(WqSpec::new("", WqFlags::empty())), WqError::EmptyName);
-    assert_eq!(alloc_err(WqSpec::new("a\0b", WqFlags::empty())), WqError::NameHasNul);
+    assert_eq!(
+        alloc_err(WqSpec::new("", WqFlags::empty())),
+        WqError::EmptyName
+    );
+    assert_eq!(
+        alloc_err(WqSpec::new("a\0b", WqFlags::empty())),
+        WqError::NameHasNul
+    );
     // 31 bytes fit.
     let mut sys = System::new(SystemConfig { nr_cpus: 1 });
-    sys.alloc_workqueue(WqSpec::new("y".repeat(31), WqFlags::empty()), 0, &mut Actions::new())
-        .unwrap();
+    sys.alloc_workqueue(
+        WqSpec::new("y".repeat(31), WqFlags::empty()),
+        0,
+        &mut Actions::new(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -34,7 +45,9 @@ fn max_active_out_of_range_is_refused() {
     for bad in [0u16, 2049] {
         assert_eq!(
             alloc_err(WqSpec::new("wq", WqFlags::empty()).max_active(bad)),
-            WqError::MaxActiveOutOfRange { value: u32::from(bad) }
+            WqError::MaxActiveOutOfRange {
+                value: u32::from(bad)
+            }
         );
     }
     let mut h = Harness::new(1);
@@ -45,7 +58,10 @@ fn max_active_out_of_range_is_refused() {
     );
     assert_eq!(
         h.sys.set_min_active(wq, 4096),
-        Err(WqError::MinActiveOutOfRange { value: 4096, max_active: 2048 })
+        Err(WqError::MinActiveOutOfRange {
+            value: 4096,
+            max_active: 2048
+        })
     );
 }
 
@@ -53,11 +69,15 @@ fn max_active_out_of_range_is_refused() {
 fn contradicting_or_unknown_flags_are_refused() {
     assert_eq!(
         alloc_err(WqSpec::new("wq", WqFlags::BH | WqFlags::MEM_RECLAIM)),
-        WqError::BhWithFlags { flags: WqFlags::MEM_RECLAIM }
+        WqError::BhWithFlags {
+            flags: WqFlags::MEM_RECLAIM
+        }
     );
     assert_eq!(
         alloc_err(WqSpec::new("wq", WqFlags::BH | WqFlags::UNBOUND)),
-        WqError::BhWithFlags { flags: WqFlags::UNBOUND }
+        WqError::BhWithFlags {
+            flags: WqFlags::UNBOUND
+        }
     );
     assert_eq!(
         alloc_err(WqSpec::new("wq", WqFlags::BH).max_active(1)),
@@ -69,7 +89,9 @@ fn contradicting_or_unknown_flags_are_refused() {
     );
     assert_eq!(
         alloc_err(WqSpec::new("wq", WqFlags::ORDERED)),
-        WqError::InternalFlags { flags: WqFlags::ORDERED }
+        WqError::InternalFlags {
+            flags: WqFlags::ORDERED
+        }
     );
     assert_eq!(
         alloc_err(WqSpec::new("wq", WqFlags::from_bits_retain(1 << 9))),
@@ -81,8 +103,12 @@ fn contradicting_or_unknown_flags_are_refused() {
     );
     // BH with HIGHPRI is fine.
     let mut sys = System::new(SystemConfig { nr_cpus: 1 });
-    sys.alloc_workqueue(WqSpec::new("bh", WqFlags::BH | WqFlags::HIGHPRI), 0, &mut Actions::new())
-        .unwrap();
+    sys.alloc_workqueue(
+        WqSpec::new("bh", WqFlags::BH | WqFlags::HIGHPRI),
+        0,
+        &mut Actions::new(),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -101,7 +127,10 @@ fn unknown_workqueues_and_cpus_are_refused() {
     let ghost = WqId(99);
     let a = h.item("a");
     assert_eq!(h.queue(ghost, &a), Err(QueueError::NoSuchWorkqueue(ghost)));
-    assert_eq!(h.sys.destroy_workqueue(ghost), Err(WqError::NoSuchWorkqueue(ghost)));
+    assert_eq!(
+        h.sys.destroy_workqueue(ghost),
+        Err(WqError::NoSuchWorkqueue(ghost))
+    );
     assert_eq!(
         h.sys.flush_workqueue(ghost, 0, &mut h.out).unwrap_err(),
         WqError::NoSuchWorkqueue(ghost)
@@ -123,12 +152,22 @@ fn unknown_workqueues_and_cpus_are_refused() {
 fn pool_level_misuse_is_refused() {
     let mut out = Actions::new();
     let id = PoolId(0);
-    let mut pool = Pool::new(id, PoolKind::PerCpu { cpu: 0, pri: Priority::Normal }, 1, 0);
+    let mut pool = Pool::new(
+        id,
+        PoolKind::PerCpu {
+            cpu: 0,
+            pri: Priority::Normal,
+        },
+        1,
+        0,
+    );
     let bogus = PwqId(12345);
     assert_eq!(pool.remove_pwq(bogus), Err(PoolError::NoSuchPwq(bogus)));
     let w = WorkRef::from_arc(work_fn("x", || {}));
     assert_eq!(w.head().test_and_set_pending().unwrap(), true);
-    let (e, w) = pool.queue_work(bogus, w, QueueFrom::Outside, 0, &mut out).unwrap_err();
+    let (e, w) = pool
+        .queue_work(bogus, w, QueueFrom::Outside, 0, &mut out)
+        .unwrap_err();
     assert_eq!(e, QueueError::NoSuchPwq(bogus));
     assert!(!w.head().is_pending());
     let spec = PwqSpec {
@@ -139,14 +178,23 @@ fn pool_level_misuse_is_refused() {
     };
     let pwq = pool.add_pwq(spec, 0, &mut out).unwrap();
     assert_eq!(w.head().test_and_set_pending().unwrap(), true);
-    pool.queue_work(pwq, w, QueueFrom::Outside, 0, &mut out).unwrap();
+    pool.queue_work(pwq, w, QueueFrom::Outside, 0, &mut out)
+        .unwrap();
     assert_eq!(pool.remove_pwq(pwq), Err(PoolError::PwqBusy(pwq)));
 }
 
 #[test]
 fn a_pool_holds_at_most_65536_pwqs() {
     let mut out = Actions::new();
-    let mut pool = Pool::new(PoolId(3), PoolKind::PerCpu { cpu: 0, pri: Priority::High }, 1, 0);
+    let mut pool = Pool::new(
+        PoolId(3),
+        PoolKind::PerCpu {
+            cpu: 0,
+            pri: Priority::High,
+        },
+        1,
+        0,
+    );
     let spec = PwqSpec {
         wq: WqId(0),
         wq_flags: WqFlags::empty(),

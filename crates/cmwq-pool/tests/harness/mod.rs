@@ -296,6 +296,11 @@ impl Harness {
     }
 
     fn start(&mut self, runner: Runner, work: WorkRef) {
+        assert!(
+            !self.held.values().any(|h| h.work.addr() == work.addr()),
+            "{} started on {runner:?} while another runner holds it",
+            work.name()
+        );
         let name = work.name().to_string();
         self.starts.push((runner, name.clone()));
         if self.blocking.iter().any(|b| *b == name) {
