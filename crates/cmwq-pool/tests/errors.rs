@@ -164,7 +164,7 @@ fn pool_level_misuse_is_refused() {
     let bogus = PwqId(12345);
     assert_eq!(pool.remove_pwq(bogus), Err(PoolError::NoSuchPwq(bogus)));
     let w = WorkRef::from_arc(work_fn("x", || {}));
-    assert_eq!(w.head().test_and_set_pending().unwrap(), true);
+    assert!(w.head().test_and_set_pending().unwrap());
     let (e, w) = pool
         .queue_work(bogus, w, QueueFrom::Outside, 0, &mut out)
         .unwrap_err();
@@ -177,7 +177,7 @@ fn pool_level_misuse_is_refused() {
         policy: Default::default(),
     };
     let pwq = pool.add_pwq(spec, 0, &mut out).unwrap();
-    assert_eq!(w.head().test_and_set_pending().unwrap(), true);
+    assert!(w.head().test_and_set_pending().unwrap());
     pool.queue_work(pwq, w, QueueFrom::Outside, 0, &mut out)
         .unwrap();
     assert_eq!(pool.remove_pwq(pwq), Err(PoolError::PwqBusy(pwq)));

@@ -303,7 +303,7 @@ impl Harness {
         );
         let name = work.name().to_string();
         self.starts.push((runner, name.clone()));
-        if self.blocking.iter().any(|b| *b == name) {
+        if self.blocking.contains(&name) {
             if let Runner::Worker(w) = runner {
                 self.sys.worker_sleeping(w, self.now, &mut self.out);
             }
@@ -380,10 +380,7 @@ impl Harness {
     /// Move the clock to `t`, firing due timers in deadline order (all timers of one
     /// instant fire before anything runs), settling after each instant.
     pub fn advance_to(&mut self, t: u64) {
-        loop {
-            let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() else {
-                break;
-            };
+        while let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() {
             let due: Vec<Timer> = self
                 .timers
                 .iter()
