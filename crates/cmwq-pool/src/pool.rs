@@ -1001,6 +1001,9 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
+        if self.workers[i].sleeping {
+            self.worker_running(w, now);
+        }
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
@@ -1047,6 +1050,8 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return Next::Exit;
         };
+        // A worker asking for work is running, whether or not its driver reported the wake-up.
+        self.worker_running(w, now);
         if self.workers[i].current.is_some() {
             // The driver did not report the previous item: count it done with no CPU time.
             self.work_done(w, 0, now, out);
