@@ -7,7 +7,7 @@
 //! it), when a pool wakes an idle worker (concurrency management: about one runnable worker
 //! while work is pending), when it needs a new worker, when its mayday timer calls the
 //! rescuers, and what a rescuer takes (asked of the workqueue's
-//! [`RescuerPolicy`](cmwq_rescue::RescuerPolicy)). Nothing here spawns a thread, reads a
+//! [`RescuerPolicy`]). Nothing here spawns a thread, reads a
 //! clock or sleeps: time comes in as `now` (nanoseconds), and what threads and timers must
 //! do goes out as [`Action`]s in a caller-owned buffer.
 //!
@@ -53,6 +53,13 @@
 //!     .unwrap();
 //! assert!(out.iter().any(|a| *a == Action::WakeWorker { pool, worker }));
 //! out.clear();
+//! // Woken with no other idle worker, it first becomes the manager and asks for a spare
+//! // (as the kernel's worker_thread does); once that exists, it is woken again.
+//! assert!(matches!(sys.next_work(worker, 2, &mut out), Next::Manage));
+//! assert!(out.iter().any(|a| *a == Action::CreateWorker { pool }));
+//! out.clear();
+//! let _spare = sys.worker_created(pool, 2, &mut out);
+//! assert!(out.iter().any(|a| *a == Action::WakeWorker { pool, worker }));
 //! match sys.next_work(worker, 2, &mut out) {
 //!     Next::Run(w) => {
 //!         assert_eq!(w.name(), "hello_fn");

@@ -189,6 +189,7 @@ pub struct Pool {
     idle_at: Option<u64>,
     watchdog_ts: u64,
     pub(crate) pwqs: Vec<Option<Pwq>>,
+    free_slots: Vec<usize>,
     next_seq: u32,
 }
 
@@ -219,6 +220,7 @@ impl Pool {
             idle_at: None,
             watchdog_ts: now,
             pwqs: Vec::new(),
+            free_slots: Vec::new(),
             next_seq: 0,
         }
     }
@@ -409,7 +411,7 @@ impl Pool {
         now: u64,
         out: &mut Actions,
     ) -> Result<PwqId, PoolError> {
-        let slot = match self.pwqs.iter().position(Option::is_none) {
+        let slot = match self.free_slots.pop() {
             Some(s) => s,
             None if self.pwqs.len() < (1 << PWQ_SLOT_BITS) => {
                 self.pwqs.push(None);
@@ -967,7 +969,7 @@ impl Pool {
         let addr = work.addr();
         let w = &mut self.workers[i];
         w.current_func.clear();
-        w.current_func.push_str(head.name());
+        w.current_func.push_str(work.name());
         let pwq = pwq.unwrap_or(PwqId(u32::MAX));
         w.current = Some(Current {
             addr,
@@ -999,6 +1001,12 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
+<<<<<<< HEAD
+=======
+        if self.workers[i].sleeping {
+            self.worker_running(w, now);
+        }
+>>>>>>> core
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
@@ -1045,6 +1053,8 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return Next::Exit;
         };
+        // A worker asking for work is running, whether or not its driver reported the wake-up.
+        self.worker_running(w, now);
         if self.workers[i].current.is_some() {
             // The driver did not report the previous item: count it done with no CPU time.
             self.work_done(w, 0, now, out);

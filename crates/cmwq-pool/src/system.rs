@@ -668,6 +668,19 @@ impl System {
         self.wqs.get(wq)?.select_pwq(cpu).ok()
     }
 
+    /// The workqueue watchdog's view: pools with pending work and no progress for at least
+    /// `thresh` ns, with how long they have been stuck.
+    pub fn stalled_pools(&self, now: u64, thresh: u64) -> Vec<(PoolId, u64)> {
+        self.pools
+            .iter()
+            .filter_map(|p| {
+                p.stalled_for(now)
+                    .filter(|d| *d >= thresh)
+                    .map(|d| (p.id(), d))
+            })
+            .collect()
+    }
+
     /// A pwq's stats.
     pub fn pwq_stats(&self, pwq: PwqId) -> PwqStats {
         self.pool(pool_of(pwq))

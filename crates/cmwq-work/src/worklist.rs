@@ -16,7 +16,7 @@ use crate::item::WorkRef;
 /// [`Entry::Elem`]`(&WorkHead)` or [`Entry::Cursor`], and a cursor can never come out as a
 /// work item:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0308
 /// use cmwq_work::{WorkList, WorkRef};
 /// let mut list = WorkList::new();
 /// let cursor = list.new_cursor(1);
@@ -25,7 +25,7 @@ use crate::item::WorkRef;
 /// let work: WorkRef = cursor;
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// use cmwq_list::Entry;
 /// use cmwq_work::{WorkHead, WorkList};
 /// let list = WorkList::new();
