@@ -1001,12 +1001,9 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
-<<<<<<< HEAD
-=======
         if self.workers[i].sleeping {
             self.worker_running(w, now);
         }
->>>>>>> core
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
