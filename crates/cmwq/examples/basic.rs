@@ -46,7 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // Closures: a reusable item made once, and a one-shot one.
-    let hello = work_fn("hello_func", || println!("hello from {:?}", cmwq::current_work()));
+    let hello = work_fn("hello_func", || {
+        println!("hello from {:?}", cmwq::current_work())
+    });
     wq.queue_work(hello)?;
     wq.queue_fn("bye_func", || println!("one-shot closure"))?;
 

@@ -74,7 +74,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     wq.flush();
     let stats = wq.stats();
-    println!("rescued {} of {} items, {} maydays", stats.rescued, stats.completed, stats.mayday);
+    println!(
+        "rescued {} of {} items, {} maydays",
+        stats.rescued, stats.completed, stats.mayday
+    );
     println!("{}", rt.wq_monitor());
     Ok(())
 }

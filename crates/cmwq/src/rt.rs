@@ -75,8 +75,6 @@ pub(crate) struct WorkerShared {
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
     pub(crate) exit: AtomicBool,
-    /// The running item's name and start (ns), for the dump (no allocation: fixed buffer).
-    func: Mutex<(NameBuf, u64)>,
 }
 
 impl WorkerShared {
@@ -91,7 +89,6 @@ impl WorkerShared {
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             exit: AtomicBool::new(false),
-            func: Mutex::new((NameBuf::new(), 0)),
         }
     }
 
@@ -143,9 +140,7 @@ thread_local! {
 
 /// Run `f` with this thread's reused action buffer (a fresh one if it is in use).
 pub(crate) fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
-    let mut buf = ACTIONS
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_default();
+    let mut buf = ACTIONS.with(|c| c.borrow_mut().take()).unwrap_or_default();
     let r = f(&mut buf);
     buf.clear();
     ACTIONS.with(|c| *c.borrow_mut() = Some(buf));
@@ -275,30 +270,6 @@ impl Shared {
             .read()
             .get(id.0 as usize)
             .and_then(Clone::clone)
-    }
-
-    /// Rescuers attached to pool `p` now.
-    pub(crate) fn rescuers_on(&self, p: PoolId) -> impl Iterator<Item = WorkerId> {
-        let ids: Vec<WorkerId> = self
-            .workers
-            .read()
-            .iter()
-            .flatten()
-            .filter(|w| w.rescuer_of.is_some() && w.pool.load(Ordering::Relaxed) == p.0)
-            .map(|w| w.id)
-            .collect();
-        ids.into_iter()
-    }
-
-    /// What worker `w` runs now (name, start in ns), as the runtime recorded it.
-    pub(crate) fn worker_current(&self, w: WorkerId) -> Option<(String, u64)> {
-        let ws = self.worker(w)?;
-        let f = ws.func.lock();
-        Some((f.0.as_str().to_owned(), f.1))
-    }
-
-    pub(crate) fn ns_to_ms(&self, ns: u64) -> u64 {
-        ns / 1_000_000
     }
 
     pub(crate) fn alloc_worker_id(&self) -> WorkerId {
@@ -547,12 +518,6 @@ impl Shared {
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
-        {
-            let mut f = ws.func.lock();
-            f.0 = NameBuf::new();
-            let _ = f.0.write_str(name.as_str());
-            f.1 = self.now();
-        }
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -766,7 +731,12 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
     }));
     loop {
         loop {
-            let Some(pwq) = wq.core.lock().pop_mayday() else {
+            let Some(pwq) = ({
+                let mut c = wq.core.lock();
+                let p = c.pop_mayday();
+                c.set_rescuer_visiting(p);
+                p
+            }) else {
                 break;
             };
             let p = cmwq_pool::pool_of(pwq);
@@ -794,6 +764,7 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                 shared.perform(acts);
             });
             ws.pool.store(NONE, Ordering::Relaxed);
+            wq.core.lock().set_rescuer_visiting(None);
         }
         if ws.exit.load(Ordering::Acquire) {
             break;

@@ -178,11 +178,8 @@ impl WqShared {
 
     fn all_pwqs_empty(&self) -> bool {
         self.pwqs.iter().all(|&pwq| {
-            self.rt
-                .pool(cmwq_pool::pool_of(pwq))
-                .core
-                .lock()
-                .pwq_is_empty(pwq)
+            let pool = self.rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
+            pool.pwq_is_empty(pwq) && pool.pwq_nr_in_flight(pwq) == 0
         })
     }
 

@@ -95,4 +95,5 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     let dump = rt.show_all_workqueues();
     assert!(dump.contains("workqueue plain: flags=0x0"), "{dump}");
     assert!(dump.contains("active=1"), "{dump}");
+    assert!(dump.contains("pending: counted_func"), "{dump}");
 }
