@@ -49,6 +49,11 @@ pub(crate) fn with_hooks<R>(f: impl FnOnce(&dyn WorkerHooks) -> R) -> Option<R> 
 /// another worker for pending work. Dropping the guard ends the scope.
 ///
 /// Not `Send`: a scope belongs to the thread that entered it.
+///
+/// ```compile_fail
+/// let g = cmwq::BlockingGuard::enter();
+/// std::thread::spawn(move || drop(g)); // a scope cannot end on another thread
+/// ```
 #[must_use = "the blocking scope ends when the guard is dropped"]
 pub struct BlockingGuard {
     _not_send: PhantomData<*const ()>,

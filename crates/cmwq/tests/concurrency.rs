@@ -49,7 +49,9 @@ fn blocking_scope_lets_the_pool_start_the_next_item() {
     // on its own.
     a_started_rx.recv_timeout(GUARD).unwrap();
     wq.queue_work_on(0, b).unwrap();
-    a_done_rx.recv_timeout(GUARD).expect("A finished: B ran on another worker");
+    a_done_rx
+        .recv_timeout(GUARD)
+        .expect("A finished: B ran on another worker");
     wq.flush();
 }
 
@@ -85,7 +87,11 @@ fn cpu_intensive_tick_lets_the_pool_start_the_next_item() {
 #[test]
 fn wq_cpu_intensive_items_do_not_hold_the_pool() {
     let rt = one_cpu(Duration::from_secs(3600));
-    let wq = rt.workqueue("intensive").flags(WQ_CPU_INTENSIVE).build().unwrap();
+    let wq = rt
+        .workqueue("intensive")
+        .flags(WQ_CPU_INTENSIVE)
+        .build()
+        .unwrap();
     let b_ran = Arc::new(AtomicBool::new(false));
     let seen = b_ran.clone();
     let a = work_fn("spin_func", move || {
