@@ -730,15 +730,12 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         ws: Arc::clone(ws),
     }));
     loop {
-        loop {
-            let Some(pwq) = ({
-                let mut c = wq.core.lock();
-                let p = c.pop_mayday();
-                c.set_rescuer_visiting(p);
-                p
-            }) else {
-                break;
-            };
+        while let Some(pwq) = {
+            let mut c = wq.core.lock();
+            let p = c.pop_mayday();
+            c.set_rescuer_visiting(p);
+            p
+        } {
             let p = cmwq_pool::pool_of(pwq);
             ws.pool.store(p.0, Ordering::Relaxed);
             let slot = shared.pool(p);
