@@ -357,3 +357,21 @@ fn workers_have_kernel_style_names() {
         .collect();
     assert_eq!(names, vec!["kworker/0:0H", "kworker/1:0H", "kworker/u8:0"]);
 }
+
+#[test]
+fn shortened_timings_bring_the_rescue_forward() {
+    let mut h = Harness::new(1);
+    h.sys.set_timings(cmwq_pool::PoolTimings {
+        mayday_initial_timeout: MS,
+        mayday_interval: 5 * MS,
+        ..Default::default()
+    });
+    let wq = h.alloc(WqSpec::new("reclaim_wq", WqFlags::MEM_RECLAIM));
+    h.create_fails = true;
+    let a = h.item("a_fn");
+    h.queue(wq, &a).unwrap();
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(MS));
+    h.advance_to(MS);
+    assert_eq!(h.rescued_names(wq), vec!["a_fn"]);
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(6 * MS));
+}
