@@ -165,11 +165,16 @@ impl Shared {
         let epoch = Instant::now();
         let n = (4 * nr_cpus + 2) as usize;
         let mut pools: Vec<Option<PoolSlot>> = (0..n).map(|_| None).collect();
+        let pool_timings = timings.to_core();
         let slot = |id: PoolId, kind: PoolKind, cpu, highpri| PoolSlot {
             id,
             cpu,
             highpri,
-            core: Mutex::new(Pool::new(id, kind, nr_cpus, 0)),
+            core: Mutex::new({
+                let mut p = Pool::new(id, kind, nr_cpus, 0);
+                p.set_timings(pool_timings);
+                p
+            }),
             next_nr: AtomicU32::new(0),
             reported: AtomicBool::new(false),
         };
