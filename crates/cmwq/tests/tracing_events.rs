@@ -27,8 +27,11 @@ impl Visit for Fields {
     }
 }
 
-/// Records (event message, work address) of every `workqueue` event.
-struct Record(Arc<Mutex<Vec<(String, Option<u64>)>>>);
+/// (event message, work address) of each `workqueue` event, in order.
+type Events = Arc<Mutex<Vec<(String, Option<u64>)>>>;
+
+/// Records every `workqueue` event.
+struct Record(Events);
 impl<S: tracing::Subscriber> Layer<S> for Record {
     fn on_event(&self, e: &tracing::Event<'_>, _: Context<'_, S>) {
         if e.metadata().target() == "workqueue" {
@@ -49,7 +52,7 @@ impl WorkItem for Traced {
 
 #[test]
 fn one_item_emits_queue_activate_execute_start_and_end_in_order() {
-    let log = Arc::new(Mutex::new(Vec::new()));
+    let log: Events = Arc::default();
     tracing::subscriber::set_global_default(
         tracing_subscriber::registry().with(Record(log.clone())),
     )
