@@ -793,16 +793,18 @@ impl Workqueue {
     }
 
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
-    /// for it as [`flush_work`](Self::flush_work).
+    /// for it as [`flush_work`](Self::flush_work). Returns whether there was anything to
+    /// wait for (the item was waiting on its timer, pending or running).
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.inner.rt;
-        if crate::ops::steal_from_timer(rt, item.work_head()) {
+        let stolen = crate::ops::steal_from_timer(rt, item.work_head());
+        if stolen {
             // PENDING is ours now: queue it at once.
             let _ = self
                 .inner
                 .queue_owned(WorkRef::from_arc(Arc::clone(item)), None);
         }
-        crate::ops::flush_work(rt, item.work_head())
+        crate::ops::flush_work(rt, item.work_head()) || stolen
     }
 
     /// `cancel_work`: take `item` off its queue (or delay timer) if it is pending. Returns

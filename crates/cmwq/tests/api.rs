@@ -106,6 +106,11 @@ fn flush_work_waits_for_the_running_instance() {
     let wq = Arc::new(wq);
     let wq2 = wq.clone();
     let flusher = std::thread::spawn(move || wq2.flush_work(&g2));
+    // The flusher's barrier is queued behind the running item: the dump shows it on the
+    // worker's scheduled list as BAR(task). (Polling a query, no sleep.)
+    while !wq.show().contains("BAR(") {
+        std::thread::yield_now();
+    }
     release.send(()).unwrap();
     assert!(
         flusher.join().unwrap(),
