@@ -1,13 +1,12 @@
 //! Workqueues: the builder, the queueing paths, flush, drain, destroy.
 
 use std::fmt;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
-use cmwq_work::{HasWork, PwqId, WorkFlags, WorkItem, WorkRef};
+use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
@@ -105,7 +104,6 @@ impl WqShared {
             Some(w) if w == self.id => QueueFrom::WorkOf(w),
             _ => QueueFrom::Outside,
         };
-        let head_ptr = NonNull::from(head);
         tracing::trace!(target: "workqueue", work = addr, function = work.name(),
             workqueue = self.name.as_str(), req_cpu = cpu.unwrap_or(u32::MAX),
             pwq = pwq.0, "workqueue_queue_work");
@@ -113,18 +111,11 @@ impl WqShared {
         let r = with_actions(|acts| {
             let r = {
                 let mut pool = self.rt.pool(p).core.lock();
+                let inactive_before = pool.pwq_nr_inactive(pwq);
                 let r = pool.queue_work(pwq, work, from, self.rt.now(), acts);
-                if r.is_ok() {
-                    // SAFETY: the item was just put on this pool's lists and the pool lock
-                    // is still held: no worker can take, run or drop it before we unlock,
-                    // so its head is alive.
-                    let inactive = unsafe { head_ptr.as_ref() }
-                        .flags()
-                        .contains(WorkFlags::INACTIVE);
-                    if !inactive {
-                        tracing::trace!(target: "workqueue", work = addr,
-                            "workqueue_activate_work");
-                    }
+                // Active at once unless it went to the pwq's inactive list (max_active).
+                if r.is_ok() && pool.pwq_nr_inactive(pwq) == inactive_before {
+                    tracing::trace!(target: "workqueue", work = addr, "workqueue_activate_work");
                 }
                 r
             };
