@@ -419,3 +419,30 @@ fn system_workqueues_are_created_on_first_use() {
     assert_eq!(cmwq::system_wq().name(), "events");
     assert_eq!(cmwq::system_unbound_wq().flags(), WQ_UNBOUND);
 }
+
+#[test]
+fn dropping_the_last_runtime_handle_stops_its_workers() {
+    let spawner = Arc::new(cmwq::ThreadSpawner::new());
+    let rt = Runtime::builder()
+        .nr_cpus(2)
+        .affinity(Affinity::Free)
+        .timings(fast_timings())
+        .spawner_arc(spawner.clone())
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("shortlived").build().unwrap();
+    let latch = Latch::new();
+    for cpu in 0..2 {
+        wq.queue_work_on(cpu, Counted::new(&latch)).unwrap();
+    }
+    latch.wait_for(2);
+    assert!(spawner.stats().live_workers >= 2);
+    drop(wq);
+    drop(rt);
+    // Workers exit once woken; wait for the count (a query, no sleep).
+    let deadline = std::time::Instant::now() + GUARD;
+    while spawner.stats().live_workers != 0 {
+        assert!(std::time::Instant::now() < deadline, "workers still alive");
+        std::thread::yield_now();
+    }
+}

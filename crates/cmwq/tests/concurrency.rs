@@ -106,3 +106,48 @@ fn wq_cpu_intensive_items_do_not_hold_the_pool() {
     wq.flush();
     assert!(b_ran.load(Ordering::Acquire));
 }
+
+/// Items that all block together force the pool to grow (each blocking scope lets the
+/// next item start on another worker); once they finish, the idle timer culls the
+/// surplus down to the two idle workers a pool keeps.
+#[test]
+fn surplus_idle_workers_are_culled_after_the_idle_timeout() {
+    const N: usize = 5;
+    let spawner = Arc::new(cmwq::ThreadSpawner::new());
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(Timings {
+            idle_worker_timeout: Duration::from_millis(5),
+            cpu_intensive_thresh: Duration::from_secs(3600),
+            ..fast_timings()
+        })
+        .spawner_arc(spawner.clone())
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("grow").build().unwrap();
+    let all_in = Arc::new(std::sync::Barrier::new(N));
+    for _ in 0..N {
+        let all_in = all_in.clone();
+        wq.queue_work_on(
+            0,
+            work_fn("together_func", move || {
+                cmwq::blocking(|| all_in.wait());
+            }),
+        )
+        .unwrap();
+    }
+    wq.flush();
+    assert!(
+        spawner.stats().live_workers >= N,
+        "the pool grew to run {N} at once"
+    );
+    let deadline = std::time::Instant::now() + GUARD;
+    while spawner.stats().live_workers > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "surplus workers never culled"
+        );
+        std::thread::yield_now();
+    }
+}
