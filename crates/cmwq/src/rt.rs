@@ -517,8 +517,7 @@ impl Shared {
 
     /// Run one item on `ws` with no lock held: tracing, catch_unwind, panic report.
     /// Returns the wall time the item ran, in ns (the `CPU_TIME` stat's measure here).
-    fn run_item(&self, ws: &WorkerShared, work: WorkRef, pwq: PwqId) -> u64 {
-        let wq = self.wq_of_pwq(pwq);
+    fn run_item(&self, ws: &WorkerShared, work: WorkRef, wq: Option<&WqShared>) -> u64 {
         let wq_name = wq.as_ref().map_or("", |w| w.name.as_str());
         let addr = work.addr();
         let mut name = NameBuf::new();
@@ -536,7 +535,7 @@ impl Shared {
         let ran_ns = t0.elapsed().as_nanos() as u64;
         if let Err(payload) = r {
             self.panics.fetch_add(1, Ordering::Relaxed);
-            if let Some(w) = &wq {
+            if let Some(w) = wq {
                 w.panics.fetch_add(1, Ordering::Relaxed);
             }
             let report = WorkPanic {
@@ -558,15 +557,6 @@ impl Shared {
         ws.current.store(0, Ordering::Relaxed);
         ws.current_wq.store(NONE, Ordering::Relaxed);
         ran_ns
-    }
-
-    pub(crate) fn wq_of_pwq(&self, pwq: PwqId) -> Option<Arc<WqShared>> {
-        self.wqs
-            .read()
-            .iter()
-            .flatten()
-            .find(|w| w.pwqs.contains(&pwq))
-            .cloned()
     }
 }
 
@@ -702,25 +692,20 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
             break;
         }
-        let next = shared.with_pool(p, |pool, now, acts| {
+        let (next, wq) = shared.with_pool(p, |pool, now, acts| {
             let n = pool.next_work(ws.id, now, acts);
-            let pwq = pool.current_pwq(ws.id);
-            (n, pwq)
+            let wq = pool.current_pwq(ws.id).and_then(|pwq| pool.pwq_wq(pwq));
+            (n, wq)
         });
         match next {
-            (Next::Run(work), Some(pwq)) => {
-                let ran = shared.run_item(ws, work, pwq);
+            Next::Run(work) => {
+                let wq = wq.and_then(|id| shared.wq(id));
+                let ran = shared.run_item(ws, work, wq.as_deref());
                 let w = ws.id;
                 shared.with_pool(p, |pool, now, acts| pool.work_done(w, ran, now, acts));
             }
-            (Next::Run(work), None) => {
-                // The core always records the pwq of the item it hands out.
-                drop(work);
-                tracing::error!(target: "workqueue", worker = ws.name.as_str(),
-                    "next_work gave an item without a current pwq");
-            }
-            (Next::Idle | Next::Manage, _) => ws.park(),
-            (Next::Exit, _) => break,
+            Next::Idle | Next::Manage => ws.park(),
+            Next::Exit => break,
         }
     }
     shared.unregister(ws.id);
@@ -751,10 +736,9 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                     let next = pool.rescuer_next(ws.id, &mut Sink(shared), shared.now(), acts);
                     match next {
                         RescueNext::Run(work) => {
-                            let on = pool.current_pwq(ws.id).unwrap_or(pwq);
                             drop(pool);
                             shared.perform(acts);
-                            let ran = shared.run_item(ws, work, on);
+                            let ran = shared.run_item(ws, work, Some(wq));
                             pool = slot.core.lock();
                             pool.work_done(ws.id, ran, shared.now(), acts);
                         }
