@@ -28,7 +28,9 @@ pub(crate) struct WqShared {
     /// pwqs: per CPU (index = cpu), or the one unbound pwq.
     pub(crate) pwqs: Box<[PwqId]>,
     pub(crate) rescuer: Option<Arc<WorkerShared>>,
-    /// Serialises flushers (outermost lock: taken before any pool lock).
+    /// Serialises drains and destroy (outermost lock).
+    drain_lock: Mutex<()>,
+    /// Serialises flushers (taken before any pool lock).
     flush_lock: Mutex<()>,
     flush_done: Mutex<u64>,
     flush_cv: Condvar,
@@ -175,8 +177,15 @@ impl WqShared {
     }
 
     /// `drain_workqueue`: flush until empty; meanwhile only the workqueue's own items may
-    /// queue on it (chained queueing).
+    /// queue on it (chained queueing). Drains are serialised by `drain_lock`.
     fn drain(&self) {
+        let _serial = self.drain_lock.lock();
+        self.drain_locked();
+        self.set_draining(false);
+    }
+
+    /// The drain loop, with `drain_lock` held; leaves the workqueue draining.
+    fn drain_locked(&self) {
         self.set_draining(true);
         let mut rounds = 0u32;
         loop {
@@ -190,7 +199,6 @@ impl WqShared {
                     "drain_workqueue isn't complete after {rounds} tries");
             }
         }
-        self.set_draining(false);
     }
 
     fn set_draining(&self, on: bool) {
@@ -217,7 +225,10 @@ impl WqShared {
         if self.destroyed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.drain();
+        // Drain and stay draining: from here on only chained queueing is accepted, and once
+        // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
+        let _serial = self.drain_lock.lock();
+        self.drain_locked();
         for &pwq in self.pwqs.iter() {
             let p = cmwq_pool::pool_of(pwq);
             if let Err(e) = self.rt.pool(p).core.lock().remove_pwq(pwq) {
@@ -452,14 +463,29 @@ impl Runtime {
                     acts,
                 )
             });
-            pwqs.push(pwq.map_err(BuildError::from_core)?);
+            match pwq {
+                Ok(pwq) => pwqs.push(pwq),
+                Err(e) => {
+                    remove_pwqs(&shared, &pwqs);
+                    return Err(BuildError::from_core(e));
+                }
+            }
         }
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| shared.new_rescuer(id, &name));
-        let core_wq =
-            cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
-                .map_err(BuildError::from_core)?;
+        let core_wq = match cmwq_pool::Workqueue::new(
+            id,
+            &spec,
+            pwqs.clone(),
+            rescuer.as_ref().map(|r| r.id),
+        ) {
+            Ok(w) => w,
+            Err(e) => {
+                remove_pwqs(&shared, &pwqs);
+                return Err(BuildError::from_core(e));
+            }
+        };
         let inner = Arc::new(WqShared {
             id,
             name: name.clone(),
@@ -469,6 +495,7 @@ impl Runtime {
             core: Mutex::new(core_wq),
             pwqs: pwqs.into_boxed_slice(),
             rescuer: rescuer.clone(),
+            drain_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
             flush_done: Mutex::new(0),
             flush_cv: Condvar::new(),
@@ -486,6 +513,17 @@ impl Runtime {
             }
         }
         Ok(wq)
+    }
+}
+
+/// Undo `add_pwq`s of a workqueue whose creation failed (the pwqs are empty).
+fn remove_pwqs(shared: &Shared, pwqs: &[PwqId]) {
+    for &pwq in pwqs {
+        let _ = shared
+            .pool(cmwq_pool::pool_of(pwq))
+            .core
+            .lock()
+            .remove_pwq(pwq);
     }
 }
 
