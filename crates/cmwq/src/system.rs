@@ -87,3 +87,16 @@ pub fn current_work_is<T: HasWork>(item: &T) -> bool {
 pub fn current_is_workqueue_rescuer() -> bool {
     crate::blocking::with_hooks(|h| h.is_rescuer()).unwrap_or(false)
 }
+
+/// `show_all_workqueues()` of the global runtime: the kernel-format dump of every busy
+/// workqueue and pool (for a runtime of your own: [`Runtime::show_all_workqueues`]).
+///
+/// [`Runtime::show_all_workqueues`]: crate::Runtime::show_all_workqueues
+pub fn show_all_workqueues() -> String {
+    crate::Runtime::global().show_all_workqueues()
+}
+
+/// `show_one_workqueue(wq)`: `wq`'s part of the dump (see [`Workqueue::show`]).
+pub fn show_workqueue(wq: &Workqueue) -> String {
+    wq.show()
+}

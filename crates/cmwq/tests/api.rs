@@ -416,6 +416,13 @@ fn system_workqueues_are_created_on_first_use() {
         .queue_work(Counted::new(&latch))
         .unwrap();
     latch.wait_for(5);
+    assert!(cmwq::show_all_workqueues().starts_with("Showing busy workqueues and worker pools:"));
+    cmwq::system_wq().flush();
+    assert_eq!(
+        cmwq::show_workqueue(cmwq::system_wq()),
+        "",
+        "idle: nothing to show"
+    );
     assert_eq!(cmwq::system_wq().name(), "events");
     assert_eq!(cmwq::system_unbound_wq().flags(), WQ_UNBOUND);
 }
