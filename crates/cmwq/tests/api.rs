@@ -453,3 +453,69 @@ fn dropping_the_last_runtime_handle_stops_its_workers() {
         std::thread::yield_now();
     }
 }
+
+#[test]
+fn queue_work_on_runs_on_that_cpus_pool_and_highpri_on_the_highpri_pool() {
+    let rt = rt();
+    let wq = rt.workqueue("oncpu").build().unwrap();
+    let hi = rt
+        .workqueue("oncpu_hi")
+        .flags(cmwq::WQ_HIGHPRI)
+        .build()
+        .unwrap();
+    let unbound = rt.workqueue("oncpu_u").flags(WQ_UNBOUND).build().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let name = move || std::thread::current().name().unwrap_or("").to_owned();
+    for (q, cpu) in [(&wq, 1), (&hi, 0), (&unbound, 1)] {
+        let tx = Mutex::new(tx.clone());
+        let name = name.clone();
+        q.queue_work_on(
+            cpu,
+            work_fn("whoami_func", move || {
+                let _ = tx.lock().send(name());
+            }),
+        )
+        .unwrap();
+        q.flush();
+    }
+    let names: Vec<String> = (0..3).map(|_| rx.recv_timeout(GUARD).unwrap()).collect();
+    assert!(
+        names[0].starts_with("kworker/1:") && !names[0].ends_with('H'),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("kworker/0:") && names[1].ends_with('H'),
+        "{names:?}"
+    );
+    assert!(names[2].starts_with("kworker/u"), "{names:?}");
+}
+
+#[test]
+fn a_plain_wq_completes_when_worker_creation_fails_every_other_try() {
+    // Four items that block together need four workers at once: creation is tried again
+    // and again, every other try fails, and the pool gets there after cooldowns.
+    const N: usize = 4;
+    let spawner = Arc::new(cmwq::ThreadSpawner::new().failure(cmwq::FailurePlan::EveryNth(2)));
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(fast_timings())
+        .spawner_arc(spawner.clone())
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("retry").build().unwrap();
+    let all_in = Arc::new(std::sync::Barrier::new(N));
+    let latch = Latch::new();
+    for _ in 0..N {
+        let (all_in, latch) = (all_in.clone(), latch.clone());
+        wq.queue_work(work_fn("together_func", move || {
+            cmwq::blocking(|| all_in.wait());
+            latch.count_up();
+        }))
+        .unwrap();
+    }
+    latch.wait_for(N);
+    let st = spawner.stats();
+    assert!(st.worker_failures >= 1, "{st:?}");
+    assert!(st.live_workers >= N, "{st:?}");
+}
