@@ -468,7 +468,6 @@ fn queue_work_on_runs_on_that_cpus_pool_and_highpri_on_the_highpri_pool() {
     let name = move || std::thread::current().name().unwrap_or("").to_owned();
     for (q, cpu) in [(&wq, 1), (&hi, 0), (&unbound, 1)] {
         let tx = Mutex::new(tx.clone());
-        let name = name.clone();
         q.queue_work_on(
             cpu,
             work_fn("whoami_func", move || {
