@@ -505,10 +505,25 @@ impl Shared {
         }
     }
 
-    /// Stop the timer thread and every idle worker (they exit when woken).
+    /// Stop the timer thread and every idle worker (they exit when woken); release the
+    /// items still waiting on a delay timer.
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
-        self.timer.shutdown();
+        for ev in self.timer.shutdown() {
+            // A delayed item whose timer never fired gets its PENDING bit back, so it can
+            // be queued elsewhere; its reference (and the workqueue's) is dropped here.
+            if let TimerEvent::Delayed {
+                work, generation, ..
+            } = ev
+            {
+                let mut d = self.delayed.lock();
+                if d.get(&work.addr()) == Some(&generation) {
+                    d.remove(&work.addr());
+                    drop(d);
+                    work.head().clear_pending();
+                }
+            }
+        }
         for w in self.workers.read().iter().flatten() {
             w.exit.store(true, Ordering::Release);
             w.wake();

@@ -518,3 +518,21 @@ fn a_plain_wq_completes_when_worker_creation_fails_every_other_try() {
     assert!(st.worker_failures >= 1, "{st:?}");
     assert!(st.live_workers >= N, "{st:?}");
 }
+
+#[test]
+fn a_delayed_item_left_on_a_dropped_runtime_can_be_queued_again() {
+    let latch = Latch::new();
+    let c = Counted::new(&latch);
+    {
+        let rt1 = rt();
+        let wq1 = rt1.workqueue("gone").build().unwrap();
+        wq1.queue_delayed_work(c.clone(), Duration::from_secs(3600))
+            .unwrap();
+        assert!(wq1.work_busy(&c).pending);
+    }
+    let rt2 = rt();
+    let wq2 = rt2.workqueue("next").build().unwrap();
+    wq2.queue_work(c.clone())
+        .expect("PENDING was given back when its runtime stopped");
+    latch.wait_for(1);
+}
