@@ -360,6 +360,8 @@ fn builder_errors_say_what_was_wrong() {
     assert!(e.to_string().contains("40 bytes"), "{e}");
     let e = rt.workqueue("big").max_active(5000).build().unwrap_err();
     assert!(e.to_string().contains("5000"), "{e}");
+    let e = Runtime::builder().nr_cpus(0).build().unwrap_err();
+    assert!(matches!(e, BuildError::BadNrCpus { given: 0 }), "{e}");
     let e = rt.workqueue("bh").flags(cmwq::WQ_BH).build().unwrap_err();
     assert!(e.to_string().contains("WQ_BH"), "{e}");
     assert_eq!(
