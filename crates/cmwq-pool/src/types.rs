@@ -157,7 +157,7 @@ bitflags! {
         const BH = 1;
         /// `POOL_MANAGER_ACTIVE`: worker creation is in progress.
         const MANAGER_ACTIVE = 2;
-        /// `POOL_DISASSOCIATED`: CPU offline (unused by cmwq).
+        /// `POOL_DISASSOCIATED`: not bound to a CPU (set on unbound pools, as in the kernel).
         const DISASSOCIATED = 4;
     }
 }
