@@ -474,16 +474,23 @@ impl System {
     }
 
     /// `flush_workqueue`: wait for every item queued before this call. Completion comes as
-    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). One
-    /// flush at a time per workqueue: `FlushInProgress` means wait for the current one.
+    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). While a
+    /// flush is in progress the caller gets the ticket of the next flush, which starts as
+    /// soon as the current one completes (flushers that arrive meanwhile share it).
     pub fn flush_workqueue(
         &mut self,
         wq: WqId,
         now: u64,
         out: &mut Actions,
     ) -> Result<FlushTicket, WqError> {
-        self.wq(wq)?;
-        self.start_flush(wq, now, out)
+        let w = self.wq(wq)?;
+        if w.flush_in_progress().is_some() {
+            return Ok(self.wqs.get_mut(wq).expect("checked").flush_reserve());
+        }
+        let start = out.len();
+        let t = self.start_flush(wq, now, out)?;
+        self.settle(start, now, out);
+        Ok(t)
     }
 
     fn start_flush(
@@ -575,7 +582,15 @@ impl System {
                         out.push(Action::WqFlushDone { wq, ticket: t });
                     }
                 }
-                Action::WqFlushDone { wq, .. } => self.drain_step(wq, now, out),
+                Action::WqFlushDone { wq, .. } => {
+                    let reserved = self.wqs.get(wq).is_some_and(|w| {
+                        w.flush_reserved().is_some() && w.flush_in_progress().is_none()
+                    });
+                    if reserved {
+                        let _ = self.start_flush(wq, now, out);
+                    }
+                    self.drain_step(wq, now, out);
+                }
                 _ => {}
             }
             i += 1;
