@@ -184,6 +184,7 @@ fn pool_level_misuse_is_refused() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "65536 pwqs take too long under Miri")]
 fn a_pool_holds_at_most_65536_pwqs() {
     let mut out = Actions::new();
     let mut pool = Pool::new(
