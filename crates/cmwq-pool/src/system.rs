@@ -12,7 +12,7 @@ use crate::error::{QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
     PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
-    WqFlags, WqId, percpu_pool_id, pool_of,
+    WqFlags, WqId, pool_of,
 };
 use crate::workqueue::{Workqueue, WqSpec};
 
@@ -74,7 +74,7 @@ pub struct System {
     nr_cpus: u32,
     pools: Vec<Pool>,
     unbound: HashMap<UnboundAttrs, PoolId>,
-    wqs: WqTable,
+    pub(crate) wqs: WqTable,
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
     timings: PoolTimings,
@@ -94,12 +94,12 @@ impl System {
                 (false, Priority::Normal),
                 (false, Priority::High),
             ] {
-                let id = percpu_pool_id(cpu, bh, pri);
                 let kind = if bh {
                     PoolKind::Bh { cpu, pri }
                 } else {
                     PoolKind::PerCpu { cpu, pri }
                 };
+                let id = kind.percpu_pool_id().expect("a per-CPU kind");
                 debug_assert_eq!(id.0 as usize, pools.len());
                 pools.push(Pool::new(id, kind, nr_cpus, 0));
             }
@@ -171,7 +171,14 @@ impl System {
         } else {
             let bh = flags.contains(WqFlags::BH);
             (0..self.nr_cpus)
-                .map(|cpu| percpu_pool_id(cpu, bh, pri))
+                .map(|cpu| {
+                    let kind = if bh {
+                        PoolKind::Bh { cpu, pri }
+                    } else {
+                        PoolKind::PerCpu { cpu, pri }
+                    };
+                    kind.percpu_pool_id().expect("a per-CPU kind")
+                })
                 .collect()
         };
         let mut pwqs = Vec::with_capacity(pools.len());

@@ -4,12 +4,17 @@ mod harness;
 
 use cmwq_pool::{
     Action, CPU_INTENSIVE_THRESH, CREATE_COOLDOWN, IDLE_WORKER_TIMEOUT, MAYDAY_INITIAL_TIMEOUT,
-    Priority, WorkerFlags, WqFlags, WqSpec, percpu_pool_id, pool_of,
+    PoolKind, Priority, WorkerFlags, WqFlags, WqSpec, pool_of,
 };
 use harness::*;
 
 fn pool0() -> cmwq_pool::PoolId {
-    percpu_pool_id(0, false, Priority::Normal)
+    PoolKind::PerCpu {
+        cpu: 0,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap()
 }
 
 #[test]
