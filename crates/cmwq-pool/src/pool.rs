@@ -200,7 +200,8 @@ impl Pool {
         let (flags, cpus) = match kind {
             PoolKind::Bh { cpu, .. } => (PoolFlags::BH, vec![cpu]),
             PoolKind::PerCpu { cpu, .. } => (PoolFlags::empty(), vec![cpu]),
-            PoolKind::Unbound(_) => (PoolFlags::empty(), (0..nr_cpus).collect()),
+            // As in the kernel, an unbound pool is never associated with a CPU.
+            PoolKind::Unbound(_) => (PoolFlags::DISASSOCIATED, (0..nr_cpus).collect()),
         };
         Pool {
             id,

@@ -3,8 +3,8 @@
 mod harness;
 
 use cmwq_pool::{
-    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, Priority, RESCUER_BATCH, WqFlags, WqId,
-    WqSpec, percpu_pool_id, pool_of,
+    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, PoolKind, Priority, RESCUER_BATCH, WqFlags,
+    WqId, WqSpec, pool_of,
 };
 use harness::*;
 
@@ -19,7 +19,12 @@ fn stalled(policy: Policy, cpus: u32) -> (Harness, WqId) {
 }
 
 fn normal_pool(cpu: u32) -> cmwq_pool::PoolId {
-    percpu_pool_id(cpu, false, Priority::Normal)
+    PoolKind::PerCpu {
+        cpu,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap()
 }
 
 #[test]
