@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cmwq_dump::{KernelFormat, Snapshot, WqSnapshot};
 
-use crate::rt::Shared;
+use crate::rt::{Shared, Sink};
 use crate::wq::WqShared;
 
 /// A pool the watchdog considers locked up.
@@ -27,10 +27,9 @@ pub struct Stall {
 fn wq_snapshot(rt: &Shared, wq: &WqShared, now: u64) -> WqSnapshot {
     let mut snap = wq.core.lock().snapshot_header();
     for &pwq in wq.pwqs.iter() {
-        // Lock order: the pool, then the workqueue (for the MAYDAY flag).
+        // Lock order: the pool, then the workqueue (the sink asks it for the MAYDAY flag).
         let pool = rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
-        let on_maydays = wq.core.lock().is_on_maydays(pwq);
-        if let Some(s) = pool.snapshot_pwq(pwq, on_maydays, now) {
+        if let Some(s) = pool.snapshot_pwq(pwq, &Sink(rt), now) {
             snap.pwqs.push(s);
         }
     }
