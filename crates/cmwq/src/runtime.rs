@@ -168,6 +168,10 @@ impl Runtime {
     }
 
     /// The process-wide runtime (default settings), started on first use.
+    ///
+    /// # Panics
+    ///
+    /// If its timer thread cannot be created (the OS refuses a thread at start-up).
     pub fn global() -> &'static Runtime {
         static GLOBAL: OnceLock<Runtime> = OnceLock::new();
         GLOBAL.get_or_init(|| {

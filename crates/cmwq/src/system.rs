@@ -32,6 +32,9 @@ macro_rules! system_wq {
     };
 }
 
+// The system workqueues are made on the global runtime the first time they are asked for.
+// Their creation cannot fail for want of a thread (workers come later, on demand), so a
+// failure there is a bug, reported by a panic naming the workqueue.
 system_wq!(
     /// `system_wq` ("events"): per-CPU, for short items; what [`schedule_work`] uses.
     system_wq, "events", WqFlags::empty(), 0
