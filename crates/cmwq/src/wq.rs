@@ -70,8 +70,11 @@ impl WqShared {
                 });
             }
             Some(c) => c,
+            // A worker queues on its own CPU (if this runtime has it: the worker may belong
+            // to another runtime); other threads on their home CPU.
             None => crate::blocking::with_hooks(|h| h.current_cpu())
                 .flatten()
+                .filter(|&c| c < nr)
                 .unwrap_or_else(|| home_cpu(nr)),
         };
         Ok(self.pwqs[cpu as usize])
