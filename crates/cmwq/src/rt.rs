@@ -666,10 +666,10 @@ impl WorkerHooks for Hooks {
             a => Some(a),
         }
     }
-    fn current_wq(&self) -> Option<WqId> {
+    fn current_wq(&self) -> Option<(usize, WqId)> {
         match self.ws.current_wq.load(Ordering::Relaxed) {
             NONE => None,
-            id => Some(WqId(id)),
+            id => Some((Arc::as_ptr(&self.shared).addr(), WqId(id))),
         }
     }
     fn is_rescuer(&self) -> bool {

@@ -105,8 +105,9 @@ impl WqShared {
                 }
             }
         }
+        let me = Arc::as_ptr(&self.rt).addr();
         let from = match crate::blocking::with_hooks(|h| h.current_wq()).flatten() {
-            Some(w) if w == self.id => QueueFrom::WorkOf(w),
+            Some((rt, w)) if rt == me && w == self.id => QueueFrom::WorkOf(w),
             _ => QueueFrom::Outside,
         };
         tracing::trace!(target: "workqueue", work = addr, function = work.name(),
