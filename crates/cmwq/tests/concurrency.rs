@@ -151,3 +151,39 @@ fn surplus_idle_workers_are_culled_after_the_idle_timeout() {
         std::thread::yield_now();
     }
 }
+
+/// max_active bounds how many items of a workqueue run at once on a pool, even when each
+/// one blocks (and so lets the pool start more workers).
+#[test]
+fn max_active_bounds_the_items_running_at_once() {
+    use std::sync::atomic::AtomicUsize;
+    const MAX: usize = 2;
+    const N: usize = 12;
+    let rt = one_cpu(Duration::from_secs(3600));
+    let wq = rt
+        .workqueue("bounded")
+        .max_active(MAX as u32)
+        .build()
+        .unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    // Each item waits (blocking scope) until MAX items run together, so the pool is
+    // pushed to start more; max_active must still hold it to MAX.
+    let gate = Arc::new(std::sync::Barrier::new(MAX));
+    for _ in 0..N {
+        let (running, peak, gate) = (running.clone(), peak.clone(), gate.clone());
+        wq.queue_work_on(
+            0,
+            work_fn("bounded_func", move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                cmwq::blocking(|| gate.wait());
+                running.fetch_sub(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+    }
+    wq.flush();
+    assert_eq!(peak.load(Ordering::SeqCst), MAX);
+    assert_eq!(wq.stats().completed, N as u64);
+}
