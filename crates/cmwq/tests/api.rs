@@ -538,3 +538,32 @@ fn a_delayed_item_left_on_a_dropped_runtime_can_be_queued_again() {
         .expect("PENDING was given back when its runtime stopped");
     latch.wait_for(1);
 }
+
+/// An item that flushes itself from inside its work function.
+struct SelfFlush {
+    work: WorkHead,
+    wq: std::sync::Weak<cmwq::Workqueue>,
+    result: Mutex<mpsc::Sender<bool>>,
+}
+impl_has_work!(SelfFlush { work });
+impl WorkItem for SelfFlush {
+    fn run(this: Arc<Self>) {
+        if let Some(wq) = this.wq.upgrade() {
+            let _ = this.result.lock().send(wq.flush_work(&this));
+        }
+    }
+}
+
+#[test]
+fn an_item_flushing_itself_does_not_deadlock() {
+    let rt = rt();
+    let wq = Arc::new(rt.workqueue("selfflush").build().unwrap());
+    let (tx, rx) = mpsc::channel::<bool>();
+    let item = Arc::new(SelfFlush {
+        work: WorkHead::new::<SelfFlush>(),
+        wq: Arc::downgrade(&wq),
+        result: Mutex::new(tx),
+    });
+    wq.queue_work(item).unwrap();
+    assert!(!rx.recv_timeout(GUARD).unwrap(), "refused, not waited");
+}
