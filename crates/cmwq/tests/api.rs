@@ -549,7 +549,12 @@ impl_has_work!(SelfFlush { work });
 impl WorkItem for SelfFlush {
     fn run(this: Arc<Self>) {
         if let Some(wq) = this.wq.upgrade() {
-            let _ = this.result.lock().send(wq.flush_work(&this));
+            let r = wq.flush_work(&this);
+            // Let go of the workqueue before reporting: the test's handle must be the
+            // last one (dropping the last handle inside one of its items would drain
+            // the workqueue from inside it).
+            drop(wq);
+            let _ = this.result.lock().send(r);
         }
     }
 }
