@@ -408,6 +408,24 @@ impl fmt::Debug for Workqueue {
 
 impl Drop for Workqueue {
     fn drop(&mut self) {
+        let me = (Arc::as_ptr(&self.rt.shared).addr(), self.inner.id);
+        if crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me) {
+            // The last handle dropped by one of the workqueue's own items: draining here
+            // would wait for this very item. Destroy from another thread instead; it
+            // drains once this item has returned.
+            let (inner, rt) = (Arc::clone(&self.inner), self.rt.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("cmwq-destroy/{}", inner.name))
+                .spawn(move || {
+                    inner.destroy();
+                    drop(rt);
+                });
+            if spawned.is_ok() {
+                return;
+            }
+            tracing::error!(target: "workqueue", workqueue = self.inner.name.as_str(),
+                "destroy_workqueue from its own work item and no thread to defer it to");
+        }
         self.inner.destroy();
     }
 }

@@ -572,3 +572,47 @@ fn an_item_flushing_itself_does_not_deadlock() {
     wq.queue_work(item).unwrap();
     assert!(!rx.recv_timeout(GUARD).unwrap(), "refused, not waited");
 }
+
+/// An item that owns the last handle of its own workqueue and drops it.
+struct LastHandle {
+    work: WorkHead,
+    go: Mutex<Option<mpsc::Receiver<()>>>,
+    wq: Mutex<Option<cmwq::Workqueue>>,
+    done: Mutex<mpsc::Sender<()>>,
+}
+impl_has_work!(LastHandle { work });
+impl WorkItem for LastHandle {
+    fn run(this: Arc<Self>) {
+        // Wait until the test has handed over the workqueue's last handle.
+        if let Some(go) = this.go.lock().take() {
+            cmwq::blocking(|| go.recv().ok());
+        }
+        let wq = this.wq.lock().take();
+        assert!(wq.is_some(), "the handle was handed over before `go`");
+        drop(wq);
+        let _ = this.done.lock().send(());
+    }
+}
+
+#[test]
+fn dropping_the_last_handle_from_its_own_item_destroys_it_without_deadlock() {
+    let rt = rt();
+    let wq = rt.workqueue("selfdrop").build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let (go_tx, go_rx) = mpsc::channel();
+    let item = Arc::new(LastHandle {
+        work: WorkHead::new::<LastHandle>(),
+        go: Mutex::new(Some(go_rx)),
+        wq: Mutex::new(None),
+        done: Mutex::new(tx),
+    });
+    let latch = Latch::new();
+    let follower = Counted::new(&latch);
+    wq.queue_work(item.clone()).unwrap();
+    wq.queue_work(follower).unwrap();
+    *item.wq.lock() = Some(wq);
+    go_tx.send(()).unwrap();
+    rx.recv_timeout(GUARD)
+        .expect("the item returned from dropping its workqueue");
+    latch.wait_for(1);
+}
