@@ -391,7 +391,8 @@ impl WorkqueueBuilder {
 /// `max_active` at once per pool, each item on at most one worker at a time.
 ///
 /// Dropping a `Workqueue` destroys it (`destroy_workqueue`): it is drained first, so every
-/// item queued on it has run.
+/// item queued on it has run. (Dropped by one of its own items, it is destroyed from
+/// another thread once that item returns.) Share it with `Arc<Workqueue>` or a `static`.
 pub struct Workqueue {
     pub(crate) inner: Arc<WqShared>,
     pub(crate) rt: Runtime,
