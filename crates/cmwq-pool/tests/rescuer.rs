@@ -380,3 +380,24 @@ fn shortened_timings_bring_the_rescue_forward() {
     assert_eq!(h.rescued_names(wq), vec!["a_fn"]);
     assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(6 * MS));
 }
+
+#[test]
+fn sleep_hooks_on_the_rescuer_are_harmless() {
+    let (mut h, wq) = stalled(Policy::Cursor, 1);
+    h.blocking.push("blocker".into());
+    let b = h.item("blocker");
+    h.queue(wq, &b).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    let r = h.sys.rescuer_id(wq).unwrap();
+    let before = h.sys.pool(normal_pool(0)).unwrap().nr_running();
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys
+        .worker_tick(r, h.now + cmwq_pool::CPU_INTENSIVE_THRESH, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.sys.pool(normal_pool(0)).unwrap().nr_running(), before);
+    h.release_all("blocker");
+    // Detached: the hooks are no-ops on an unknown worker too.
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.count_ran("blocker"), 1);
+}
