@@ -87,7 +87,7 @@ mod types;
 mod workqueue;
 
 pub use action::{Action, Actions, FlushTicket};
-pub use error::{PoolError, QueueError, WqError};
+pub use error::{DisableWorkError, PoolError, QueueError, WqError};
 pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 pub use system::{RescuerStep, System, SystemConfig};
 pub use types::*;
