@@ -1,0 +1,168 @@
+//! Plain-data snapshots of the state for the dump (cmwq-dump's types).
+//!
+//! Building a snapshot copies what the dump shows under the lock of each piece in turn
+//! (a pool's pieces under its lock, a workqueue's header and maydays under its own); the
+//! formatting that follows touches no lock. The only code of others it calls is each
+//! item's `name()`/`barrier_task()` (what the kernel's `%ps` does).
+
+use std::collections::BTreeSet;
+
+use cmwq_dump::{
+    InFlightWorker, PoolSnapshot, PwqSnapshot, PwqStats as DumpStats, Snapshot, WorkEntry,
+    WqSnapshot,
+};
+use cmwq_list::Entry;
+use cmwq_work::{WorkFlags, WorkHead, WorkList};
+
+use crate::lists;
+use crate::pool::{MaydaySink, Pool};
+use crate::system::System;
+use crate::types::{PoolKind, PwqId, PwqStats};
+use crate::workqueue::Workqueue;
+
+const NS_PER_MS: u64 = 1_000_000;
+
+fn entry(h: &WorkHead) -> WorkEntry {
+    let e = match h.barrier_task() {
+        Some(task) => WorkEntry::barrier(task),
+        None => WorkEntry::func(h.name()),
+    };
+    if lists::flags(h).contains(WorkFlags::LINKED) {
+        e.linked()
+    } else {
+        e
+    }
+}
+
+fn entries(list: &WorkList) -> Vec<WorkEntry> {
+    list.heads().map(entry).collect()
+}
+
+impl From<PwqStats> for DumpStats {
+    fn from(s: PwqStats) -> Self {
+        DumpStats {
+            started: s.started,
+            completed: s.completed,
+            cpu_time_us: s.cpu_time_ns / 1_000,
+            cpu_intensive: s.cpu_intensive,
+            cm_wakeup: s.cm_wakeup,
+            repatriated: s.repatriated,
+            mayday: s.mayday,
+            rescued: s.rescued,
+        }
+    }
+}
+
+impl Pool {
+    /// The pool's line of the dump (`pool N: cpus=.. hung=.. workers=.. idle: ..`).
+    pub fn snapshot_pool(&self, now: u64) -> PoolSnapshot {
+        let node = match self.kind() {
+            PoolKind::Unbound(_) => None,
+            _ => Some(0),
+        };
+        PoolSnapshot {
+            id: self.id().0,
+            cpus: self.cpus.iter().copied().collect::<BTreeSet<u32>>(),
+            node,
+            flags: self.flags().bits(),
+            nice: self.kind().nice(),
+            worklist_len: self.worklist.iter().count() as u32,
+            since_progress_ms: now.saturating_sub(self.watchdog_ts()) / NS_PER_MS,
+            since_touched_ms: None,
+            nr_workers: self.nr_workers(),
+            nr_idle: self.nr_idle(),
+            manager: if self.manager_active() {
+                self.manager.map(|m| m.0)
+            } else {
+                None
+            },
+            idle: self.idle_workers().map(|w| w.0).collect(),
+        }
+    }
+
+    /// One pwq of this pool as the dump shows it. Whether it is on its workqueue's maydays
+    /// list is asked of `sink` (the workqueue lock nests inside this pool's). The pwq's cursor, while linked, is listed among
+    /// its pending items as `mayday_cursor_func`; a rescuer's in-flight line is marked and
+    /// lists its scheduled items.
+    pub fn snapshot_pwq(&self, pwq: PwqId, sink: &dyn MaydaySink, now: u64) -> Option<PwqSnapshot> {
+        let p = self.pwqs.get(crate::types::pwq_slot(pwq))?.as_ref()?;
+        if p.id != pwq {
+            return None;
+        }
+        let on_maydays = sink.is_on_maydays(p.wq, pwq);
+        let mut workers: Vec<_> = self
+            .workers
+            .iter()
+            .filter(|w| w.current_pwq() == Some(pwq))
+            .collect();
+        workers.sort_by_key(|w| w.id);
+        let in_flight = workers
+            .iter()
+            .map(|w| InFlightWorker {
+                id: w.id.0,
+                rescuer: w.is_rescuer(),
+                func: w.current_func.clone(),
+                running_ms: now.saturating_sub(w.current_started().unwrap_or(now)) / NS_PER_MS,
+                scheduled: entries(&w.scheduled),
+            })
+            .collect();
+        let owner = u64::from(pwq.0);
+        let pending = self
+            .worklist
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Elem(h) if h.pwq() == Some(pwq) => Some(entry(h)),
+                Entry::Cursor(c) if c.owner() == owner => Some(WorkEntry::mayday_cursor()),
+                _ => None,
+            })
+            .collect();
+        let in_flight_total: u32 = p.nr_in_flight.iter().sum();
+        Some(PwqSnapshot {
+            id: pwq.0,
+            pool_id: self.id().0,
+            nr_active: p.nr_active,
+            refcnt: 1 + in_flight_total + u32::from(on_maydays),
+            mayday: on_maydays,
+            in_flight,
+            pending,
+            inactive: entries(&p.inactive),
+            stats: p.stats.into(),
+        })
+    }
+}
+
+impl Workqueue {
+    /// The workqueue's header for the dump; the caller fills `pwqs` from the pools.
+    pub fn snapshot_header(&self) -> WqSnapshot {
+        WqSnapshot {
+            name: self.name().to_string(),
+            flags: self.flags().bits(),
+            pwqs: Vec::new(),
+        }
+    }
+}
+
+impl System {
+    /// A plain-data snapshot of every live workqueue and every pool, for cmwq-dump.
+    pub fn snapshot(&self, now: u64) -> Snapshot {
+        let workqueues = self
+            .workqueues()
+            .iter()
+            .filter(|w| !w.is_destroyed())
+            .map(|w| {
+                let mut s = w.snapshot_header();
+                s.pwqs = w
+                    .pwqs()
+                    .iter()
+                    .filter_map(|&p| {
+                        self.pool(crate::types::pool_of(p))?
+                            .snapshot_pwq(p, &self.wqs, now)
+                    })
+                    .collect();
+                s
+            })
+            .collect();
+        let pools = self.pools().iter().map(|p| p.snapshot_pool(now)).collect();
+        Snapshot { workqueues, pools }
+    }
+}
