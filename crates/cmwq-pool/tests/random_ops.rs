@@ -69,6 +69,9 @@ fn check_invariants(h: &Harness, wqs: &[WqId], ceiling: &mut HashMap<PwqId, u32>
     for p in h.sys.pools() {
         assert!(p.nr_running() <= p.nr_workers());
         assert!(p.nr_idle() <= p.nr_workers());
+        if let Err(e) = p.check_consistency() {
+            panic!("pool {:?}: {e}", p.id());
+        }
     }
 }
 

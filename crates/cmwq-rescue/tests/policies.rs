@@ -15,9 +15,8 @@ fn worklist(pattern: &str) -> (WorkList, CursorId) {
     let mut l = WorkList::new();
     let mine_c = l.new_cursor(u64::from(MINE.0));
     let other_c = l.new_cursor(u64::from(OTHER.0));
-    let names: Vec<&'static str> = (0..pattern.len())
-        .map(|i| &*Box::leak(format!("n{i}").into_boxed_str()))
-        .collect();
+    const NAMES: [&str; 10] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"];
+    let names = &NAMES[..pattern.len()];
     for (i, ch) in pattern.chars().enumerate() {
         match ch {
             'm' | 'o' => {
@@ -173,4 +172,17 @@ fn nothing_left_means_leave() {
     assert_eq!(Cursor.choose(&view, &ctx()).then, Then::Leave);
     assert_eq!(Slurp.choose(&view, &ctx()).then, Then::Leave);
     assert_eq!(Rescan.choose(&view, &ctx()).then, Then::Leave);
+}
+
+#[test]
+fn policies_parse_from_their_names() {
+    for p in Policy::BUILTIN {
+        assert_eq!(p.to_string().parse::<Policy>(), Ok(p.clone()));
+    }
+    assert_eq!("Cursor".parse::<Policy>(), Ok(Policy::Cursor));
+    assert_eq!(
+        "fifo".parse::<Policy>(),
+        Err(cmwq_rescue::UnknownPolicy("fifo".into()))
+    );
+    assert_eq!(Policy::default(), Policy::Cursor);
 }
