@@ -105,3 +105,9 @@ pub use stats::WorkqueueStats;
 pub use system::*;
 pub use watch::Stall;
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
+
+/// The Rust examples of the repository's README.md, compiled and run as doctests so the
+/// README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
