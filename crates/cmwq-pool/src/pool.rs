@@ -11,8 +11,7 @@ use crate::action::{Action, Actions};
 use crate::error::{PoolError, QueueError};
 use crate::lists;
 use crate::types::{
-    CPU_INTENSIVE_THRESH, CREATE_COOLDOWN, IDLE_WORKER_TIMEOUT, MAX_IDLE_WORKERS_RATIO,
-    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, PWQ_SLOT_BITS, PoolFlags, PoolId, PoolKind, PwqId,
+    MAX_IDLE_WORKERS_RATIO, PWQ_SLOT_BITS, PoolFlags, PoolId, PoolKind, PoolTimings, PwqId,
     PwqStats, QueueFrom, WORK_NR_COLORS, WorkerFlags, WorkerId, WqFlags, WqId, make_pwq_id,
     pool_of, pwq_slot,
 };
@@ -189,7 +188,9 @@ pub struct Pool {
     idle_at: Option<u64>,
     watchdog_ts: u64,
     pub(crate) pwqs: Vec<Option<Pwq>>,
+    free_slots: Vec<usize>,
     next_seq: u32,
+    timings: PoolTimings,
 }
 
 impl Pool {
@@ -199,7 +200,8 @@ impl Pool {
         let (flags, cpus) = match kind {
             PoolKind::Bh { cpu, .. } => (PoolFlags::BH, vec![cpu]),
             PoolKind::PerCpu { cpu, .. } => (PoolFlags::empty(), vec![cpu]),
-            PoolKind::Unbound(_) => (PoolFlags::empty(), (0..nr_cpus).collect()),
+            // As in the kernel, an unbound pool is never associated with a CPU.
+            PoolKind::Unbound(_) => (PoolFlags::DISASSOCIATED, (0..nr_cpus).collect()),
         };
         Pool {
             id,
@@ -219,8 +221,21 @@ impl Pool {
             idle_at: None,
             watchdog_ts: now,
             pwqs: Vec::new(),
+            free_slots: Vec::new(),
             next_seq: 0,
+            timings: PoolTimings::default(),
         }
+    }
+
+    /// The pool's timing parameters (the kernel's constants unless changed).
+    pub fn timings(&self) -> PoolTimings {
+        self.timings
+    }
+
+    /// Change the timing parameters (tests and benches shorten them). Deadlines already
+    /// armed keep their time; new ones use the new values.
+    pub fn set_timings(&mut self, timings: PoolTimings) {
+        self.timings = timings;
     }
 
     /// The pool's id.
@@ -385,6 +400,102 @@ impl Pool {
         self.windex.get(&w).map(|&i| &self.workers[i])
     }
 
+    /// Check the pool's bookkeeping against its lists (for tests and debug assertions in
+    /// drivers): `nr_running` against the workers that count, the idle list against the
+    /// idle workers, the busy table against the workers' current items, and each pwq's
+    /// `nr_active` and `nr_in_flight` against the items on the worklist, the scheduled lists,
+    /// the inactive list and the workers. O(items). Returns what disagrees.
+    pub fn check_consistency(&self) -> Result<(), String> {
+        let counted = self.workers.iter().filter(|w| w.counted()).count() as u32;
+        if counted != self.nr_running {
+            return Err(format!(
+                "nr_running {} but {counted} workers count",
+                self.nr_running
+            ));
+        }
+        let idle = self
+            .workers
+            .iter()
+            .filter(|w| w.phase == Phase::Idle)
+            .count();
+        if idle != self.idle.len() {
+            return Err(format!(
+                "{} on the idle list, {idle} idle workers",
+                self.idle.len()
+            ));
+        }
+        for id in &self.idle {
+            let Some(w) = self.worker(*id) else {
+                return Err(format!("idle worker {id} unknown"));
+            };
+            if !w.flags.contains(WorkerFlags::IDLE) || w.phase != Phase::Idle {
+                return Err(format!("idle worker {id} is not idle"));
+            }
+        }
+        let normal = self.workers.iter().filter(|w| !w.is_rescuer()).count() as u32;
+        if normal != self.nr_workers {
+            return Err(format!(
+                "nr_workers {} but {normal} workers",
+                self.nr_workers
+            ));
+        }
+        for (addr, id) in &self.busy {
+            if self.worker(*id).and_then(|w| w.current).map(|c| c.addr) != Some(*addr) {
+                return Err(format!("busy table: {addr:#x} not run by {id}"));
+            }
+        }
+        if self.workers.iter().filter(|w| w.current.is_some()).count() != self.busy.len() {
+            return Err("busy table misses a running worker".into());
+        }
+        for p in self.pwqs.iter().flatten() {
+            let mut active = 0u32;
+            let mut in_flight = [0u32; WORK_NR_COLORS as usize];
+            let mut count = |h: &WorkHead| {
+                if h.pwq() == Some(p.id) {
+                    in_flight[usize::from(h.color())] += 1;
+                    if !lists::flags(h).contains(WorkFlags::INACTIVE) {
+                        active += 1;
+                    }
+                }
+            };
+            self.worklist.heads().for_each(&mut count);
+            for w in &self.workers {
+                w.scheduled.heads().for_each(&mut count);
+            }
+            let mut inactive_ok = true;
+            for h in p.inactive.heads() {
+                inactive_ok &=
+                    h.pwq() == Some(p.id) && lists::flags(h).contains(WorkFlags::INACTIVE);
+                in_flight[usize::from(h.color())] += 1;
+            }
+            if !inactive_ok {
+                return Err(format!(
+                    "pwq {:?}: a foreign or active item on its inactive list",
+                    p.id
+                ));
+            }
+            for w in &self.workers {
+                if let Some(c) = w.current.filter(|c| c.pwq == p.id) {
+                    in_flight[usize::from(c.color)] += 1;
+                    active += u32::from(c.active);
+                }
+            }
+            if active != p.nr_active {
+                return Err(format!(
+                    "pwq {:?}: nr_active {} but {active} active items",
+                    p.id, p.nr_active
+                ));
+            }
+            if in_flight != p.nr_in_flight {
+                return Err(format!(
+                    "pwq {:?}: nr_in_flight {:?} but items {:?}",
+                    p.id, p.nr_in_flight, in_flight
+                ));
+            }
+        }
+        Ok(())
+    }
+
     // ------------------------------------------------------------------ pwqs
 
     fn pwq(&self, id: PwqId) -> Option<&Pwq> {
@@ -409,7 +520,7 @@ impl Pool {
         now: u64,
         out: &mut Actions,
     ) -> Result<PwqId, PoolError> {
-        let slot = match self.pwqs.iter().position(Option::is_none) {
+        let slot = match self.free_slots.pop() {
             Some(s) => s,
             None if self.pwqs.len() < (1 << PWQ_SLOT_BITS) => {
                 self.pwqs.push(None);
@@ -648,7 +759,7 @@ impl Pool {
         self.flags |= PoolFlags::MANAGER_ACTIVE;
         self.manager = manager;
         self.create = CreateState::Requested;
-        let at = now + MAYDAY_INITIAL_TIMEOUT;
+        let at = now + self.timings.mayday_initial_timeout;
         self.mayday_at = Some(at);
         out.push(Action::ArmMaydayTimer { pool: self.id, at });
         out.push(Action::CreateWorker { pool: self.id });
@@ -710,7 +821,7 @@ impl Pool {
         if self.create != CreateState::Requested {
             return;
         }
-        let until = now + CREATE_COOLDOWN;
+        let until = now + self.timings.create_cooldown;
         self.create = CreateState::Cooldown { until };
         out.push(Action::ArmCreateRetry {
             pool: self.id,
@@ -760,7 +871,7 @@ impl Pool {
                 }
             }
         }
-        let at = now + MAYDAY_INTERVAL;
+        let at = now + self.timings.mayday_interval;
         self.mayday_at = Some(at);
         out.push(Action::ArmMaydayTimer { pool: self.id, at });
     }
@@ -774,7 +885,7 @@ impl Pool {
         w.last_active = now;
         self.idle.push(w.id);
         if self.too_many_workers() && self.idle_at.is_none() {
-            let at = now + IDLE_WORKER_TIMEOUT;
+            let at = now + self.timings.idle_worker_timeout;
             self.idle_at = Some(at);
             out.push(Action::ArmIdleTimer { pool: self.id, at });
         }
@@ -802,7 +913,7 @@ impl Pool {
                 break;
             };
             let i = self.windex[&oldest];
-            let expires = self.workers[i].last_active + IDLE_WORKER_TIMEOUT;
+            let expires = self.workers[i].last_active + self.timings.idle_worker_timeout;
             if now < expires {
                 self.idle_at = Some(expires);
                 out.push(Action::ArmIdleTimer {
@@ -899,7 +1010,7 @@ impl Pool {
         let Some(cur) = wk.current else { return };
         if wk.flags.intersects(WorkerFlags::NOT_RUNNING)
             || wk.sleeping
-            || now.saturating_sub(cur.at) < CPU_INTENSIVE_THRESH
+            || now.saturating_sub(cur.at) < self.timings.cpu_intensive_thresh
         {
             return;
         }
@@ -999,6 +1110,9 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
+        if self.workers[i].sleeping {
+            self.worker_running(w, now);
+        }
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
@@ -1045,6 +1159,8 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return Next::Exit;
         };
+        // A worker asking for work is running, whether or not its driver reported the wake-up.
+        self.worker_running(w, now);
         if self.workers[i].current.is_some() {
             // The driver did not report the previous item: count it done with no CPU time.
             self.work_done(w, 0, now, out);
@@ -1273,14 +1389,14 @@ impl Pool {
         &mut self,
         r: WorkerId,
         sink: &mut dyn MaydaySink,
-        _now: u64,
+        now: u64,
         out: &mut Actions,
     ) {
         let Some(&i) = self.windex.get(&r) else {
             return;
         };
         if self.workers[i].current.is_some() {
-            self.work_done(r, 0, _now, out);
+            self.work_done(r, 0, now, out);
         }
         let Phase::Rescuer(visit) = self.workers[i].phase else {
             return;

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};
 
 use crate::action::{Action, Actions, FlushTicket};
-use crate::error::{QueueError, WqError};
+use crate::error::{DisableWorkError, QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
-    PoolId, PoolKind, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId, WqFlags, WqId,
-    percpu_pool_id, pool_of,
+    PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
+    WqFlags, WqId, pool_of,
 };
 use crate::workqueue::{Workqueue, WqSpec};
 
@@ -74,9 +74,10 @@ pub struct System {
     nr_cpus: u32,
     pools: Vec<Pool>,
     unbound: HashMap<UnboundAttrs, PoolId>,
-    wqs: WqTable,
+    pub(crate) wqs: WqTable,
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
+    timings: PoolTimings,
 }
 
 impl System {
@@ -93,12 +94,12 @@ impl System {
                 (false, Priority::Normal),
                 (false, Priority::High),
             ] {
-                let id = percpu_pool_id(cpu, bh, pri);
                 let kind = if bh {
                     PoolKind::Bh { cpu, pri }
                 } else {
                     PoolKind::PerCpu { cpu, pri }
                 };
+                let id = kind.percpu_pool_id().expect("a per-CPU kind");
                 debug_assert_eq!(id.0 as usize, pools.len());
                 pools.push(Pool::new(id, kind, nr_cpus, 0));
             }
@@ -110,7 +111,21 @@ impl System {
             wqs: WqTable::default(),
             worker_pool: HashMap::new(),
             next_worker: 1,
+            timings: PoolTimings::default(),
         }
+    }
+
+    /// Use these timing parameters in every pool, present and future.
+    pub fn set_timings(&mut self, timings: PoolTimings) {
+        self.timings = timings;
+        for p in &mut self.pools {
+            p.set_timings(timings);
+        }
+    }
+
+    /// The timing parameters of new pools.
+    pub fn timings(&self) -> PoolTimings {
+        self.timings
     }
 
     /// Number of CPUs.
@@ -129,8 +144,9 @@ impl System {
             return id;
         }
         let id = PoolId(self.pools.len() as u32);
-        self.pools
-            .push(Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0));
+        let mut pool = Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0);
+        pool.set_timings(self.timings);
+        self.pools.push(pool);
         self.unbound.insert(attrs, id);
         id
     }
@@ -155,7 +171,14 @@ impl System {
         } else {
             let bh = flags.contains(WqFlags::BH);
             (0..self.nr_cpus)
-                .map(|cpu| percpu_pool_id(cpu, bh, pri))
+                .map(|cpu| {
+                    let kind = if bh {
+                        PoolKind::Bh { cpu, pri }
+                    } else {
+                        PoolKind::PerCpu { cpu, pri }
+                    };
+                    kind.percpu_pool_id().expect("a per-CPU kind")
+                })
                 .collect()
         };
         let mut pwqs = Vec::with_capacity(pools.len());
@@ -458,16 +481,23 @@ impl System {
     }
 
     /// `flush_workqueue`: wait for every item queued before this call. Completion comes as
-    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). One
-    /// flush at a time per workqueue: `FlushInProgress` means wait for the current one.
+    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). While a
+    /// flush is in progress the caller gets the ticket of the next flush, which starts as
+    /// soon as the current one completes (flushers that arrive meanwhile share it).
     pub fn flush_workqueue(
         &mut self,
         wq: WqId,
         now: u64,
         out: &mut Actions,
     ) -> Result<FlushTicket, WqError> {
-        self.wq(wq)?;
-        self.start_flush(wq, now, out)
+        let w = self.wq(wq)?;
+        if w.flush_in_progress().is_some() {
+            return Ok(self.wqs.get_mut(wq).expect("checked").flush_reserve());
+        }
+        let start = out.len();
+        let t = self.start_flush(wq, now, out)?;
+        self.settle(start, now, out);
+        Ok(t)
     }
 
     fn start_flush(
@@ -559,7 +589,15 @@ impl System {
                         out.push(Action::WqFlushDone { wq, ticket: t });
                     }
                 }
-                Action::WqFlushDone { wq, .. } => self.drain_step(wq, now, out),
+                Action::WqFlushDone { wq, .. } => {
+                    let reserved = self.wqs.get(wq).is_some_and(|w| {
+                        w.flush_reserved().is_some() && w.flush_in_progress().is_none()
+                    });
+                    if reserved {
+                        let _ = self.start_flush(wq, now, out);
+                    }
+                    self.drain_step(wq, now, out);
+                }
                 _ => {}
             }
             i += 1;
@@ -602,16 +640,25 @@ impl System {
 
     /// `disable_work`: cancel it and increment its disable count (queueing then fails with
     /// `Disabled` until `enable_work`). Returns the cancelled reference if it was pending.
+    /// Nothing changes on error.
     pub fn disable_work(
         &mut self,
         work: &WorkHead,
         now: u64,
         out: &mut Actions,
-    ) -> Result<Option<WorkRef>, DisableError> {
-        let grabbed = self.grab(work, now, out);
-        let r = work.disable();
+    ) -> Result<Option<WorkRef>, DisableWorkError> {
+        if work.disable_count() == u16::MAX {
+            return Err(DisableError::Overflow.into());
+        }
+        // Own PENDING first (grab), so that the word is off queue when the count changes.
+        let cancelled = match self.grab(work, now, out) {
+            Some(c) => c,
+            None => return Err(DisableWorkError::Busy),
+        };
+        // Cannot overflow: checked above, and nothing else runs in between.
+        let _ = work.disable();
         work.clear_pending();
-        r.map(|_| grabbed.flatten())
+        Ok(cancelled)
     }
 
     /// `enable_work`: decrement the disable count; returns the new count.
@@ -666,6 +713,19 @@ impl System {
     /// The pool a workqueue uses for `cpu` (`None`: its first/only pwq).
     pub fn pwq_of(&self, wq: WqId, cpu: Option<u32>) -> Option<PwqId> {
         self.wqs.get(wq)?.select_pwq(cpu).ok()
+    }
+
+    /// The workqueue watchdog's view: pools with pending work and no progress for at least
+    /// `thresh` ns, with how long they have been stuck.
+    pub fn stalled_pools(&self, now: u64, thresh: u64) -> Vec<(PoolId, u64)> {
+        self.pools
+            .iter()
+            .filter_map(|p| {
+                p.stalled_for(now)
+                    .filter(|d| *d >= thresh)
+                    .map(|d| (p.id(), d))
+            })
+            .collect()
     }
 
     /// A pwq's stats.

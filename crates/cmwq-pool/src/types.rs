@@ -19,6 +19,35 @@ pub const IDLE_WORKER_TIMEOUT: u64 = 300_000_000_000;
 pub const CPU_INTENSIVE_THRESH: u64 = 10_000_000;
 /// The workqueue watchdog's threshold (30 s): "BUG: workqueue lockup".
 pub const WATCHDOG_THRESH: u64 = 30_000_000_000;
+/// The time constants a pool uses, in nanoseconds. `Default` is the kernel's values;
+/// tests and benches may shorten them ([`crate::Pool::set_timings`],
+/// [`crate::System::set_timings`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolTimings {
+    /// First mayday after creation starts ([`MAYDAY_INITIAL_TIMEOUT`]).
+    pub mayday_initial_timeout: u64,
+    /// Mayday timer period while creation fails ([`MAYDAY_INTERVAL`]).
+    pub mayday_interval: u64,
+    /// Wait between failed creations ([`CREATE_COOLDOWN`]).
+    pub create_cooldown: u64,
+    /// Idle time before a surplus worker is culled ([`IDLE_WORKER_TIMEOUT`]).
+    pub idle_worker_timeout: u64,
+    /// Run time after which a worker becomes CPU_INTENSIVE ([`CPU_INTENSIVE_THRESH`]).
+    pub cpu_intensive_thresh: u64,
+}
+
+impl Default for PoolTimings {
+    fn default() -> Self {
+        Self {
+            mayday_initial_timeout: MAYDAY_INITIAL_TIMEOUT,
+            mayday_interval: MAYDAY_INTERVAL,
+            create_cooldown: CREATE_COOLDOWN,
+            idle_worker_timeout: IDLE_WORKER_TIMEOUT,
+            cpu_intensive_thresh: CPU_INTENSIVE_THRESH,
+        }
+    }
+}
+
 /// `MAX_IDLE_WORKERS_RATIO`: keep idle workers down to a quarter of the busy ones.
 pub const MAX_IDLE_WORKERS_RATIO: u32 = 4;
 /// `WQ_MAX_ACTIVE`: the largest max_active.
@@ -128,7 +157,7 @@ bitflags! {
         const BH = 1;
         /// `POOL_MANAGER_ACTIVE`: worker creation is in progress.
         const MANAGER_ACTIVE = 2;
-        /// `POOL_DISASSOCIATED`: CPU offline (unused by cmwq).
+        /// `POOL_DISASSOCIATED`: not bound to a CPU (set on unbound pools, as in the kernel).
         const DISASSOCIATED = 4;
     }
 }
@@ -241,14 +270,19 @@ impl PoolKind {
     pub fn is_unbound(&self) -> bool {
         matches!(self, PoolKind::Unbound(_))
     }
-}
 
-/// The kernel's pool id of a per-CPU pool: `4 * cpu + {0: BH, 1: BH highpri, 2: normal,
-/// 3: highpri}`.
-pub fn percpu_pool_id(cpu: u32, bh: bool, pri: Priority) -> PoolId {
-    let base = if bh { 0 } else { 2 };
-    let hi = u32::from(pri == Priority::High);
-    PoolId(cpu * POOLS_PER_CPU + base + hi)
+    /// The kernel's id of a per-CPU pool: `4 * cpu + {0: BH, 1: BH highpri, 2: normal,
+    /// 3: highpri}`. Unbound pools are numbered after them by whoever creates them (`None`).
+    pub fn percpu_pool_id(&self) -> Option<PoolId> {
+        let (cpu, base, pri) = match *self {
+            PoolKind::Bh { cpu, pri } => (cpu, 0, pri),
+            PoolKind::PerCpu { cpu, pri } => (cpu, 2, pri),
+            PoolKind::Unbound(_) => return None,
+        };
+        Some(PoolId(
+            cpu * POOLS_PER_CPU + base + u32::from(pri == Priority::High),
+        ))
+    }
 }
 
 /// Per-pwq statistics (`enum pool_workqueue_stats`, kernel order), plus cmwq's count of

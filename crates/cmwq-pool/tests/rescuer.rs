@@ -3,8 +3,8 @@
 mod harness;
 
 use cmwq_pool::{
-    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, Priority, RESCUER_BATCH, WqFlags, WqId,
-    WqSpec, percpu_pool_id, pool_of,
+    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, PoolKind, Priority, RESCUER_BATCH, WqFlags,
+    WqId, WqSpec, pool_of,
 };
 use harness::*;
 
@@ -19,7 +19,12 @@ fn stalled(policy: Policy, cpus: u32) -> (Harness, WqId) {
 }
 
 fn normal_pool(cpu: u32) -> cmwq_pool::PoolId {
-    percpu_pool_id(cpu, false, Priority::Normal)
+    PoolKind::PerCpu {
+        cpu,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap()
 }
 
 #[test]
@@ -305,5 +310,125 @@ fn cursor_is_never_run_counted_flushed_or_left_behind() {
     assert!(
         !pool.pwq_cursor_linked(pwq),
         "the cursor left with the rescuer"
+    );
+}
+
+#[test]
+fn two_reclaim_workqueues_on_one_pool_rescue_side_by_side() {
+    let mut h = Harness::new(1);
+    let a = h.alloc(WqSpec::new("wq_a", WqFlags::MEM_RECLAIM));
+    let b = h.alloc(WqSpec::new("wq_b", WqFlags::MEM_RECLAIM));
+    h.create_fails = true;
+    h.blocking.push("a_block".into());
+    h.blocking.push("b_block".into());
+    let ab = h.item("a_block");
+    let bb = h.item("b_block");
+    let an = h.item("a_next");
+    let bn = h.item("b_next");
+    h.queue(a, &ab).unwrap();
+    h.queue(b, &bb).unwrap();
+    h.queue(a, &an).unwrap();
+    h.queue(b, &bn).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    assert_eq!(h.holder("a_block"), Some(Runner::Rescuer(a)));
+    assert_eq!(h.holder("b_block"), Some(Runner::Rescuer(b)));
+    let pa = h.sys.pwq_of(a, None).unwrap();
+    let pb = h.sys.pwq_of(b, None).unwrap();
+    let pool = h.sys.pool(pool_of(pa)).unwrap();
+    assert!(pool.pwq_cursor_linked(pa) && pool.pwq_cursor_linked(pb));
+    assert_eq!(pool.worklist_len(), 2);
+    h.release_all("a_block");
+    assert_eq!(
+        h.count_ran("a_next"),
+        1,
+        "rescuer a went on past b's cursor and items"
+    );
+    assert_eq!(h.count_ran("b_next"), 0);
+    h.release_all("b_block");
+    assert_eq!(h.count_ran("b_next"), 1);
+    let pool = h.sys.pool(pool_of(pa)).unwrap();
+    assert!(!pool.pwq_cursor_linked(pa) && !pool.pwq_cursor_linked(pb));
+}
+
+#[test]
+fn workers_have_kernel_style_names() {
+    let mut h = Harness::new(2);
+    let _ = h.alloc(WqSpec::new("hi", WqFlags::HIGHPRI));
+    let _ = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND));
+    let names: Vec<String> = h
+        .created
+        .iter()
+        .map(|(p, w)| h.sys.pool(*p).unwrap().worker_name(*w).unwrap())
+        .collect();
+    assert_eq!(names, vec!["kworker/0:0H", "kworker/1:0H", "kworker/u8:0"]);
+}
+
+#[test]
+fn shortened_timings_bring_the_rescue_forward() {
+    let mut h = Harness::new(1);
+    h.sys.set_timings(cmwq_pool::PoolTimings {
+        mayday_initial_timeout: MS,
+        mayday_interval: 5 * MS,
+        ..Default::default()
+    });
+    let wq = h.alloc(WqSpec::new("reclaim_wq", WqFlags::MEM_RECLAIM));
+    h.create_fails = true;
+    let a = h.item("a_fn");
+    h.queue(wq, &a).unwrap();
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(MS));
+    h.advance_to(MS);
+    assert_eq!(h.rescued_names(wq), vec!["a_fn"]);
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(6 * MS));
+}
+
+#[test]
+fn sleep_hooks_on_the_rescuer_are_harmless() {
+    let (mut h, wq) = stalled(Policy::Cursor, 1);
+    h.blocking.push("blocker".into());
+    let b = h.item("blocker");
+    h.queue(wq, &b).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    let r = h.sys.rescuer_id(wq).unwrap();
+    let before = h.sys.pool(normal_pool(0)).unwrap().nr_running();
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys
+        .worker_tick(r, h.now + cmwq_pool::CPU_INTENSIVE_THRESH, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.sys.pool(normal_pool(0)).unwrap().nr_running(), before);
+    h.release_all("blocker");
+    // Detached: the hooks are no-ops on an unknown worker too.
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.count_ran("blocker"), 1);
+}
+
+/// The reported case: a rescued item waits for an event that a sibling queued behind it
+/// signals. Returns whether the waiter finished within 10 s of pressure ending.
+fn reported_case(policy: Policy) -> bool {
+    let (mut h, wq) = stalled(policy, 1);
+    h.blocking.push("xfs_end_io_wait".into());
+    h.signals
+        .insert("xfs_sibling_signal".into(), "xfs_end_io_wait".into());
+    let waiter = h.item("xfs_end_io_wait");
+    let signal = h.item("xfs_sibling_signal");
+    h.queue(wq, &waiter).unwrap();
+    h.queue(wq, &signal).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    assert_eq!(h.holder("xfs_end_io_wait"), Some(Runner::Rescuer(wq)));
+    h.create_fails = false;
+    h.advance(10 * SEC);
+    h.count_ran("xfs_end_io_wait") == 1
+}
+
+#[test]
+fn cursor_resolves_the_reported_case_and_slurp_stays_stuck() {
+    assert!(
+        reported_case(Policy::Cursor),
+        "the sibling ran on a new worker"
+    );
+    assert!(reported_case(Policy::Rescan));
+    assert!(
+        !reported_case(Policy::Slurp),
+        "the signalling sibling sits behind the waiter on the rescuer's list"
     );
 }

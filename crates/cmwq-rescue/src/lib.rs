@@ -35,7 +35,6 @@
 //! # Example
 //!
 //! ```
-//! use std::sync::Arc;
 //! use cmwq_rescue::{Choice, Policy, RescueCtx, RescuerPolicy, Then, WorklistView};
 //! use cmwq_work::{PwqId, WorkFlags, WorkList, WorkRef, work_fn};
 //!
@@ -62,9 +61,6 @@
 //! assert_eq!(choice.take.len(), 1, "the cursor policy takes one item at a time");
 //! assert_eq!(choice.then, Then::Continue);
 //! assert_eq!(view.visited(), 1);
-//! # drop(choice);
-//! # drop(view);
-//! # let _ = Arc::new(());
 //! ```
 
 use std::cell::Cell;
@@ -190,8 +186,7 @@ impl<'a> WorklistView<'a> {
         self.visited.get()
     }
 
-    /// Whether `candidate` was made by a scan of `list` (the pool checks this before it
-    /// trusts a candidate as an element of its worklist).
+    /// Whether this view lends `list` (pointer identity).
     pub fn lent(&self, list: &WorkList) -> bool {
         std::ptr::eq(self.list, list)
     }
@@ -245,7 +240,16 @@ impl<'a> Scan<'_, 'a> {
     }
 }
 
-/// A work item met on the worklist a view lent. Only a [`Scan`] makes one.
+/// A work item met on the worklist a view lent. Only a [`Scan`] makes one, so a policy
+/// cannot hand the pool an item that is not on the worklist:
+///
+/// ```compile_fail
+/// use cmwq_rescue::Candidate;
+/// use cmwq_work::{WorkList, work_fn};
+/// let item = work_fn("forged", || {});
+/// let list = WorkList::new();
+/// let forged = Candidate { head: item.head(), list: &list };
+/// ```
 #[derive(Clone, Copy)]
 pub struct Candidate<'a> {
     head: &'a WorkHead,
@@ -470,6 +474,37 @@ impl RescuerPolicy for Policy {
             Policy::Cursor => Cursor.choose(view, ctx),
             Policy::Rescan => Rescan.choose(view, ctx),
             Policy::Custom(p) => p.choose(view, ctx),
+        }
+    }
+}
+
+impl PartialEq for Policy {
+    /// Built-in policies compare by kind; custom ones by identity (`Arc::ptr_eq`).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Policy::Custom(a), Policy::Custom(b)) => Arc::ptr_eq(a, b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for Policy {}
+
+/// A policy name [`Policy::from_str`](std::str::FromStr) does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rescuer policy {0:?}: expected \"slurp\", \"cursor\" or \"rescan\"")]
+pub struct UnknownPolicy(pub String);
+
+impl std::str::FromStr for Policy {
+    type Err = UnknownPolicy;
+
+    /// `"slurp"`, `"cursor"` or `"rescan"` (ASCII case-insensitive).
+    fn from_str(s: &str) -> Result<Self, UnknownPolicy> {
+        match s.to_ascii_lowercase().as_str() {
+            "slurp" => Ok(Policy::Slurp),
+            "cursor" => Ok(Policy::Cursor),
+            "rescan" => Ok(Policy::Rescan),
+            _ => Err(UnknownPolicy(s.to_string())),
         }
     }
 }

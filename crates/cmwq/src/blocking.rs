@@ -25,8 +25,9 @@ pub(crate) trait WorkerHooks: Send + Sync {
     fn current_work(&self) -> Option<usize>;
     /// Whether this worker is a rescuer.
     fn is_rescuer(&self) -> bool;
-    /// The workqueue of the item this worker runs now.
-    fn current_wq(&self) -> Option<cmwq_pool::WqId>;
+    /// The workqueue of the item this worker runs now, with the identity (address) of
+    /// its runtime: workqueue ids are per runtime.
+    fn current_wq(&self) -> Option<(usize, cmwq_pool::WqId)>;
     /// The CPU of this worker's pool (per-CPU pools).
     fn current_cpu(&self) -> Option<u32>;
 }
@@ -49,6 +50,11 @@ pub(crate) fn with_hooks<R>(f: impl FnOnce(&dyn WorkerHooks) -> R) -> Option<R> 
 /// another worker for pending work. Dropping the guard ends the scope.
 ///
 /// Not `Send`: a scope belongs to the thread that entered it.
+///
+/// ```compile_fail
+/// let g = cmwq::BlockingGuard::enter();
+/// std::thread::spawn(move || drop(g)); // a scope cannot end on another thread
+/// ```
 #[must_use = "the blocking scope ends when the guard is dropped"]
 pub struct BlockingGuard {
     _not_send: PhantomData<*const ()>,
@@ -116,7 +122,7 @@ mod tests {
         fn is_rescuer(&self) -> bool {
             false
         }
-        fn current_wq(&self) -> Option<cmwq_pool::WqId> {
+        fn current_wq(&self) -> Option<(usize, cmwq_pool::WqId)> {
             None
         }
         fn current_cpu(&self) -> Option<u32> {

@@ -45,3 +45,17 @@ impl Default for Timings {
         }
     }
 }
+
+impl Timings {
+    /// The core's view (nanoseconds).
+    pub(crate) fn to_core(self) -> cmwq_pool::PoolTimings {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        cmwq_pool::PoolTimings {
+            mayday_initial_timeout: ns(self.mayday_initial_timeout),
+            mayday_interval: ns(self.mayday_interval),
+            create_cooldown: ns(self.create_cooldown),
+            idle_worker_timeout: ns(self.idle_worker_timeout),
+            cpu_intensive_thresh: ns(self.cpu_intensive_thresh),
+        }
+    }
+}

@@ -37,6 +37,15 @@ pub enum BuildError {
         #[source]
         source: SpawnError,
     },
+    /// A runtime needs 1 to 1024 CPUs.
+    #[error("nr_cpus {given} is out of range; expected 1 to 1024")]
+    BadNrCpus {
+        /// The value that was given.
+        given: usize,
+    },
+    /// The runtime's timer thread could not be created.
+    #[error("could not create the runtime's timer thread: {0}")]
+    Timer(#[source] SpawnError),
     /// The runtime was shut down.
     #[error("the cmwq runtime is shut down")]
     ShutDown,

@@ -16,6 +16,12 @@ impl WorkId {
     pub fn of<T: HasWork>(item: &T) -> WorkId {
         WorkId(std::ptr::from_ref(item.work_head()).addr())
     }
+
+    /// The address of the item's `WorkHead` (what the `work` field of the runtime's
+    /// `tracing` events holds).
+    pub fn addr(self) -> usize {
+        self.0
+    }
 }
 
 /// A closure queued once ([`Workqueue::queue_fn`](crate::Workqueue::queue_fn)).

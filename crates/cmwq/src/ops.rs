@@ -66,8 +66,14 @@ pub(crate) fn release_pending(head: &WorkHead) {
     head.clear_pending();
 }
 
-/// `flush_work`: wait for the item's last queueing to finish.
+/// `flush_work`: wait for the item's last queueing to finish. An item flushing itself
+/// would wait for itself forever: that is reported and refused (returns false).
 pub(crate) fn flush_work(rt: &Shared, head: &WorkHead) -> bool {
+    if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(addr(head)) {
+        tracing::warn!(target: "workqueue", work = addr(head),
+            "flush_work of the running item from inside it: it would wait for itself");
+        return false;
+    }
     let Some(p) = pool_of_item(head) else {
         return false;
     };

@@ -75,8 +75,6 @@ pub(crate) struct WorkerShared {
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
     pub(crate) exit: AtomicBool,
-    /// The running item's name and start (ns), for the dump (no allocation: fixed buffer).
-    func: Mutex<(NameBuf, u64)>,
 }
 
 impl WorkerShared {
@@ -91,7 +89,6 @@ impl WorkerShared {
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             exit: AtomicBool::new(false),
-            func: Mutex::new((NameBuf::new(), 0)),
         }
     }
 
@@ -143,9 +140,7 @@ thread_local! {
 
 /// Run `f` with this thread's reused action buffer (a fresh one if it is in use).
 pub(crate) fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
-    let mut buf = ACTIONS
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_else(Actions::new);
+    let mut buf = ACTIONS.with(|c| c.borrow_mut().take()).unwrap_or_default();
     let r = f(&mut buf);
     buf.clear();
     ACTIONS.with(|c| *c.borrow_mut() = Some(buf));
@@ -170,11 +165,16 @@ impl Shared {
         let epoch = Instant::now();
         let n = (4 * nr_cpus + 2) as usize;
         let mut pools: Vec<Option<PoolSlot>> = (0..n).map(|_| None).collect();
+        let pool_timings = timings.to_core();
         let slot = |id: PoolId, kind: PoolKind, cpu, highpri| PoolSlot {
             id,
             cpu,
             highpri,
-            core: Mutex::new(Pool::new(id, kind, nr_cpus, 0)),
+            core: Mutex::new({
+                let mut p = Pool::new(id, kind, nr_cpus, 0);
+                p.set_timings(pool_timings);
+                p
+            }),
             next_nr: AtomicU32::new(0),
             reported: AtomicBool::new(false),
         };
@@ -275,30 +275,6 @@ impl Shared {
             .read()
             .get(id.0 as usize)
             .and_then(Clone::clone)
-    }
-
-    /// Rescuers attached to pool `p` now.
-    pub(crate) fn rescuers_on(&self, p: PoolId) -> impl Iterator<Item = WorkerId> {
-        let ids: Vec<WorkerId> = self
-            .workers
-            .read()
-            .iter()
-            .flatten()
-            .filter(|w| w.rescuer_of.is_some() && w.pool.load(Ordering::Relaxed) == p.0)
-            .map(|w| w.id)
-            .collect();
-        ids.into_iter()
-    }
-
-    /// What worker `w` runs now (name, start in ns), as the runtime recorded it.
-    pub(crate) fn worker_current(&self, w: WorkerId) -> Option<(String, u64)> {
-        let ws = self.worker(w)?;
-        let f = ws.func.lock();
-        Some((f.0.as_str().to_owned(), f.1))
-    }
-
-    pub(crate) fn ns_to_ms(&self, ns: u64) -> u64 {
-        ns / 1_000_000
     }
 
     pub(crate) fn alloc_worker_id(&self) -> WorkerId {
@@ -529,10 +505,25 @@ impl Shared {
         }
     }
 
-    /// Stop the timer thread and every idle worker (they exit when woken).
+    /// Stop the timer thread and every idle worker (they exit when woken); release the
+    /// items still waiting on a delay timer.
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
-        self.timer.shutdown();
+        for ev in self.timer.shutdown() {
+            // A delayed item whose timer never fired gets its PENDING bit back, so it can
+            // be queued elsewhere; its reference (and the workqueue's) is dropped here.
+            if let TimerEvent::Delayed {
+                work, generation, ..
+            } = ev
+            {
+                let mut d = self.delayed.lock();
+                if d.get(&work.addr()) == Some(&generation) {
+                    d.remove(&work.addr());
+                    drop(d);
+                    work.head().clear_pending();
+                }
+            }
+        }
         for w in self.workers.read().iter().flatten() {
             w.exit.store(true, Ordering::Release);
             w.wake();
@@ -540,18 +531,12 @@ impl Shared {
     }
 
     /// Run one item on `ws` with no lock held: tracing, catch_unwind, panic report.
-    fn run_item(&self, ws: &WorkerShared, work: WorkRef, pwq: PwqId) {
-        let wq = self.wq_of_pwq(pwq);
+    /// Returns the wall time the item ran, in ns (the `CPU_TIME` stat's measure here).
+    fn run_item(&self, ws: &WorkerShared, work: WorkRef, wq: Option<&WqShared>) -> u64 {
         let wq_name = wq.as_ref().map_or("", |w| w.name.as_str());
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
-        {
-            let mut f = ws.func.lock();
-            f.0 = NameBuf::new();
-            let _ = f.0.write_str(name.as_str());
-            f.1 = self.now();
-        }
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -560,10 +545,12 @@ impl Shared {
         }
         tracing::trace!(target: "workqueue", work = addr, function = name.as_str(),
             workqueue = wq_name, worker = ws.name.as_str(), "workqueue_execute_start");
+        let t0 = Instant::now();
         let r = catch_unwind(AssertUnwindSafe(move || work.run()));
+        let ran_ns = t0.elapsed().as_nanos() as u64;
         if let Err(payload) = r {
             self.panics.fetch_add(1, Ordering::Relaxed);
-            if let Some(w) = &wq {
+            if let Some(w) = wq {
                 w.panics.fetch_add(1, Ordering::Relaxed);
             }
             let report = WorkPanic {
@@ -584,15 +571,7 @@ impl Shared {
             workqueue = wq_name, "workqueue_execute_end");
         ws.current.store(0, Ordering::Relaxed);
         ws.current_wq.store(NONE, Ordering::Relaxed);
-    }
-
-    pub(crate) fn wq_of_pwq(&self, pwq: PwqId) -> Option<Arc<WqShared>> {
-        self.wqs
-            .read()
-            .iter()
-            .flatten()
-            .find(|w| w.pwqs.contains(&pwq))
-            .cloned()
+        ran_ns
     }
 }
 
@@ -687,10 +666,10 @@ impl WorkerHooks for Hooks {
             a => Some(a),
         }
     }
-    fn current_wq(&self) -> Option<WqId> {
+    fn current_wq(&self) -> Option<(usize, WqId)> {
         match self.ws.current_wq.load(Ordering::Relaxed) {
             NONE => None,
-            id => Some(WqId(id)),
+            id => Some((Arc::as_ptr(&self.shared).addr(), WqId(id))),
         }
     }
     fn is_rescuer(&self) -> bool {
@@ -728,25 +707,20 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
             break;
         }
-        let next = shared.with_pool(p, |pool, now, acts| {
+        let (next, wq) = shared.with_pool(p, |pool, now, acts| {
             let n = pool.next_work(ws.id, now, acts);
-            let pwq = pool.current_pwq(ws.id);
-            (n, pwq)
+            let wq = pool.current_pwq(ws.id).and_then(|pwq| pool.pwq_wq(pwq));
+            (n, wq)
         });
         match next {
-            (Next::Run(work), Some(pwq)) => {
-                shared.run_item(ws, work, pwq);
+            Next::Run(work) => {
+                let wq = wq.and_then(|id| shared.wq(id));
+                let ran = shared.run_item(ws, work, wq.as_deref());
                 let w = ws.id;
-                shared.with_pool(p, |pool, now, acts| pool.work_done(w, 0, now, acts));
+                shared.with_pool(p, |pool, now, acts| pool.work_done(w, ran, now, acts));
             }
-            (Next::Run(work), None) => {
-                // The core always records the pwq of the item it hands out.
-                drop(work);
-                tracing::error!(target: "workqueue", worker = ws.name.as_str(),
-                    "next_work gave an item without a current pwq");
-            }
-            (Next::Idle | Next::Manage, _) => ws.park(),
-            (Next::Exit, _) => break,
+            Next::Idle | Next::Manage => ws.park(),
+            Next::Exit => break,
         }
     }
     shared.unregister(ws.id);
@@ -761,10 +735,12 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         ws: Arc::clone(ws),
     }));
     loop {
-        loop {
-            let Some(pwq) = wq.core.lock().pop_mayday() else {
-                break;
-            };
+        while let Some(pwq) = {
+            let mut c = wq.core.lock();
+            let p = c.pop_mayday();
+            c.set_rescuer_visiting(p);
+            p
+        } {
             let p = cmwq_pool::pool_of(pwq);
             ws.pool.store(p.0, Ordering::Relaxed);
             let slot = shared.pool(p);
@@ -775,12 +751,11 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                     let next = pool.rescuer_next(ws.id, &mut Sink(shared), shared.now(), acts);
                     match next {
                         RescueNext::Run(work) => {
-                            let on = pool.current_pwq(ws.id).unwrap_or(pwq);
                             drop(pool);
                             shared.perform(acts);
-                            shared.run_item(ws, work, on);
+                            let ran = shared.run_item(ws, work, Some(wq));
                             pool = slot.core.lock();
-                            pool.work_done(ws.id, 0, shared.now(), acts);
+                            pool.work_done(ws.id, ran, shared.now(), acts);
                         }
                         RescueNext::Leave => break,
                     }
@@ -790,6 +765,7 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                 shared.perform(acts);
             });
             ws.pool.store(NONE, Ordering::Relaxed);
+            wq.core.lock().set_rescuer_visiting(None);
         }
         if ws.exit.load(Ordering::Acquire) {
             break;

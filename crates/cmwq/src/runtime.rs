@@ -133,7 +133,7 @@ impl RuntimeBuilder {
             std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         });
         if nr == 0 || nr > 1024 {
-            return Err(BuildError::Conflict("nr_cpus must be 1 to 1024"));
+            return Err(BuildError::BadNrCpus { given: nr });
         }
         let spawner = self
             .spawner
@@ -146,10 +146,7 @@ impl RuntimeBuilder {
             self.panic_hook,
             self.lockup_hook,
         );
-        shared.start_timer().map_err(|source| BuildError::Rescuer {
-            name: "cmwq-timer".into(),
-            source,
-        })?;
+        shared.start_timer().map_err(BuildError::Timer)?;
         Ok(Runtime {
             _owner: Arc::new(Owner(Arc::clone(&shared))),
             shared,
@@ -171,6 +168,10 @@ impl Runtime {
     }
 
     /// The process-wide runtime (default settings), started on first use.
+    ///
+    /// # Panics
+    ///
+    /// If its timer thread cannot be created (the OS refuses a thread at start-up).
     pub fn global() -> &'static Runtime {
         static GLOBAL: OnceLock<Runtime> = OnceLock::new();
         GLOBAL.get_or_init(|| {

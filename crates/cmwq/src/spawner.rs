@@ -394,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn an_os_refusal_is_reported_as_a_spawn_error() {
+        // No OS gives a thread a petabyte of stack.
+        let s = ThreadSpawner::new().stack_size(1 << 50);
+        let err = s.spawn(&worker_req(), Box::new(|| ())).unwrap_err();
+        assert!(matches!(err, SpawnError::Os { .. }), "{err}");
+        assert!(err.to_string().contains("kworker/0:0"), "{err}");
+        assert_eq!(s.stats().worker_failures, 1);
+        assert_eq!(
+            s.stats().live_workers,
+            0,
+            "the refused worker is not counted alive"
+        );
+    }
+
+    #[test]
     fn windows_refuse_inside_and_accept_outside() {
         let s = ThreadSpawner::new().failure(FailurePlan::Windows(vec![
             Duration::ZERO..Duration::from_secs(3600),

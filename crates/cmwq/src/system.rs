@@ -32,6 +32,9 @@ macro_rules! system_wq {
     };
 }
 
+// The system workqueues are made on the global runtime the first time they are asked for.
+// Their creation cannot fail for want of a thread (workers come later, on demand), so a
+// failure there is a bug, reported by a panic naming the workqueue.
 system_wq!(
     /// `system_wq` ("events"): per-CPU, for short items; what [`schedule_work`] uses.
     system_wq, "events", WqFlags::empty(), 0
@@ -86,4 +89,17 @@ pub fn current_work_is<T: HasWork>(item: &T) -> bool {
 /// `current_is_workqueue_rescuer`: whether the calling thread is a rescuer.
 pub fn current_is_workqueue_rescuer() -> bool {
     crate::blocking::with_hooks(|h| h.is_rescuer()).unwrap_or(false)
+}
+
+/// `show_all_workqueues()` of the global runtime: the kernel-format dump of every busy
+/// workqueue and pool (for a runtime of your own: [`Runtime::show_all_workqueues`]).
+///
+/// [`Runtime::show_all_workqueues`]: crate::Runtime::show_all_workqueues
+pub fn show_all_workqueues() -> String {
+    crate::Runtime::global().show_all_workqueues()
+}
+
+/// `show_one_workqueue(wq)`: `wq`'s part of the dump (see [`Workqueue::show`]).
+pub fn show_workqueue(wq: &Workqueue) -> String {
+    wq.show()
 }

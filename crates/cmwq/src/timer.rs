@@ -74,10 +74,17 @@ impl<A: Send> TimerQueue<A> {
         }
     }
 
-    /// Stop [`run`](Self::run) after the actions already due.
-    pub(crate) fn shutdown(&self) {
-        self.state.lock().shutdown = true;
+    /// Stop [`run`](Self::run); returns the actions that never fired (earliest first).
+    pub(crate) fn shutdown(&self) -> Vec<A> {
+        let mut s = self.state.lock();
+        s.shutdown = true;
+        let mut left = Vec::with_capacity(s.heap.len());
+        while let Some(e) = s.heap.pop() {
+            left.push(e.action);
+        }
+        drop(s);
         self.cv.notify_all();
+        left
     }
 
     /// Number of timers armed (fired-but-stale ones included until they fire).

@@ -7,11 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cmwq_dump::{InFlightWorker, KernelFormat, PoolSnapshot, PwqSnapshot, Snapshot, WqSnapshot};
-use cmwq_pool::{Pool, WorkerFlags};
-use cmwq_work::PwqId;
+use cmwq_dump::{KernelFormat, Snapshot, WqSnapshot};
 
-use crate::rt::Shared;
+use crate::rt::{Shared, Sink};
 use crate::wq::WqShared;
 
 /// A pool the watchdog considers locked up.
@@ -26,88 +24,16 @@ pub struct Stall {
     pub report: String,
 }
 
-/// A pwq's part of the dump, from the pool's public queries and the runtime's own record
-/// of what each worker runs.
-fn pwq_snapshot(rt: &Shared, pool: &Pool, pwq: PwqId, now: u64) -> PwqSnapshot {
-    let in_flight = pool
-        .worker_ids()
-        .chain(rt.rescuers_on(pool.id()))
-        .filter(|w| pool.current_pwq(*w) == Some(pwq))
-        .map(|w| {
-            let (func, started) = rt.worker_current(w).unwrap_or_default();
-            InFlightWorker {
-                id: w.0,
-                rescuer: pool
-                    .worker_flags(w)
-                    .is_some_and(|f| f.contains(WorkerFlags::RESCUER)),
-                func,
-                running_ms: rt.ns_to_ms(now.saturating_sub(started)),
-                scheduled: Vec::new(),
-            }
-        })
-        .collect();
-    PwqSnapshot {
-        id: pwq.0,
-        pool_id: pool.id().0,
-        nr_active: pool.pwq_nr_active(pwq),
-        refcnt: pool.pwq_nr_in_flight(pwq) + 1,
-        mayday: false,
-        in_flight,
-        pending: Vec::new(),
-        inactive: Vec::new(),
-        stats: dump_stats(&pool.pwq_stats(pwq)),
-    }
-}
-
-fn dump_stats(s: &cmwq_pool::PwqStats) -> cmwq_dump::PwqStats {
-    cmwq_dump::PwqStats {
-        started: s.started,
-        completed: s.completed,
-        cpu_time_us: s.cpu_time_ns / 1000,
-        cpu_intensive: s.cpu_intensive,
-        cm_wakeup: s.cm_wakeup,
-        repatriated: s.repatriated,
-        mayday: s.mayday,
-        rescued: s.rescued,
-    }
-}
-
-fn pool_snapshot(rt: &Shared, pool: &Pool, now: u64) -> PoolSnapshot {
-    let cpus = match pool.kind().cpu() {
-        Some(c) => [c].into_iter().collect(),
-        None => (0..rt.nr_cpus).collect(),
-    };
-    PoolSnapshot {
-        id: pool.id().0,
-        cpus,
-        node: None,
-        flags: pool.flags().bits(),
-        nice: pool.kind().nice(),
-        worklist_len: pool.worklist_len() as u32,
-        since_progress_ms: rt.ns_to_ms(now.saturating_sub(pool.watchdog_ts())),
-        since_touched_ms: None,
-        nr_workers: pool.nr_workers(),
-        nr_idle: pool.nr_idle(),
-        manager: None,
-        idle: pool.idle_workers().map(|w| w.0).collect(),
-    }
-}
-
 fn wq_snapshot(rt: &Shared, wq: &WqShared, now: u64) -> WqSnapshot {
-    let mut pwqs = Vec::with_capacity(wq.pwqs.len());
+    let mut snap = wq.core.lock().snapshot_header();
     for &pwq in wq.pwqs.iter() {
-        let mut s = {
-            let pool = rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
-            pwq_snapshot(rt, &pool, pwq, now)
-        };
-        s.mayday = wq.core.lock().is_on_maydays(pwq);
-        pwqs.push(s);
+        // Lock order: the pool, then the workqueue (the sink asks it for the MAYDAY flag).
+        let pool = rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
+        if let Some(s) = pool.snapshot_pwq(pwq, &Sink(rt), now) {
+            snap.pwqs.push(s);
+        }
     }
-    WqSnapshot {
-        name: wq.name.clone(),
-        flags: wq.core.lock().flags().bits(),
-        pwqs,
-    }
+    snap
 }
 
 /// Copy the state of every workqueue and pool of the runtime.
@@ -117,7 +43,7 @@ pub(crate) fn snapshot(rt: &Shared) -> Snapshot {
     let workqueues = wqs.iter().map(|w| wq_snapshot(rt, w, now)).collect();
     let pools = rt
         .pools()
-        .map(|p| pool_snapshot(rt, &p.core.lock(), now))
+        .map(|p| p.core.lock().snapshot_pool(now))
         .collect();
     Snapshot { workqueues, pools }
 }

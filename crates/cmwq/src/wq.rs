@@ -1,13 +1,12 @@
 //! Workqueues: the builder, the queueing paths, flush, drain, destroy.
 
 use std::fmt;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
-use cmwq_work::{HasWork, PwqId, WorkFlags, WorkItem, WorkRef};
+use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
@@ -29,7 +28,9 @@ pub(crate) struct WqShared {
     /// pwqs: per CPU (index = cpu), or the one unbound pwq.
     pub(crate) pwqs: Box<[PwqId]>,
     pub(crate) rescuer: Option<Arc<WorkerShared>>,
-    /// Serialises flushers (outermost lock: taken before any pool lock).
+    /// Serialises drains and destroy (outermost lock).
+    drain_lock: Mutex<()>,
+    /// Serialises flushers (taken before any pool lock).
     flush_lock: Mutex<()>,
     flush_done: Mutex<u64>,
     flush_cv: Condvar,
@@ -69,8 +70,11 @@ impl WqShared {
                 });
             }
             Some(c) => c,
+            // A worker queues on its own CPU (if this runtime has it: the worker may belong
+            // to another runtime); other threads on their home CPU.
             None => crate::blocking::with_hooks(|h| h.current_cpu())
                 .flatten()
+                .filter(|&c| c < nr)
                 .unwrap_or_else(|| home_cpu(nr)),
         };
         Ok(self.pwqs[cpu as usize])
@@ -101,11 +105,11 @@ impl WqShared {
                 }
             }
         }
+        let me = Arc::as_ptr(&self.rt).addr();
         let from = match crate::blocking::with_hooks(|h| h.current_wq()).flatten() {
-            Some(w) if w == self.id => QueueFrom::WorkOf(w),
+            Some((rt, w)) if rt == me && w == self.id => QueueFrom::WorkOf(w),
             _ => QueueFrom::Outside,
         };
-        let head_ptr = NonNull::from(head);
         tracing::trace!(target: "workqueue", work = addr, function = work.name(),
             workqueue = self.name.as_str(), req_cpu = cpu.unwrap_or(u32::MAX),
             pwq = pwq.0, "workqueue_queue_work");
@@ -113,18 +117,11 @@ impl WqShared {
         let r = with_actions(|acts| {
             let r = {
                 let mut pool = self.rt.pool(p).core.lock();
+                let inactive_before = pool.pwq_nr_inactive(pwq);
                 let r = pool.queue_work(pwq, work, from, self.rt.now(), acts);
-                if r.is_ok() {
-                    // SAFETY: the item was just put on this pool's lists and the pool lock
-                    // is still held: no worker can take, run or drop it before we unlock,
-                    // so its head is alive.
-                    let inactive = unsafe { head_ptr.as_ref() }
-                        .flags()
-                        .contains(WorkFlags::INACTIVE);
-                    if !inactive {
-                        tracing::trace!(target: "workqueue", work = addr,
-                            "workqueue_activate_work");
-                    }
+                // Active at once unless it went to the pwq's inactive list (max_active).
+                if r.is_ok() && pool.pwq_nr_inactive(pwq) == inactive_before {
+                    tracing::trace!(target: "workqueue", work = addr, "workqueue_activate_work");
                 }
                 r
             };
@@ -178,17 +175,21 @@ impl WqShared {
 
     fn all_pwqs_empty(&self) -> bool {
         self.pwqs.iter().all(|&pwq| {
-            self.rt
-                .pool(cmwq_pool::pool_of(pwq))
-                .core
-                .lock()
-                .pwq_is_empty(pwq)
+            let pool = self.rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
+            pool.pwq_is_empty(pwq) && pool.pwq_nr_in_flight(pwq) == 0
         })
     }
 
     /// `drain_workqueue`: flush until empty; meanwhile only the workqueue's own items may
-    /// queue on it (chained queueing).
+    /// queue on it (chained queueing). Drains are serialised by `drain_lock`.
     fn drain(&self) {
+        let _serial = self.drain_lock.lock();
+        self.drain_locked();
+        self.set_draining(false);
+    }
+
+    /// The drain loop, with `drain_lock` held; leaves the workqueue draining.
+    fn drain_locked(&self) {
         self.set_draining(true);
         let mut rounds = 0u32;
         loop {
@@ -202,7 +203,6 @@ impl WqShared {
                     "drain_workqueue isn't complete after {rounds} tries");
             }
         }
-        self.set_draining(false);
     }
 
     fn set_draining(&self, on: bool) {
@@ -229,7 +229,10 @@ impl WqShared {
         if self.destroyed.swap(true, Ordering::AcqRel) {
             return;
         }
-        self.drain();
+        // Drain and stay draining: from here on only chained queueing is accepted, and once
+        // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
+        let _serial = self.drain_lock.lock();
+        self.drain_locked();
         for &pwq in self.pwqs.iter() {
             let p = cmwq_pool::pool_of(pwq);
             if let Err(e) = self.rt.pool(p).core.lock().remove_pwq(pwq) {
@@ -388,7 +391,8 @@ impl WorkqueueBuilder {
 /// `max_active` at once per pool, each item on at most one worker at a time.
 ///
 /// Dropping a `Workqueue` destroys it (`destroy_workqueue`): it is drained first, so every
-/// item queued on it has run.
+/// item queued on it has run. (Dropped by one of its own items, it is destroyed from
+/// another thread once that item returns.) Share it with `Arc<Workqueue>` or a `static`.
 pub struct Workqueue {
     pub(crate) inner: Arc<WqShared>,
     pub(crate) rt: Runtime,
@@ -405,6 +409,24 @@ impl fmt::Debug for Workqueue {
 
 impl Drop for Workqueue {
     fn drop(&mut self) {
+        let me = (Arc::as_ptr(&self.rt.shared).addr(), self.inner.id);
+        if crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me) {
+            // The last handle dropped by one of the workqueue's own items: draining here
+            // would wait for this very item. Destroy from another thread instead; it
+            // drains once this item has returned.
+            let (inner, rt) = (Arc::clone(&self.inner), self.rt.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("cmwq-destroy/{}", inner.name))
+                .spawn(move || {
+                    inner.destroy();
+                    drop(rt);
+                });
+            if spawned.is_ok() {
+                return;
+            }
+            tracing::error!(target: "workqueue", workqueue = self.inner.name.as_str(),
+                "destroy_workqueue from its own work item and no thread to defer it to");
+        }
         self.inner.destroy();
     }
 }
@@ -464,14 +486,29 @@ impl Runtime {
                     acts,
                 )
             });
-            pwqs.push(pwq.map_err(BuildError::from_core)?);
+            match pwq {
+                Ok(pwq) => pwqs.push(pwq),
+                Err(e) => {
+                    remove_pwqs(&shared, &pwqs);
+                    return Err(BuildError::from_core(e));
+                }
+            }
         }
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| shared.new_rescuer(id, &name));
-        let core_wq =
-            cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
-                .map_err(BuildError::from_core)?;
+        let core_wq = match cmwq_pool::Workqueue::new(
+            id,
+            &spec,
+            pwqs.clone(),
+            rescuer.as_ref().map(|r| r.id),
+        ) {
+            Ok(w) => w,
+            Err(e) => {
+                remove_pwqs(&shared, &pwqs);
+                return Err(BuildError::from_core(e));
+            }
+        };
         let inner = Arc::new(WqShared {
             id,
             name: name.clone(),
@@ -481,6 +518,7 @@ impl Runtime {
             core: Mutex::new(core_wq),
             pwqs: pwqs.into_boxed_slice(),
             rescuer: rescuer.clone(),
+            drain_lock: Mutex::new(()),
             flush_lock: Mutex::new(()),
             flush_done: Mutex::new(0),
             flush_cv: Condvar::new(),
@@ -498,6 +536,17 @@ impl Runtime {
             }
         }
         Ok(wq)
+    }
+}
+
+/// Undo `add_pwq`s of a workqueue whose creation failed (the pwqs are empty).
+fn remove_pwqs(shared: &Shared, pwqs: &[PwqId]) {
+    for &pwq in pwqs {
+        let _ = shared
+            .pool(cmwq_pool::pool_of(pwq))
+            .core
+            .lock()
+            .remove_pwq(pwq);
     }
 }
 
@@ -774,8 +823,7 @@ impl Workqueue {
                 .pool(cmwq_pool::pool_of(pwq))
                 .core
                 .lock()
-                .pwq_stats(pwq)
-                .clone();
+                .pwq_stats(pwq);
             s.add_core(&st);
         }
         s.panics = self.inner.panics.load(Ordering::Relaxed);
@@ -797,16 +845,18 @@ impl Workqueue {
     }
 
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
-    /// for it as [`flush_work`](Self::flush_work).
+    /// for it as [`flush_work`](Self::flush_work). Returns whether there was anything to
+    /// wait for (the item was waiting on its timer, pending or running).
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.inner.rt;
-        if crate::ops::steal_from_timer(rt, item.work_head()) {
+        let stolen = crate::ops::steal_from_timer(rt, item.work_head());
+        if stolen {
             // PENDING is ours now: queue it at once.
             let _ = self
                 .inner
                 .queue_owned(WorkRef::from_arc(Arc::clone(item)), None);
         }
-        crate::ops::flush_work(rt, item.work_head())
+        crate::ops::flush_work(rt, item.work_head()) || stolen
     }
 
     /// `cancel_work`: take `item` off its queue (or delay timer) if it is pending. Returns

@@ -58,6 +58,11 @@ fn reclaim_wq_completes_every_item_through_the_rescuer_slurp() {
 }
 
 #[test]
+fn reclaim_wq_completes_every_item_through_the_rescuer_rescan() {
+    all_complete_through_the_rescuer(Rescue::Rescan);
+}
+
+#[test]
 fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     let (tx, rx) = mpsc::channel::<Stall>();
     let tx = parking_lot::Mutex::new(tx);
@@ -73,7 +78,9 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
         })
         .build()
         .unwrap();
-    let wq = rt.workqueue("plain").build().unwrap();
+    // Never dropped: destroying a stuck workqueue would wait for it (drain) forever, and a
+    // failing assertion must fail the test, not hang it.
+    let wq = std::mem::ManuallyDrop::new(rt.workqueue("plain").build().unwrap());
     let latch = Latch::new();
     let item = Counted::new(&latch);
     wq.queue_work(Arc::clone(&item)).unwrap();
@@ -91,8 +98,7 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     );
     assert_eq!(latch.get(), 0, "nothing ran: no worker, no rescuer");
     let dump = rt.show_all_workqueues();
-    assert!(dump.contains("workqueue plain"), "{dump}");
+    assert!(dump.contains("workqueue plain: flags=0x0"), "{dump}");
+    assert!(dump.contains("active=1"), "{dump}");
     assert!(dump.contains("pending: counted_func"), "{dump}");
-    // Leave without destroying the stuck workqueue (its drain would wait forever).
-    std::mem::forget(wq);
 }

@@ -9,7 +9,8 @@
 //! running. Invariants: an item never runs on two threads at once, and every queueing runs
 //! exactly once (nothing is stranded on a `scheduled` list).
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test -p cmwq --release --test loom_handoff`.
+//! Run with `cargo xtask loom` (or `RUSTFLAGS="--cfg loom" cargo test -p cmwq --release
+//! --test loom_handoff`).
 #![cfg(loom)]
 
 use std::collections::VecDeque;

@@ -10,7 +10,8 @@
 //! that found the item idle is either run exactly once or stolen by exactly one cancel, and
 //! PENDING ends clear.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test -p cmwq --release --test loom_pending`.
+//! Run with `cargo xtask loom` (or `RUSTFLAGS="--cfg loom" cargo test -p cmwq --release
+//! --test loom_pending`).
 #![cfg(loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use cmwq::{Affinity, Runtime, WorkHead, WorkItem, impl_has_work};
 use rand::{Rng, SeedableRng};
@@ -70,7 +71,21 @@ fn stress(seed: u64, nr_cpus: usize, unbound: bool) {
                     let i = rng.gen_range(0..ITEMS);
                     let it = &items[i];
                     match rng.gen_range(0..100) {
-                        0..=69 => {
+                        0..=9 => {
+                            let d = Duration::from_micros(rng.gen_range(0..2000));
+                            if wq.queue_delayed_work(Arc::clone(it), d).is_ok() {
+                                queued[i].fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        10..=14 => {
+                            let d = Duration::from_micros(rng.gen_range(0..2000));
+                            // Not pending before: a new queueing; pending: the same one,
+                            // moved to the new deadline.
+                            if let Ok(false) = wq.mod_delayed_work(it, d) {
+                                queued[i].fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        15..=69 => {
                             let r = if rng.gen_bool(0.5) {
                                 wq.queue_work(Arc::clone(it))
                             } else {
@@ -103,7 +118,20 @@ fn stress(seed: u64, nr_cpus: usize, unbound: bool) {
     for t in threads {
         t.join().unwrap();
     }
-    wq.flush();
+    // Fire the delay timers still armed, then wait for everything; again if a timer was
+    // between firing and queueing its item when we looked.
+    loop {
+        for it in items.iter() {
+            wq.flush_delayed_work(it);
+        }
+        wq.flush();
+        if items
+            .iter()
+            .all(|it| wq.work_busy(it) == cmwq::WorkBusy::default())
+        {
+            break;
+        }
+    }
     for (i, it) in items.iter().enumerate() {
         let q = queued[i].load(Ordering::Relaxed);
         let c = cancelled[i].load(Ordering::Relaxed);

@@ -90,6 +90,9 @@ pub struct Harness {
     pending_creates: VecDeque<PoolId>,
     /// Follow-ups: when an item named K runs, queue these on their workqueue (chained).
     pub chains: HashMap<String, Vec<(WqId, Item)>>,
+    /// Signals: when an item named K finishes, the runner blocked in the item named V is
+    /// released (an event the blocked item waits for).
+    pub signals: HashMap<String, String>,
     pub flush_done: Vec<(WqId, FlushTicket)>,
     pub drained: Vec<WqId>,
     pub stopped: Vec<WorkerId>,
@@ -116,6 +119,7 @@ impl Harness {
             timers: BTreeMap::new(),
             pending_creates: VecDeque::new(),
             chains: HashMap::new(),
+            signals: HashMap::new(),
             flush_done: Vec::new(),
             drained: Vec::new(),
             stopped: Vec::new(),
@@ -259,6 +263,11 @@ impl Harness {
                 self.step_rescuer(wq);
                 continue;
             }
+            for p in self.sys.pools() {
+                if let Err(e) = p.check_consistency() {
+                    panic!("pool {:?} inconsistent: {e}", p.id());
+                }
+            }
             return;
         }
         panic!("harness did not settle");
@@ -296,9 +305,14 @@ impl Harness {
     }
 
     fn start(&mut self, runner: Runner, work: WorkRef) {
+        assert!(
+            !self.held.values().any(|h| h.work.addr() == work.addr()),
+            "{} started on {runner:?} while another runner holds it",
+            work.name()
+        );
         let name = work.name().to_string();
         self.starts.push((runner, name.clone()));
-        if self.blocking.iter().any(|b| *b == name) {
+        if self.blocking.contains(&name) {
             if let Runner::Worker(w) = runner {
                 self.sys.worker_sleeping(w, self.now, &mut self.out);
             }
@@ -339,6 +353,15 @@ impl Harness {
             Runner::Worker(w) => self.runnable.push_front(w),
             Runner::Rescuer(wq) => self.rescuers.push_front(wq),
         }
+        if let Some(waiter) = self.signals.get(&name).cloned() {
+            if let Some(r) = self.holder(&waiter) {
+                let held = self.held.remove(&r).expect("held");
+                if let Runner::Worker(w) = r {
+                    self.sys.worker_running(w, self.now);
+                }
+                self.finish(r, held.work);
+            }
+        }
     }
 
     /// Release a blocked runner: it wakes, finishes its item and goes on.
@@ -375,10 +398,7 @@ impl Harness {
     /// Move the clock to `t`, firing due timers in deadline order (all timers of one
     /// instant fire before anything runs), settling after each instant.
     pub fn advance_to(&mut self, t: u64) {
-        loop {
-            let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() else {
-                break;
-            };
+        while let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() {
             let due: Vec<Timer> = self
                 .timers
                 .iter()
