@@ -120,30 +120,45 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let target = target_dir(&root);
     let out = target.join("ab-bench");
     let side_dir = out.join("side");
-    if !opts.report_only {
-        run_benches(&root, &side_dir, &opts)?;
-    }
+    // Estimates older than this run (benchmarks it left out) must not be read as its own.
+    let run_start = std::time::SystemTime::now();
+    let failed = if opts.report_only {
+        Vec::new()
+    } else {
+        run_benches(&root, &side_dir, &opts)?
+    };
     let run_name = opts.save.as_deref().unwrap_or("new");
     let input = report::Input {
         results: data::Results::read(
             &target.join("criterion"),
             run_name,
             opts.baseline.as_deref(),
+            (!opts.report_only).then_some(run_start),
         ),
         side: data::SideFiles::read(&side_dir),
         machine: machine::Machine::detect(&root),
         quick: opts.quick,
         baseline: opts.baseline.clone(),
+        criterion_args: opts.criterion_args().join(" "),
     };
     let report = report::Report::build(&input);
     report.write(&out)?;
     eprintln!();
     eprint!("{}", report.summary());
     eprintln!("report: {}", out.join("report.md").display());
-    Ok(())
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ab-bench: these bench groups failed (the report has the others): {}",
+            failed.join("; ")
+        ))
+    }
 }
 
-fn run_benches(root: &Path, side_dir: &Path, opts: &Options) -> Result<(), String> {
+/// Builds and runs every bench target present; a target that fails is reported and the
+/// others still run. Returns the failures.
+fn run_benches(root: &Path, side_dir: &Path, opts: &Options) -> Result<Vec<String>, String> {
     let present: Vec<&str> = BENCHES
         .iter()
         .copied()
@@ -178,6 +193,7 @@ fn run_benches(root: &Path, side_dir: &Path, opts: &Options) -> Result<(), Strin
     crate::run("cargo", &["bench", "-p", "cmwq-benches", "--no-run"], &envs)?;
     let started = Instant::now();
     let criterion_args = opts.criterion_args();
+    let mut failed = Vec::new();
     for (i, bench) in present.iter().enumerate() {
         let total = count_benchmarks(root, bench, &envs);
         eprintln!(
@@ -189,7 +205,7 @@ fn run_benches(root: &Path, side_dir: &Path, opts: &Options) -> Result<(), Strin
         );
         let mut args = vec!["bench", "-p", "cmwq-benches", "--bench", bench, "--"];
         args.extend(criterion_args.iter().map(String::as_str));
-        run_with_progress(root, &args, &envs, |done, id| {
+        let result = run_with_progress(root, &args, &envs, |done, id| {
             eprintln!(
                 "ab-bench: [{}/{}] {bench}: benchmark {done}/{} {id} (elapsed {})",
                 i + 1,
@@ -197,10 +213,14 @@ fn run_benches(root: &Path, side_dir: &Path, opts: &Options) -> Result<(), Strin
                 total.map_or("?".into(), |n| n.to_string()),
                 elapsed(started)
             );
-        })?;
+        });
+        if let Err(e) = result {
+            eprintln!("ab-bench: group `{bench}` failed, going on with the others: {e}");
+            failed.push(format!("{bench} ({e})"));
+        }
     }
     eprintln!("ab-bench: benches done in {}", elapsed(started));
-    Ok(())
+    Ok(failed)
 }
 
 fn elapsed(since: Instant) -> String {

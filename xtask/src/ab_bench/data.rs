@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::SystemTime;
 
 use serde_json::Value;
 
@@ -72,8 +73,15 @@ pub(crate) struct Results {
 impl Results {
     /// Reads `<criterion_dir>/<group>/**/<run>/{benchmark,estimates}.json` for every group,
     /// where `run` is `new` or the name given to `--save-baseline`; with `baseline`, also
-    /// that baseline's estimates beside them. Unreadable entries are skipped with a note.
-    pub(crate) fn read(criterion_dir: &Path, run: &str, baseline: Option<&str>) -> Self {
+    /// that baseline's estimates beside them. With `since`, estimates written before it
+    /// (benchmarks an earlier run measured and this one left out) are skipped.
+    /// Unreadable entries are skipped with a note.
+    pub(crate) fn read(
+        criterion_dir: &Path,
+        run: &str,
+        baseline: Option<&str>,
+        since: Option<SystemTime>,
+    ) -> Self {
         let mut results = Results::default();
         let mut stack = vec![criterion_dir.to_path_buf()];
         while let Some(dir) = stack.pop() {
@@ -86,6 +94,14 @@ impl Results {
                     continue;
                 }
                 if path.file_name().is_some_and(|n| n == run) {
+                    let fresh = since.is_none_or(|t| {
+                        std::fs::metadata(path.join("estimates.json"))
+                            .and_then(|m| m.modified())
+                            .is_ok_and(|m| m >= t)
+                    });
+                    if !fresh {
+                        continue;
+                    }
                     if let Some(bench) = read_bench(&path, baseline) {
                         results
                             .groups

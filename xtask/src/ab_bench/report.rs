@@ -35,6 +35,8 @@ pub(crate) struct Input {
     pub(crate) quick: bool,
     /// `--baseline NAME`, when comparing.
     pub(crate) baseline: Option<String>,
+    /// The options criterion ran with (empty for a report of earlier results).
+    pub(crate) criterion_args: String,
 }
 
 /// Whether a goal is met.
@@ -184,6 +186,9 @@ impl Report {
              upper, upper over lower). Figures from the simulator are exact virtual time.\n",
             if input.quick { "`--quick`" } else { "full" }
         );
+        if !input.criterion_args.is_empty() {
+            let _ = writeln!(md, "Criterion options: `{}`.\n", input.criterion_args);
+        }
         let _ = writeln!(md, "## Machine\n");
         let _ = writeln!(md, "| | |\n|---|---|");
         let _ = writeln!(md, "| date | {} |", m.date);

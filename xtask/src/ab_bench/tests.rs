@@ -132,11 +132,12 @@ fn fixture(root: &Path) -> Input {
         ]
     }).to_string()).unwrap();
     Input {
-        results: Results::read(&crit, "new", None),
+        results: Results::read(&crit, "new", None, None),
         side: SideFiles::read(&side),
         machine: machine(),
         quick: true,
         baseline: None,
+        criterion_args: "--sample-size 10".into(),
     }
 }
 
@@ -233,11 +234,12 @@ fn report_writes_markdown_and_svg_plots_beside_it() {
 fn missing_groups_read_as_no_data() {
     let root = scratch("empty");
     let input = Input {
-        results: Results::read(&root.join("criterion"), "new", None),
+        results: Results::read(&root.join("criterion"), "new", None, None),
         side: SideFiles::read(&root.join("side")),
         machine: machine(),
         quick: false,
         baseline: None,
+        criterion_args: String::new(),
     };
     let report = Report::build(&input);
     assert!(report.goals.iter().all(|g| g.verdict == Verdict::NoData));
@@ -259,11 +261,12 @@ fn baseline_comparison_reads_the_named_run_beside_new() {
         None,
     );
     let input = Input {
-        results: Results::read(&crit, "new", Some("before")),
+        results: Results::read(&crit, "new", Some("before"), None),
         side: SideFiles::default(),
         machine: machine(),
         quick: false,
         baseline: Some("before".into()),
+        criterion_args: String::new(),
     };
     let b = input
         .results
@@ -276,7 +279,7 @@ fn baseline_comparison_reads_the_named_run_beside_new() {
         "{md}"
     );
     // --save NAME runs are read from NAME instead of `new`
-    let saved = Results::read(&crit, "before", None);
+    let saved = Results::read(&crit, "before", None, None);
     assert_eq!(
         saved
             .get("rescue_scan", "cursor", Some("100"))
@@ -284,6 +287,26 @@ fn baseline_comparison_reads_the_named_run_beside_new() {
             .median
             .point,
         1000.0
+    );
+}
+
+#[test]
+fn estimates_older_than_the_run_are_not_read_as_its_own() {
+    let root = scratch("stale");
+    let crit = root.join("criterion");
+    criterion_bench(&crit, "new", "rescue_scan", "rescan", "100000", 1e9, None);
+    let after_it = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    assert!(
+        Results::read(&crit, "new", None, Some(after_it))
+            .groups
+            .is_empty()
+    );
+    let before_it = std::time::SystemTime::UNIX_EPOCH;
+    assert_eq!(
+        Results::read(&crit, "new", None, Some(before_it))
+            .group("rescue_scan")
+            .len(),
+        1
     );
 }
 
@@ -298,7 +321,11 @@ fn options_map_to_criterion_flags() {
         "{flags}"
     );
     let o = Options::parse(&args(&["--baseline", "main"])).unwrap();
-    assert!(o.criterion_args().join(" ").ends_with("--baseline-lenient main"));
+    assert!(
+        o.criterion_args()
+            .join(" ")
+            .ends_with("--baseline-lenient main")
+    );
     assert!(Options::parse(&args(&["--save"])).is_err());
     assert!(Options::parse(&args(&["--save", "a", "--baseline", "b"])).is_err());
     assert!(Options::parse(&args(&["--fast"])).is_err());
