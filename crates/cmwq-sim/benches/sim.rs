@@ -5,6 +5,9 @@
 //! load under memory pressure so that the rescuer works (Slurp beside Cursor). Criterion
 //! reports elements/s: the simulator's target is at least a million items per second.
 
+// criterion's macros generate an undocumented `benches` function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 
 use cmwq_sim::time::{ms, secs, us};

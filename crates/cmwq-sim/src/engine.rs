@@ -396,7 +396,7 @@ impl<'s> Sim<'s> {
         if let Some(&i) = self.pool_idx.get(&pool) {
             return i;
         }
-        let label = match self.sys.pool(pool).map(|p| p.kind().clone()) {
+        let label = match self.sys.pool(pool).map(|p| *p.kind()) {
             Some(PoolKind::PerCpu {
                 cpu,
                 pri: Priority::Normal,
@@ -759,19 +759,21 @@ impl<'s> Sim<'s> {
         Ok(())
     }
 
-    /// Handles what the core asked for, until it asks for nothing more.
+    /// Handles what the core asked for, until it asks for nothing more. The batch buffer
+    /// is reused, so this allocates nothing once warmed up.
     fn drain_actions(&mut self) {
+        let mut batch = std::mem::take(&mut self.pending);
         loop {
-            self.pending.extend(self.out.drain());
-            if self.pending.is_empty() {
-                return;
+            batch.extend(self.out.drain());
+            if batch.is_empty() {
+                break;
             }
             // Handle in order; handlers may push more core actions into `out`.
-            let batch: Vec<Action> = std::mem::take(&mut self.pending);
-            for a in batch {
+            for a in batch.drain(..) {
                 self.handle_action(a);
             }
         }
+        self.pending = batch;
     }
 
     fn handle_action(&mut self, a: Action) {

@@ -417,9 +417,7 @@ pub fn render_svg_stack(traces: &[&Trace]) -> String {
         .flat_map(|t| (0..t.workers.len() as u32).map(|w| t.worker_label(w).chars().count()))
         .max()
         .unwrap_or(0);
-    let left = (longest as f64 * LABEL_CHAR_W + 12.0)
-        .max(MIN_LEFT)
-        .min(WIDTH / 2.0);
+    let left = (longest as f64 * LABEL_CHAR_W + 12.0).clamp(MIN_LEFT, WIDTH / 2.0);
     let scale = Scale {
         t_max,
         left,

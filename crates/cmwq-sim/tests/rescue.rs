@@ -6,7 +6,7 @@ use cmwq_sim::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
 use cmwq_sim::trace::TraceKind;
 use cmwq_sim::{PolicyChoice, RunOutput, Scenario, library, run};
 
-fn dump_at<'a>(run: &'a RunOutput, at_ms: u64) -> &'a str {
+fn dump_at(run: &RunOutput, at_ms: u64) -> &str {
     &run.dumps
         .iter()
         .find(|d| d.at == at_ms * NSEC_PER_MSEC)
