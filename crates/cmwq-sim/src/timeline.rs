@@ -387,20 +387,23 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             ),
             _ => Group::new()
                 .add(
-                    Circle::new()
-                        .set("cx", r2(x + 2.0))
-                        .set("cy", r2(y + 8.0))
-                        .set("r", 1.8)
-                        .set("fill", colour),
-                )
-                .add(
                     Line::new()
                         .set("x1", r2(x + 2.0))
                         .set("x2", r2(x + 18.0))
                         .set("y1", r2(y + 8.0))
                         .set("y2", r2(y + 8.0))
                         .set("stroke", colour)
-                        .set("stroke-width", 0.6),
+                        .set("stroke-width", 1.2)
+                        .set("stroke-dasharray", "4 2"),
+                )
+                .add(
+                    Circle::new()
+                        .set("cx", r2(x + 2.0))
+                        .set("cy", r2(y + 8.0))
+                        .set("r", 2.2)
+                        .set("fill", colour)
+                        .set("stroke", "#333")
+                        .set("stroke-width", 0.4),
                 ),
         };
         g = g.add(swatch).add(label(x + 22.0, y + 12.0, text, 11));
