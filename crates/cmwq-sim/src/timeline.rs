@@ -343,7 +343,7 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             ));
         }
     }
-    entries.push(("sleeping".into(), "#b0b0b0", "sleep"));
+    entries.push(("sleeping (lighter)".into(), "#b0b0b0", "sleep"));
     entries.push(("memory pressure".into(), "#d62728", "pressure"));
     entries.push(("mayday".into(), "#d62728", "tick"));
     entries.push(("worker created".into(), "#2ca02c", "tick"));
@@ -359,7 +359,25 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             y += LEGEND_ROW_H;
         }
         let swatch: Group = match kind {
-            "bar" | "sleep" => Group::new().add(
+            "sleep" => Group::new()
+                .add(
+                    Rectangle::new()
+                        .set("x", r2(x))
+                        .set("y", r2(y + 3.0))
+                        .set("width", 18)
+                        .set("height", 10)
+                        .set("fill", pwq_colour(0)),
+                )
+                .add(
+                    Rectangle::new()
+                        .set("x", r2(x))
+                        .set("y", r2(y + 3.0))
+                        .set("width", 18)
+                        .set("height", 10)
+                        .set("fill", "#ffffff")
+                        .set("fill-opacity", 0.55),
+                ),
+            "bar" => Group::new().add(
                 Rectangle::new()
                     .set("x", r2(x))
                     .set("y", r2(y + 3.0))
