@@ -118,9 +118,9 @@ pub fn render_side_by_side(scenario: &Scenario, runs: &[RunOutput]) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "-- metrics");
-    let names: Vec<&str> = runs
+    let names: Vec<String> = runs
         .first()
-        .map(|r| r.metrics.lines().iter().map(|(k, _)| *k).collect())
+        .map(|r| r.metrics.lines().into_iter().map(|(k, _)| k).collect())
         .unwrap_or_default();
     let mut blocks = vec![(String::new(), names.join("\n"))];
     for r in runs {
