@@ -17,6 +17,25 @@
 //! the kernel's values ([`wq_flags`], [`pool_flags`]), so a snapshot can also be built by
 //! hand or from another system, and it serialises to JSON with serde.
 //!
+//! # Producing a snapshot
+//!
+//! The dump prints what it is given, in the order given; it does not reorder or filter
+//! beyond the kernel's busy rules. A producer fills, under its pool locks:
+//!
+//! - `workqueues` in creation order and `pools` in id order (the kernel's list and IDR);
+//! - per pwq: `pool_id`, `nr_active`, `refcnt`, `mayday` (on the workqueue's `maydays`
+//!   list); `in_flight`, the pool's busy workers whose current pwq is this one, each with
+//!   its `scheduled` list; `pending`, this pwq's nodes on the pool worklist in list order,
+//!   its cursor included ([`WorkEntry::mayday_cursor`]) while linked; `inactive`; `stats`;
+//! - per pool: `worklist_len` (every node on the worklist), the milliseconds since the
+//!   pool's last progress and since the watchdog was touched, `nr_workers`, `nr_idle`,
+//!   the active manager's id, and the idle workers most recently idle first;
+//! - per work entry: its function name as the dump should show it, or the waiting task's
+//!   id for a flush barrier, and its `LINKED` flag.
+//!
+//! [`Snapshot::validate`] checks the cross-references (every pwq's pool exists, pool ids
+//! are unique); every dump constructor runs it.
+//!
 //! # The formats
 //!
 //! - [`Snapshot::show_all_workqueues`] and [`Snapshot::show_one_workqueue`]: the dump,
@@ -29,6 +48,8 @@
 //!   and omit the comma after a `LINKED` item; a pwq's mayday cursor is listed among its
 //!   pending items as `mayday_cursor_func`. The pieces are `Display` values of their own
 //!   ([`PoolInfo`], [`CpuList`], [`PwqLines`], [`WorkList`], [`PoolLine`]).
+//! - [`Snapshot::show_freezable_workqueues`]: the freezer's dump of busy `WQ_FREEZABLE`
+//!   workqueues.
 //! - [`Snapshot::watchdog_lockups`] and [`Snapshot::watchdog_report`]: the watchdog's
 //!   `BUG: workqueue lockup - pool ... stuck for Ns!` lines followed by the dump.
 //! - [`Snapshot::wq_monitor`] and [`Snapshot::wq_monitor_records`]: the table and records
@@ -111,5 +132,6 @@ pub use model::{
 pub use monitor::{WQ_MONITOR_HEADER, WqMonitor, WqMonitorRecord, WqMonitorRow};
 pub use show::{
     CpuList, DumpError, KernelFormat, Lockup, PoolInfo, PoolLine, PwqLines, SHOW_ALL_HEADER,
-    ShowAllWorkqueues, ShowOneWorkqueue, WatchdogReport, WorkList, WorkqueueLine,
+    SHOW_FREEZABLE_HEADER, ShowAllWorkqueues, ShowFreezableWorkqueues, ShowOneWorkqueue,
+    WQ_WATCHDOG_THRESH_MS, WatchdogReport, WorkList, WorkqueueLine,
 };

@@ -1,10 +1,13 @@
 //! The plain-data state model: what a dump of a workqueue system contains.
 //!
 //! Every type here is plain data (pub fields, `Vec`, `String`, `Option`, integers) so that
-//! anyone holding workqueue state (cmwq-pool, a simulator, a parser of a real kernel log)
-//! can build it by hand, compare it, and serialise it as JSON. Nothing here points back
-//! into a live system: building a [`Snapshot`] copies what the dump needs, under whatever
-//! lock the producer holds, and formatting it later touches no lock and runs no user code.
+//! anyone holding workqueue state (cmwq-pool, a simulator, a script reading a live kernel)
+//! can build it by hand, compare it, and serialise it as JSON. In JSON input every field
+//! but a work entry's `kind` may be left out and takes its default.
+//!
+//! Nothing here points back into a live system: building a [`Snapshot`] copies what the
+//! dump needs, under whatever lock the producer holds, and formatting it later touches no
+//! lock and runs no user code.
 //!
 //! Durations are carried in milliseconds and printed the way the kernel prints them,
 //! `jiffies_to_msecs(delta) / 1000`: whole seconds, rounded down.
@@ -61,6 +64,7 @@ pub const HIGHPRI_NICE_LEVEL: i32 = -20;
 /// Order matters and is the producer's job: `workqueues` in the kernel's `workqueues`
 /// list order (creation order), `pools` in pool-id order (the kernel walks its pool IDR).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Snapshot {
     /// All workqueues, busy or idle (the dump skips idle ones itself).
     pub workqueues: Vec<WqSnapshot>,
@@ -70,6 +74,7 @@ pub struct Snapshot {
 
 /// One workqueue (`struct workqueue_struct`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WqSnapshot {
     /// The workqueue's name, printed as given (the kernel caps it at `WQ_NAME_LEN`).
     pub name: String,
@@ -108,6 +113,7 @@ impl WqSnapshot {
 /// One pool_workqueue: the link between a workqueue and a worker pool
 /// (`struct pool_workqueue`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PwqSnapshot {
     /// The producer's id for this pwq. Not printed (the kernel prints the pool's id on the
     /// `pwq` line); useful to correlate snapshots.
@@ -126,7 +132,7 @@ pub struct PwqSnapshot {
     pub in_flight: Vec<InFlightWorker>,
     /// This pwq's nodes on the pool worklist, in worklist order: its pending work items
     /// and, while a rescuer works on it, its cursor (a [`WorkEntry`] named
-    /// `mayday_cursor_func`, see [`WorkEntry::mayday_cursor`]).
+    /// [`WorkKind::MaydayCursor`], printed as `mayday_cursor_func`).
     pub pending: Vec<WorkEntry>,
     /// `inactive_works`: items held back by max_active, in list order.
     pub inactive: Vec<WorkEntry>,
@@ -143,6 +149,7 @@ impl PwqSnapshot {
 
 /// A worker running an item of a pwq (`struct worker` on the pool's busy hash).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InFlightWorker {
     /// The worker's id, printed where the kernel prints its task's pid. (Workers of a BH
     /// pool print `bh`/`bh-hi` instead, as the kernel does.)
@@ -167,6 +174,7 @@ pub struct WorkEntry {
     pub kind: WorkKind,
     /// The node's `WORK_STRUCT_LINKED` flag: the next node is linked to it (a barrier
     /// queued behind it), so the next node prints without a separating comma.
+    #[serde(default)]
     pub linked: bool,
 }
 
@@ -183,6 +191,10 @@ pub enum WorkKind {
         /// Id of the task that waits for the barrier.
         task: u32,
     },
+    /// A pwq's mayday cursor: not a work item, but a position the rescuer keeps on the
+    /// pool worklist. The kernel's dump has no special case for it and lists it under its
+    /// function's name, [`MAYDAY_CURSOR_FUNC`]; so does this one.
+    MaydayCursor,
 }
 
 /// The function name of a pwq's mayday cursor, as the kernel's dump prints it.
@@ -205,9 +217,21 @@ impl WorkEntry {
         }
     }
 
-    /// A pwq's mayday cursor as the dump lists it: `mayday_cursor_func`, never linked.
+    /// A pwq's mayday cursor ([`WorkKind::MaydayCursor`]), never linked.
     pub fn mayday_cursor() -> Self {
-        Self::func(MAYDAY_CURSOR_FUNC)
+        Self {
+            kind: WorkKind::MaydayCursor,
+            linked: false,
+        }
+    }
+
+    /// The function name the dump prints for this entry, or `None` for a barrier.
+    pub fn func_name(&self) -> Option<&str> {
+        match &self.kind {
+            WorkKind::Func(name) => Some(name),
+            WorkKind::MaydayCursor => Some(MAYDAY_CURSOR_FUNC),
+            WorkKind::Barrier { .. } => None,
+        }
     }
 
     /// The same entry with `WORK_STRUCT_LINKED` set.
@@ -220,6 +244,7 @@ impl WorkEntry {
 
 /// One worker pool (`struct worker_pool`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PoolSnapshot {
     /// The pool id (`pool->id`), printed on `pool` and `pwq` lines.
     pub id: u32,
@@ -280,6 +305,7 @@ impl PoolSnapshot {
 
 /// The per-pwq statistics counters (`enum pool_workqueue_stats`), in kernel order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PwqStats {
     /// `PWQ_STAT_STARTED`: work items started execution.
     pub started: u64,

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::fmt::{self, Display, Write as _};
 
 use crate::model::{
-    HIGHPRI_NICE_LEVEL, InFlightWorker, PoolSnapshot, PwqSnapshot, Snapshot, WorkEntry, WorkKind,
-    WqSnapshot,
+    HIGHPRI_NICE_LEVEL, InFlightWorker, MAYDAY_CURSOR_FUNC, PoolSnapshot, PwqSnapshot, Snapshot,
+    WorkEntry, WorkKind, WqSnapshot, wq_flags,
 };
 
 /// Which kernel's dump format to follow.
@@ -97,6 +97,19 @@ impl Snapshot {
         })
     }
 
+    /// The freezer's dump (`show_freezable_workqueues()`, printed when freezing tasks
+    /// fails): its header, then every busy `WQ_FREEZABLE` workqueue.
+    pub fn show_freezable_workqueues(
+        &self,
+        format: KernelFormat,
+    ) -> Result<ShowFreezableWorkqueues<'_>, DumpError> {
+        self.validate()?;
+        Ok(ShowFreezableWorkqueues {
+            snapshot: self,
+            format,
+        })
+    }
+
     /// One workqueue as `show_one_workqueue()` prints it: nothing if it is idle, else its
     /// `workqueue` line and its busy pwqs.
     pub fn show_one_workqueue(
@@ -116,11 +129,12 @@ impl Snapshot {
     }
 
     /// The pools the workqueue watchdog reports as locked up, given its threshold in
-    /// milliseconds (the kernel's default is 30 s): pools with a non-empty worklist whose
-    /// latest progress or watchdog touch is more than `thresh_ms` ago. In pool order.
+    /// milliseconds ([`WQ_WATCHDOG_THRESH_MS`] by default): pools with a non-empty worklist
+    /// whose latest progress or watchdog touch is more than `thresh_ms` ago, in pool order.
+    /// A threshold of 0 disables the watchdog, as in the kernel.
     pub fn watchdog_lockups(&self, thresh_ms: u64) -> impl Iterator<Item = Lockup<'_>> + '_ {
         self.pools.iter().filter_map(move |pool| {
-            if pool.worklist_len == 0 {
+            if thresh_ms == 0 || pool.worklist_len == 0 {
                 return None;
             }
             // The later of progress and touch is the smaller elapsed time.
@@ -148,6 +162,10 @@ impl Snapshot {
     }
 }
 
+/// The workqueue watchdog's default threshold (`workqueue.watchdog_thresh`, 30 s), in
+/// milliseconds.
+pub const WQ_WATCHDOG_THRESH_MS: u64 = 30_000;
+
 /// `show_all_workqueues()` output; made by [`Snapshot::show_all_workqueues`].
 #[derive(Debug, Clone, Copy)]
 pub struct ShowAllWorkqueues<'a> {
@@ -168,6 +186,29 @@ impl Display for ShowAllWorkqueues<'_> {
         for pool in &self.snapshot.pools {
             if pool.is_busy() {
                 PoolLine(pool).fmt(f)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `show_freezable_workqueues()` output; made by [`Snapshot::show_freezable_workqueues`].
+#[derive(Debug, Clone, Copy)]
+pub struct ShowFreezableWorkqueues<'a> {
+    snapshot: &'a Snapshot,
+    format: KernelFormat,
+}
+
+/// The header line `show_freezable_workqueues()` starts with.
+pub const SHOW_FREEZABLE_HEADER: &str = "Showing freezable workqueues that are still busy:";
+
+impl Display for ShowFreezableWorkqueues<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(SHOW_FREEZABLE_HEADER)?;
+        f.write_char('\n')?;
+        for wq in &self.snapshot.workqueues {
+            if wq.flags & wq_flags::WQ_FREEZABLE != 0 {
+                write_one_workqueue(f, self.snapshot, wq, self.format)?;
             }
         }
         Ok(())
@@ -438,26 +479,26 @@ impl<'a> RunWriter<'a> {
         comma: bool,
         work: &'a WorkEntry,
     ) -> fmt::Result {
-        match &work.kind {
+        let name = match &work.kind {
             WorkKind::Barrier { task } => {
                 self.flush(f)?;
-                write!(f, "{} BAR({task})", sep(comma))
+                return write!(f, "{} BAR({task})", sep(comma));
             }
-            WorkKind::Func(name) => {
-                if !comma {
-                    self.flush(f)?;
-                }
-                if self.func == Some(name.as_str()) {
-                    self.count += 1;
-                    return Ok(());
-                }
-                self.flush(f)?;
-                self.func = Some(name);
-                self.count = 1;
-                self.comma = comma;
-                Ok(())
-            }
+            WorkKind::Func(name) => name.as_str(),
+            WorkKind::MaydayCursor => MAYDAY_CURSOR_FUNC,
+        };
+        if !comma {
+            self.flush(f)?;
         }
+        if self.func == Some(name) {
+            self.count += 1;
+            return Ok(());
+        }
+        self.flush(f)?;
+        self.func = Some(name);
+        self.count = 1;
+        self.comma = comma;
+        Ok(())
     }
 
     /// Prints the run being counted, if any, and forgets it.

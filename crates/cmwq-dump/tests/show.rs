@@ -816,7 +816,7 @@ fn dump_writes_into_any_fmt_write() {
 
 // ---- watchdog (wq_watchdog_timer_fn) ------------------------------------------------------
 
-const THRESH_MS: u64 = 30_000;
+const THRESH_MS: u64 = cmwq_dump::WQ_WATCHDOG_THRESH_MS;
 
 #[test]
 fn lockup_line_matches_a_real_kernel_lockup_line() {
@@ -846,6 +846,23 @@ fn watchdog_reports_pools_stalled_past_the_threshold_only() {
     snap.pools[0].since_progress_ms = THRESH_MS + 1;
     let stuck: Vec<u32> = snap.watchdog_lockups(THRESH_MS).map(|l| l.0.id).collect();
     assert_eq!(stuck, vec![0, 8]);
+}
+
+#[test]
+fn watchdog_default_threshold_is_30_seconds() {
+    assert_eq!(THRESH_MS, 30_000);
+}
+
+#[test]
+fn watchdog_with_a_zero_threshold_is_disabled() {
+    let snap = system();
+    assert_eq!(snap.watchdog_lockups(0).count(), 0);
+    assert_eq!(
+        snap.watchdog_report(0, KernelFormat::Linux7_0)
+            .unwrap()
+            .to_string(),
+        ""
+    );
 }
 
 #[test]
@@ -906,5 +923,58 @@ fn work_entries_serialise_as_readable_json() {
     assert_eq!(
         serde_json::to_string(&entries).unwrap(),
         r#"[{"kind":{"func":"f"},"linked":true},{"kind":{"barrier":{"task":7}},"linked":false}]"#
+    );
+}
+
+#[test]
+fn mayday_cursor_serialises_as_its_own_kind() {
+    let entries = vec![WorkEntry::mayday_cursor()];
+    assert_eq!(
+        serde_json::to_string(&entries).unwrap(),
+        r#"[{"kind":"mayday_cursor","linked":false}]"#
+    );
+}
+
+// ---- the freezer's dump (show_freezable_workqueues) ------------------------------------
+
+#[test]
+fn show_freezable_workqueues_prints_only_busy_freezable_workqueues() {
+    // `events` is busy but not freezable; `xfs-conv/sda1` is busy and freezable.
+    let dump = system()
+        .show_freezable_workqueues(KernelFormat::Linux6_12)
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        dump,
+        "\
+Showing freezable workqueues that are still busy:
+workqueue xfs-conv/sda1: flags=0xe
+  pwq 8: cpus=0-1 flags=0x2 nice=0 active=4 refcnt=12 MAYDAY
+    in-flight: 88:xfs_end_io ,149(RESCUER):xfs_end_io
+    pending: mayday_cursor_func, 2*xfs_end_io
+    inactive: xfs_end_io
+"
+    );
+}
+
+#[test]
+fn json_input_may_leave_out_every_field_but_a_work_entrys_kind() {
+    let json = r#"{
+        "workqueues": [{
+            "name": "events",
+            "pwqs": [{ "pool_id": 3, "nr_active": 1, "pending": [{ "kind": { "func": "f" } }] }]
+        }],
+        "pools": [{ "id": 3, "cpus": [2], "nr_workers": 1 }]
+    }"#;
+    let snap: Snapshot = serde_json::from_str(json).unwrap();
+    assert_eq!(
+        snap.show_all_workqueues(KernelFormat::Linux7_0)
+            .unwrap()
+            .to_string(),
+        "Showing busy workqueues and worker pools:\n\
+         workqueue events: flags=0x0\n  \
+         pwq 3: cpus=2 flags=0x0 nice=0 active=1 refcnt=0\n    \
+         pending: f\n\
+         pool 3: cpus=2 flags=0x0 nice=0 hung=0s workers=1\n"
     );
 }

@@ -8,17 +8,33 @@ use proptest::prelude::*;
 
 fn entry() -> impl Strategy<Value = WorkEntry> {
     let kind = prop_oneof![
-        3 => prop::sample::select(vec!["f", "g", "h_fn"]).prop_map(|n| WorkKind::Func(n.into())),
-        1 => (1u32..4).prop_map(|task| WorkKind::Barrier { task }),
+        6 => prop::sample::select(vec!["f", "g", "h_fn"]).prop_map(|n| WorkKind::Func(n.into())),
+        2 => (1u32..4).prop_map(|task| WorkKind::Barrier { task }),
+        1 => Just(WorkKind::MaydayCursor),
     ];
     (kind, prop::bool::weighted(0.3)).prop_map(|(kind, linked)| WorkEntry { kind, linked })
+}
+
+/// What an item prints as: a function name (a cursor prints its function's name) or a
+/// barrier's task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Printed {
+    Func(String),
+    Bar(u32),
+}
+
+fn printed(entry: &WorkEntry) -> Printed {
+    match (&entry.kind, entry.func_name()) {
+        (WorkKind::Barrier { task }, _) => Printed::Bar(*task),
+        (_, name) => Printed::Func(name.expect("non-barriers have a name").into()),
+    }
 }
 
 /// One printed segment: whether a comma preceded it, what it names, how many items.
 #[derive(Debug)]
 struct Segment {
     comma: bool,
-    kind: WorkKind,
+    kind: Printed,
     count: usize,
 }
 
@@ -40,7 +56,7 @@ fn parse(out: &str) -> Vec<Segment> {
             let task = task.strip_suffix(')').unwrap().parse().unwrap();
             Segment {
                 comma,
-                kind: WorkKind::Barrier { task },
+                kind: Printed::Bar(task),
                 count: 1,
             }
         } else if let Some((n, name)) = token.split_once('*') {
@@ -48,13 +64,13 @@ fn parse(out: &str) -> Vec<Segment> {
             assert!(count >= 2, "a run of one prints without a count: {token}");
             Segment {
                 comma,
-                kind: WorkKind::Func(name.into()),
+                kind: Printed::Func(name.into()),
                 count,
             }
         } else {
             Segment {
                 comma,
-                kind: WorkKind::Func(token.into()),
+                kind: Printed::Func(token.into()),
                 count: 1,
             }
         };
@@ -80,11 +96,12 @@ proptest! {
         let segments = parse(&out);
 
         // Expanding the runs gives back the items, in order.
-        let expanded: Vec<&WorkKind> = segments
+        let expanded: Vec<&Printed> = segments
             .iter()
             .flat_map(|s| std::iter::repeat_n(&s.kind, s.count))
             .collect();
-        let kinds: Vec<&WorkKind> = list.iter().map(|e| &e.kind).collect();
+        let items: Vec<Printed> = list.iter().map(printed).collect();
+        let kinds: Vec<&Printed> = items.iter().collect();
         prop_assert_eq!(expanded, kinds, "output {:?}", out);
 
         let mut i = 0;
@@ -101,8 +118,8 @@ proptest! {
             // function, or after a LINKED item.
             if i < list.len() {
                 let next_merges = matches!(
-                    (&list[i - 1].kind, &list[i].kind),
-                    (WorkKind::Func(a), WorkKind::Func(b)) if a == b
+                    (&items[i - 1], &items[i]),
+                    (Printed::Func(a), Printed::Func(b)) if a == b
                 ) && !list[i - 1].linked;
                 prop_assert!(!next_merges, "run split where the kernel merges: {:?}", out);
             }

@@ -23,6 +23,31 @@
 //! out as work. Counting methods ([`List::len`], [`List::is_empty`], [`List::front`],
 //! [`List::pop_front`]) see elements only.
 //!
+//! These do not compile: a [`CursorRef`] has no way to an element, and a [`CursorId`] is
+//! not an element pointer.
+//!
+//! ```compile_fail,E0599
+//! # use cmwq_list::{Entry, List, Node};
+//! # struct Item { node: Node<()> }
+//! # cmwq_list::impl_element!(Item { node: Node<()> });
+//! let list = List::<Item>::new();
+//! for entry in list.iter() {
+//!     if let Entry::Cursor(c) = entry {
+//!         let item: &Item = c.elem();
+//!     }
+//! }
+//! ```
+//!
+//! ```compile_fail,E0308
+//! # use cmwq_list::{List, Node};
+//! # struct Item { node: Node<()> }
+//! # cmwq_list::impl_element!(Item { node: Node<()> });
+//! let mut list = List::<Item>::new();
+//! let c = list.new_cursor(1);
+//! list.move_cursor_to_back(c);
+//! unsafe { list.remove(c) };
+//! ```
+//!
 //! The list is used under one external lock (cmwq: the pool lock): every change takes
 //! `&mut self`, and `List<E>` is `Send + Sync` when `E: Sync`, so
 //! `parking_lot::Mutex<List<E>>` is `Sync`. Dropping a list that still has elements just

@@ -17,7 +17,8 @@ pub enum WqError {
     /// The name contains a NUL byte.
     #[error("workqueue name contains a NUL byte")]
     NameHasNul,
-    /// max_active must be in 1..=WQ_MAX_ACTIVE.
+    /// max_active must be in 1..=WQ_MAX_ACTIVE (the kernel clamps with a warning; cmwq
+    /// refuses).
     #[error("max_active {value} is out of range: expected 1..=2048 (WQ_MAX_ACTIVE)")]
     MaxActiveOutOfRange {
         /// The value given.
@@ -54,7 +55,8 @@ pub enum WqError {
     /// A `WQ_BH` workqueue takes no max_active (the kernel requires 0).
     #[error("WQ_BH workqueues take no max_active")]
     BhWithMaxActive,
-    /// `WQ_UNBOUND` and `WQ_PERCPU` contradict each other.
+    /// `WQ_UNBOUND` and `WQ_PERCPU` contradict each other (cmwq refuses the pair rather
+    /// than pick one).
     #[error("WQ_UNBOUND and WQ_PERCPU contradict each other")]
     UnboundAndPercpu,
     /// An ordered workqueue runs one item at a time: max_active 1.

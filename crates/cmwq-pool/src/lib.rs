@@ -7,7 +7,7 @@
 //! it), when a pool wakes an idle worker (concurrency management: about one runnable worker
 //! while work is pending), when it needs a new worker, when its mayday timer calls the
 //! rescuers, and what a rescuer takes (asked of the workqueue's
-//! [`RescuerPolicy`](cmwq_rescue::RescuerPolicy)). Nothing here spawns a thread, reads a
+//! [`RescuerPolicy`]). Nothing here spawns a thread, reads a
 //! clock or sleeps: time comes in as `now` (nanoseconds), and what threads and timers must
 //! do goes out as [`Action`]s in a caller-owned buffer.
 //!

@@ -77,8 +77,8 @@ pub(crate) unsafe fn move_linked(
     loop {
         // SAFETY: cur is on src (first by contract, the rest found on src below).
         let linked = flags(unsafe { head(cur) }).contains(WorkFlags::LINKED);
-        // SAFETY: cur is on src.
         let next = if linked {
+            // SAFETY: cur is on src.
             unsafe { next_elem_after(src, cur) }
         } else {
             None

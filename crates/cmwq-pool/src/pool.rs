@@ -11,8 +11,7 @@ use crate::action::{Action, Actions};
 use crate::error::{PoolError, QueueError};
 use crate::lists;
 use crate::types::{
-    CPU_INTENSIVE_THRESH, CREATE_COOLDOWN, IDLE_WORKER_TIMEOUT, MAX_IDLE_WORKERS_RATIO,
-    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, PWQ_SLOT_BITS, PoolFlags, PoolId, PoolKind, PwqId,
+    MAX_IDLE_WORKERS_RATIO, PWQ_SLOT_BITS, PoolFlags, PoolId, PoolKind, PoolTimings, PwqId,
     PwqStats, QueueFrom, WORK_NR_COLORS, WorkerFlags, WorkerId, WqFlags, WqId, make_pwq_id,
     pool_of, pwq_slot,
 };
@@ -189,7 +188,9 @@ pub struct Pool {
     idle_at: Option<u64>,
     watchdog_ts: u64,
     pub(crate) pwqs: Vec<Option<Pwq>>,
+    free_slots: Vec<usize>,
     next_seq: u32,
+    timings: PoolTimings,
 }
 
 impl Pool {
@@ -219,8 +220,21 @@ impl Pool {
             idle_at: None,
             watchdog_ts: now,
             pwqs: Vec::new(),
+            free_slots: Vec::new(),
             next_seq: 0,
+            timings: PoolTimings::default(),
         }
+    }
+
+    /// The pool's timing parameters (the kernel's constants unless changed).
+    pub fn timings(&self) -> PoolTimings {
+        self.timings
+    }
+
+    /// Change the timing parameters (tests and benches shorten them). Deadlines already
+    /// armed keep their time; new ones use the new values.
+    pub fn set_timings(&mut self, timings: PoolTimings) {
+        self.timings = timings;
     }
 
     /// The pool's id.
@@ -409,7 +423,7 @@ impl Pool {
         now: u64,
         out: &mut Actions,
     ) -> Result<PwqId, PoolError> {
-        let slot = match self.pwqs.iter().position(Option::is_none) {
+        let slot = match self.free_slots.pop() {
             Some(s) => s,
             None if self.pwqs.len() < (1 << PWQ_SLOT_BITS) => {
                 self.pwqs.push(None);
@@ -648,7 +662,7 @@ impl Pool {
         self.flags |= PoolFlags::MANAGER_ACTIVE;
         self.manager = manager;
         self.create = CreateState::Requested;
-        let at = now + MAYDAY_INITIAL_TIMEOUT;
+        let at = now + self.timings.mayday_initial_timeout;
         self.mayday_at = Some(at);
         out.push(Action::ArmMaydayTimer { pool: self.id, at });
         out.push(Action::CreateWorker { pool: self.id });
@@ -710,7 +724,7 @@ impl Pool {
         if self.create != CreateState::Requested {
             return;
         }
-        let until = now + CREATE_COOLDOWN;
+        let until = now + self.timings.create_cooldown;
         self.create = CreateState::Cooldown { until };
         out.push(Action::ArmCreateRetry {
             pool: self.id,
@@ -760,7 +774,7 @@ impl Pool {
                 }
             }
         }
-        let at = now + MAYDAY_INTERVAL;
+        let at = now + self.timings.mayday_interval;
         self.mayday_at = Some(at);
         out.push(Action::ArmMaydayTimer { pool: self.id, at });
     }
@@ -774,7 +788,7 @@ impl Pool {
         w.last_active = now;
         self.idle.push(w.id);
         if self.too_many_workers() && self.idle_at.is_none() {
-            let at = now + IDLE_WORKER_TIMEOUT;
+            let at = now + self.timings.idle_worker_timeout;
             self.idle_at = Some(at);
             out.push(Action::ArmIdleTimer { pool: self.id, at });
         }
@@ -802,7 +816,7 @@ impl Pool {
                 break;
             };
             let i = self.windex[&oldest];
-            let expires = self.workers[i].last_active + IDLE_WORKER_TIMEOUT;
+            let expires = self.workers[i].last_active + self.timings.idle_worker_timeout;
             if now < expires {
                 self.idle_at = Some(expires);
                 out.push(Action::ArmIdleTimer {
@@ -899,7 +913,7 @@ impl Pool {
         let Some(cur) = wk.current else { return };
         if wk.flags.intersects(WorkerFlags::NOT_RUNNING)
             || wk.sleeping
-            || now.saturating_sub(cur.at) < CPU_INTENSIVE_THRESH
+            || now.saturating_sub(cur.at) < self.timings.cpu_intensive_thresh
         {
             return;
         }
@@ -999,6 +1013,9 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
+        if self.workers[i].sleeping {
+            self.worker_running(w, now);
+        }
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
@@ -1045,6 +1062,8 @@ impl Pool {
         let Some(&i) = self.windex.get(&w) else {
             return Next::Exit;
         };
+        // A worker asking for work is running, whether or not its driver reported the wake-up.
+        self.worker_running(w, now);
         if self.workers[i].current.is_some() {
             // The driver did not report the previous item: count it done with no CPU time.
             self.work_done(w, 0, now, out);

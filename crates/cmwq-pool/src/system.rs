@@ -11,8 +11,8 @@ use crate::action::{Action, Actions, FlushTicket};
 use crate::error::{QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
-    PoolId, PoolKind, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId, WqFlags, WqId,
-    percpu_pool_id, pool_of,
+    PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
+    WqFlags, WqId, percpu_pool_id, pool_of,
 };
 use crate::workqueue::{Workqueue, WqSpec};
 
@@ -77,6 +77,7 @@ pub struct System {
     wqs: WqTable,
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
+    timings: PoolTimings,
 }
 
 impl System {
@@ -110,7 +111,21 @@ impl System {
             wqs: WqTable::default(),
             worker_pool: HashMap::new(),
             next_worker: 1,
+            timings: PoolTimings::default(),
         }
+    }
+
+    /// Use these timing parameters in every pool, present and future.
+    pub fn set_timings(&mut self, timings: PoolTimings) {
+        self.timings = timings;
+        for p in &mut self.pools {
+            p.set_timings(timings);
+        }
+    }
+
+    /// The timing parameters of new pools.
+    pub fn timings(&self) -> PoolTimings {
+        self.timings
     }
 
     /// Number of CPUs.
@@ -129,8 +144,9 @@ impl System {
             return id;
         }
         let id = PoolId(self.pools.len() as u32);
-        self.pools
-            .push(Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0));
+        let mut pool = Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0);
+        pool.set_timings(self.timings);
+        self.pools.push(pool);
         self.unbound.insert(attrs, id);
         id
     }
@@ -666,6 +682,19 @@ impl System {
     /// The pool a workqueue uses for `cpu` (`None`: its first/only pwq).
     pub fn pwq_of(&self, wq: WqId, cpu: Option<u32>) -> Option<PwqId> {
         self.wqs.get(wq)?.select_pwq(cpu).ok()
+    }
+
+    /// The workqueue watchdog's view: pools with pending work and no progress for at least
+    /// `thresh` ns, with how long they have been stuck.
+    pub fn stalled_pools(&self, now: u64, thresh: u64) -> Vec<(PoolId, u64)> {
+        self.pools
+            .iter()
+            .filter_map(|p| {
+                p.stalled_for(now)
+                    .filter(|d| *d >= thresh)
+                    .map(|d| (p.id(), d))
+            })
+            .collect()
     }
 
     /// A pwq's stats.

@@ -19,6 +19,35 @@ pub const IDLE_WORKER_TIMEOUT: u64 = 300_000_000_000;
 pub const CPU_INTENSIVE_THRESH: u64 = 10_000_000;
 /// The workqueue watchdog's threshold (30 s): "BUG: workqueue lockup".
 pub const WATCHDOG_THRESH: u64 = 30_000_000_000;
+/// The time constants a pool uses, in nanoseconds. `Default` is the kernel's values;
+/// tests and benches may shorten them ([`crate::Pool::set_timings`],
+/// [`crate::System::set_timings`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolTimings {
+    /// First mayday after creation starts ([`MAYDAY_INITIAL_TIMEOUT`]).
+    pub mayday_initial_timeout: u64,
+    /// Mayday timer period while creation fails ([`MAYDAY_INTERVAL`]).
+    pub mayday_interval: u64,
+    /// Wait between failed creations ([`CREATE_COOLDOWN`]).
+    pub create_cooldown: u64,
+    /// Idle time before a surplus worker is culled ([`IDLE_WORKER_TIMEOUT`]).
+    pub idle_worker_timeout: u64,
+    /// Run time after which a worker becomes CPU_INTENSIVE ([`CPU_INTENSIVE_THRESH`]).
+    pub cpu_intensive_thresh: u64,
+}
+
+impl Default for PoolTimings {
+    fn default() -> Self {
+        Self {
+            mayday_initial_timeout: MAYDAY_INITIAL_TIMEOUT,
+            mayday_interval: MAYDAY_INTERVAL,
+            create_cooldown: CREATE_COOLDOWN,
+            idle_worker_timeout: IDLE_WORKER_TIMEOUT,
+            cpu_intensive_thresh: CPU_INTENSIVE_THRESH,
+        }
+    }
+}
+
 /// `MAX_IDLE_WORKERS_RATIO`: keep idle workers down to a quarter of the busy ones.
 pub const MAX_IDLE_WORKERS_RATIO: u32 = 4;
 /// `WQ_MAX_ACTIVE`: the largest max_active.

@@ -307,3 +307,71 @@ fn cursor_is_never_run_counted_flushed_or_left_behind() {
         "the cursor left with the rescuer"
     );
 }
+
+#[test]
+fn two_reclaim_workqueues_on_one_pool_rescue_side_by_side() {
+    let mut h = Harness::new(1);
+    let a = h.alloc(WqSpec::new("wq_a", WqFlags::MEM_RECLAIM));
+    let b = h.alloc(WqSpec::new("wq_b", WqFlags::MEM_RECLAIM));
+    h.create_fails = true;
+    h.blocking.push("a_block".into());
+    h.blocking.push("b_block".into());
+    let ab = h.item("a_block");
+    let bb = h.item("b_block");
+    let an = h.item("a_next");
+    let bn = h.item("b_next");
+    h.queue(a, &ab).unwrap();
+    h.queue(b, &bb).unwrap();
+    h.queue(a, &an).unwrap();
+    h.queue(b, &bn).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    assert_eq!(h.holder("a_block"), Some(Runner::Rescuer(a)));
+    assert_eq!(h.holder("b_block"), Some(Runner::Rescuer(b)));
+    let pa = h.sys.pwq_of(a, None).unwrap();
+    let pb = h.sys.pwq_of(b, None).unwrap();
+    let pool = h.sys.pool(pool_of(pa)).unwrap();
+    assert!(pool.pwq_cursor_linked(pa) && pool.pwq_cursor_linked(pb));
+    assert_eq!(pool.worklist_len(), 2);
+    h.release_all("a_block");
+    assert_eq!(
+        h.count_ran("a_next"),
+        1,
+        "rescuer a went on past b's cursor and items"
+    );
+    assert_eq!(h.count_ran("b_next"), 0);
+    h.release_all("b_block");
+    assert_eq!(h.count_ran("b_next"), 1);
+    let pool = h.sys.pool(pool_of(pa)).unwrap();
+    assert!(!pool.pwq_cursor_linked(pa) && !pool.pwq_cursor_linked(pb));
+}
+
+#[test]
+fn workers_have_kernel_style_names() {
+    let mut h = Harness::new(2);
+    let _ = h.alloc(WqSpec::new("hi", WqFlags::HIGHPRI));
+    let _ = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND));
+    let names: Vec<String> = h
+        .created
+        .iter()
+        .map(|(p, w)| h.sys.pool(*p).unwrap().worker_name(*w).unwrap())
+        .collect();
+    assert_eq!(names, vec!["kworker/0:0H", "kworker/1:0H", "kworker/u8:0"]);
+}
+
+#[test]
+fn shortened_timings_bring_the_rescue_forward() {
+    let mut h = Harness::new(1);
+    h.sys.set_timings(cmwq_pool::PoolTimings {
+        mayday_initial_timeout: MS,
+        mayday_interval: 5 * MS,
+        ..Default::default()
+    });
+    let wq = h.alloc(WqSpec::new("reclaim_wq", WqFlags::MEM_RECLAIM));
+    h.create_fails = true;
+    let a = h.item("a_fn");
+    h.queue(wq, &a).unwrap();
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(MS));
+    h.advance_to(MS);
+    assert_eq!(h.rescued_names(wq), vec!["a_fn"]);
+    assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(6 * MS));
+}

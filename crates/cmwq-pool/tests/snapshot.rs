@@ -114,3 +114,42 @@ fn print_dump() {
             .unwrap()
     );
 }
+
+#[test]
+fn a_slurping_rescuer_lists_its_scheduled_items_on_its_in_flight_line() {
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("reclaim_wq", WqFlags::MEM_RECLAIM).policy(Policy::Slurp));
+    h.create_fails = true;
+    h.blocking.push("xfs_end_io".into());
+    let b = h.item("xfs_end_io");
+    h.queue(wq, &b).unwrap();
+    let sibs: Vec<_> = (0..2).map(|_| h.item("xfs_sibling")).collect();
+    for s in &sibs {
+        h.queue(wq, s).unwrap();
+    }
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    let snap = h.sys.snapshot(h.now);
+    let pwq = &snap.workqueue("reclaim_wq").unwrap().pwqs[0];
+    assert!(
+        pwq.pending.is_empty(),
+        "slurped: nothing left pending, no cursor"
+    );
+    assert_eq!(
+        pwq.in_flight[0].scheduled,
+        vec![
+            WorkEntry::func("xfs_sibling"),
+            WorkEntry::func("xfs_sibling")
+        ]
+    );
+    let text = snap
+        .show_all_workqueues(KernelFormat::Linux7_0)
+        .unwrap()
+        .to_string();
+    let r = h.sys.rescuer_id(wq).unwrap();
+    assert!(
+        text.contains(&format!(
+            "    in-flight: {r}(RESCUER):xfs_end_io for 0s xfs_sibling xfs_sibling"
+        )),
+        "{text}"
+    );
+}

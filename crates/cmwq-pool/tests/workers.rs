@@ -270,3 +270,29 @@ fn a_running_item_queued_on_another_cpu_stays_on_its_pool() {
     h.release_all("again");
     assert_eq!(h.count_ran("again"), 2);
 }
+
+#[test]
+fn a_driver_that_forgets_worker_running_does_not_skew_nr_running() {
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    h.blocking.push("sleeper".into());
+    let s = h.item("sleeper");
+    h.queue(wq, &s).unwrap();
+    let Some(Runner::Worker(w)) = h.holder("sleeper") else {
+        panic!()
+    };
+    // Finish it without worker_running: work_done/next_work count the worker running again.
+    let held = h.held.remove(&Runner::Worker(w)).unwrap();
+    held.work.run();
+    h.sys.work_done(w, 0, h.now, &mut h.out);
+    assert!(matches!(
+        h.sys.next_work(w, h.now, &mut h.out),
+        cmwq_pool::Next::Idle
+    ));
+    assert_eq!(h.sys.pool(pool0()).unwrap().nr_running(), 0);
+    h.blocking.clear();
+    let again = h.item("again");
+    h.queue(wq, &again).unwrap();
+    assert_eq!(h.count_ran("again"), 1);
+    assert_eq!(h.sys.pool(pool0()).unwrap().nr_running(), 0);
+}

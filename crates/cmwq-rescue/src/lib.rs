@@ -190,8 +190,7 @@ impl<'a> WorklistView<'a> {
         self.visited.get()
     }
 
-    /// Whether `candidate` was made by a scan of `list` (the pool checks this before it
-    /// trusts a candidate as an element of its worklist).
+    /// Whether this view lends `list` (pointer identity).
     pub fn lent(&self, list: &WorkList) -> bool {
         std::ptr::eq(self.list, list)
     }
@@ -245,7 +244,16 @@ impl<'a> Scan<'_, 'a> {
     }
 }
 
-/// A work item met on the worklist a view lent. Only a [`Scan`] makes one.
+/// A work item met on the worklist a view lent. Only a [`Scan`] makes one, so a policy
+/// cannot hand the pool an item that is not on the worklist:
+///
+/// ```compile_fail
+/// use cmwq_rescue::Candidate;
+/// use cmwq_work::{WorkList, work_fn};
+/// let item = work_fn("forged", || {});
+/// let list = WorkList::new();
+/// let forged = Candidate { head: item.head(), list: &list };
+/// ```
 #[derive(Clone, Copy)]
 pub struct Candidate<'a> {
     head: &'a WorkHead,

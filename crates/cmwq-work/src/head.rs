@@ -23,9 +23,9 @@ use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
 /// that `T`'s field named by its [`HasWork`] impl; [`WorkRef::from_arc`](crate::WorkRef::from_arc)
 /// checks the type when the item is first queued. Linking a head onto a
 /// [`cmwq_list::List`] by hand (rather than through [`WorkList`](crate::WorkList)) adds
-/// to that list's `unsafe` contract: the head must be embedded in its item, made by
-/// `WorkHead::new::<T>()` for that item's type `T`, because [`WorkHead::name`] reaches the
-/// item from a linked head.
+/// to that list's `unsafe` contract: the head must be embedded in an item of the type `T`
+/// it was made for (`WorkHead::new::<T>()`), held by a [`WorkRef`](crate::WorkRef) while
+/// linked, because [`WorkHead::name`] reaches the item from a linked head.
 ///
 /// # Memory ordering of the data word
 ///
@@ -147,10 +147,11 @@ impl WorkHead {
     /// type's short name. [`WorkRef::name`](crate::WorkRef::name) is always the item's.
     pub fn name(&self) -> &str {
         if self.is_linked() {
-            // SAFETY: a linked head was linked by `WorkList` (which holds a `WorkRef`, so the
-            // head is embedded in a live `Arc<T>` of its vtable's type, checked by
-            // `WorkRef::from_arc`, and cannot move) or by hand with the contract stated on
-            // `WorkHead`'s `Element` impl; `&self` keeps it live for the returned lifetime.
+            // SAFETY: a linked head was linked by `WorkList` or by hand under the contract in
+            // `WorkHead`'s docs; either way a `WorkRef` holds it, so it is embedded in a live
+            // `Arc<T>` of its vtable's type (checked by `WorkRef::from_arc`, which also
+            // exposed the item's provenance) and cannot move. The item, which contains
+            // `*self`, lives at least as long as this borrow of `self`.
             unsafe { (self.vtable().name)(self) }
         } else {
             (self.vtable().type_name)()
@@ -267,6 +268,7 @@ impl WorkHead {
     /// Set PENDING whatever the disable count (the first step of the kernel's
     /// `try_to_grab_pending`, used by cancel and disable): `true` if it was clear, and the
     /// caller now owns PENDING. `AcqRel` `fetch_or`, as `test_and_set_pending`.
+    #[must_use = "true means the caller owns PENDING and must release it"]
     pub fn grab_pending(&self) -> bool {
         self.data
             .fetch_or(WorkFlags::PENDING.bits(), Ordering::AcqRel)

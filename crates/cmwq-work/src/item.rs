@@ -3,9 +3,10 @@
 //!
 //! Provenance rule: a `WorkRef` keeps the pointer `Arc::into_raw` gave (projected to the
 //! head by address arithmetic), so running, dropping or cloning through it never goes
-//! through a `&WorkHead` reference. Only [`WorkHead::name`] and
-//! [`WorkHead::barrier_task`] step from a head reference to its item (`container_of`),
-//! which Tree Borrows allows; cmwq-work's Miri run uses it.
+//! through a `&WorkHead` reference. [`WorkHead::name`] and [`WorkHead::barrier_task`] start
+//! from a head reference, whose provenance covers the head only; they reach the item through
+//! the provenance `WorkRef::from_arc` exposed (`expose_provenance` /
+//! `with_exposed_provenance`), which is defined under both Stacked and Tree Borrows.
 
 use core::any::TypeId;
 use core::fmt;
@@ -101,7 +102,14 @@ pub unsafe trait HasWork: Sized {
 /// `impl_has_work!(MyItem { work })`, or for a generic type
 /// `impl_has_work!(impl[T: Send] MyItem<T> { work })`.
 ///
-/// It fails to compile unless the field is a `WorkHead`.
+/// It fails to compile unless the field is a `WorkHead`:
+///
+/// ```compile_fail,E0308
+/// struct Bad {
+///     work: u64,
+/// }
+/// cmwq_work::impl_has_work!(Bad { work });
+/// ```
 #[macro_export]
 macro_rules! impl_has_work {
     (impl[$($generics:tt)*] $ty:ty { $field:ident }) => {
@@ -187,22 +195,39 @@ unsafe fn clone_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     unsafe { Arc::increment_strong_count(T::from_work_head(head.as_ptr())) };
 }
 
+/// The item that embeds `head`, as a reference.
+///
+/// `head` may come from a `&WorkHead`, whose provenance covers the head only; the item's
+/// whole allocation was exposed by `WorkRef::from_arc` (`expose_provenance`), so the item's
+/// address is turned back into a pointer with that exposed provenance
+/// (`with_exposed_provenance`) rather than stepping out of the head reference's range.
+///
 /// # Safety
 ///
-/// `head` is the head field of a live `T` for as long as it is borrowed.
-unsafe fn item_name<T: WorkItem + HasWork>(head: &WorkHead) -> &str {
-    // SAFETY: the caller guarantees the head is embedded in a live `T`.
-    let item = unsafe { &*T::from_work_head(head) };
-    item.name()
+/// `head` is the head field of a live `T`, made into a `WorkRef` at least once (so its
+/// allocation's provenance is exposed), and the `T` stays live while `head` is borrowed.
+unsafe fn item_of<T: WorkItem + HasWork>(head: &WorkHead) -> &T {
+    let addr = core::ptr::from_ref(head).addr() - T::WORK_OFFSET;
+    let item = core::ptr::with_exposed_provenance::<T>(addr);
+    // SAFETY: `item` is the address of the live `T` embedding `head`, with the provenance
+    // `WorkRef::from_arc` exposed for it (caller's contract).
+    unsafe { &*item }
 }
 
 /// # Safety
 ///
-/// As `item_name`.
+/// As `item_of`.
+unsafe fn item_name<T: WorkItem + HasWork>(head: &WorkHead) -> &str {
+    // SAFETY: caller's contract.
+    unsafe { item_of::<T>(head) }.name()
+}
+
+/// # Safety
+///
+/// As `item_of`.
 unsafe fn item_barrier_task<T: WorkItem + HasWork>(head: &WorkHead) -> Option<u32> {
-    // SAFETY: the caller guarantees the head is embedded in a live `T`.
-    let item = unsafe { &*T::from_work_head(head) };
-    item.barrier_task()
+    // SAFETY: caller's contract.
+    unsafe { item_of::<T>(head) }.barrier_task()
 }
 
 /// A type-erased owning reference to a work item: it holds one strong count of the item's
@@ -236,6 +261,8 @@ impl WorkRef {
             (item.work_head().vtable().type_name)(),
         );
         let raw = Arc::into_raw(item);
+        // Let `WorkHead::name` find the item from a head reference (see `item_of`).
+        let _ = raw.expose_provenance();
         // SAFETY: `raw` points to a live `T`.
         let head = unsafe { T::raw_work_head(raw) };
         WorkRef {

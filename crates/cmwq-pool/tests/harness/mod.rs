@@ -296,9 +296,14 @@ impl Harness {
     }
 
     fn start(&mut self, runner: Runner, work: WorkRef) {
+        assert!(
+            !self.held.values().any(|h| h.work.addr() == work.addr()),
+            "{} started on {runner:?} while another runner holds it",
+            work.name()
+        );
         let name = work.name().to_string();
         self.starts.push((runner, name.clone()));
-        if self.blocking.iter().any(|b| *b == name) {
+        if self.blocking.contains(&name) {
             if let Runner::Worker(w) = runner {
                 self.sys.worker_sleeping(w, self.now, &mut self.out);
             }
@@ -375,10 +380,7 @@ impl Harness {
     /// Move the clock to `t`, firing due timers in deadline order (all timers of one
     /// instant fire before anything runs), settling after each instant.
     pub fn advance_to(&mut self, t: u64) {
-        loop {
-            let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() else {
-                break;
-            };
+        while let Some(at) = self.timers.values().copied().filter(|at| *at <= t).min() {
             let due: Vec<Timer> = self
                 .timers
                 .iter()
