@@ -292,23 +292,28 @@ pub fn two_stalled_pwqs() -> Scenario {
     )
 }
 
-/// Pressure that lasts: a steady stream of items while creation fails for 3 s.
+/// Pressure that lasts: for 1.5 s no worker can be created while items keep arriving
+/// faster than one CPU runs them, so the rescuer is the only progress and falls behind.
+/// When pressure ends, Slurp's slurped backlog stays on the rescuer, which then shares the
+/// CPU with the new worker; Cursor hands what is left to the new worker.
 pub fn sustained_pressure() -> Scenario {
     must(
         Scenario::builder("sustained-pressure")
             .description(
-                "Worker creation fails for 3s while items arrive every 2ms for 2s: the \
-                 rescuer must keep rescuing (the manager is still trying) until pressure ends.",
+                "Worker creation fails for 1.5s while items needing 2.5ms of CPU arrive every \
+                 2ms: the rescuer must keep rescuing (the manager is still trying) and falls \
+                 behind; after pressure ends Slurp keeps its slurped backlog on the rescuer.",
             )
             .cpus(1)
             .workqueue(WorkqueueSpec::new("nfsiod").mem_reclaim())
-            .pressure(ms(0), secs(3))
+            .pressure(ms(0), ms(1500))
             .item(
                 ItemSpec::new("stream", "nfs_pgio_release", "nfsiod")
                     .count(1000, ms(2))
-                    .run(us(500)),
+                    .run(us(2500)),
             )
-            .dump_at(ms(1000)),
+            .dump_at(ms(1000))
+            .dump_at(ms(1600)),
     )
 }
 

@@ -135,3 +135,49 @@ fn a_long_cpu_bound_item_turns_cpu_intensive_and_lets_the_pool_run_others() {
         "quick started at {quick_start}"
     );
 }
+
+fn finish_times(r: &cmwq_sim::RunOutput) -> Vec<u64> {
+    use cmwq_sim::trace::TraceKind;
+    r.trace
+        .events
+        .iter()
+        .filter_map(|e| matches!(e.kind, TraceKind::Finished { .. }).then_some(e.t))
+        .collect()
+}
+
+#[test]
+fn workers_bound_to_one_cpu_share_it_round_robin() {
+    // WQ_CPU_INTENSIVE items do not count in nr_running, so the pool runs both at once on
+    // its one CPU: each gets half of it and both finish at about 20 ms, not 10 ms.
+    let s = Scenario::builder("share")
+        .workqueue(WorkqueueSpec::new("crypto").cpu_intensive())
+        .item(ItemSpec::new("a", "hash_a", "crypto").run(ms(10)))
+        .item(ItemSpec::new("b", "hash_b", "crypto").run(ms(10)))
+        .build()
+        .unwrap();
+    let r = run(&s, PolicyChoice::Cursor).unwrap();
+    let done = finish_times(&r);
+    assert_eq!(done.len(), 2);
+    assert!(
+        done.iter().all(|&t| t >= 18_000_000),
+        "both finish late when sharing: {done:?}"
+    );
+}
+
+#[test]
+fn unbound_workers_spread_over_idle_cpus() {
+    let s = Scenario::builder("spread")
+        .cpus(2)
+        .workqueue(WorkqueueSpec::new("unb").unbound().cpu_intensive())
+        .item(ItemSpec::new("a", "job_a", "unb").run(ms(10)))
+        .item(ItemSpec::new("b", "job_b", "unb").run(ms(10)))
+        .build()
+        .unwrap();
+    let r = run(&s, PolicyChoice::Cursor).unwrap();
+    let done = finish_times(&r);
+    assert_eq!(done.len(), 2);
+    assert!(
+        done.iter().all(|&t| t < 12_000_000),
+        "two CPUs run both at once: {done:?}"
+    );
+}

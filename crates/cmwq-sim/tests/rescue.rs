@@ -172,3 +172,35 @@ fn jitter_changes_run_lengths_reproducibly_by_seed() {
     assert_eq!(with(7), with(7));
     assert_ne!(with(7), with(8));
 }
+
+#[test]
+fn after_sustained_pressure_slurp_keeps_its_backlog_on_the_rescuer() {
+    let scenario = library::sustained_pressure();
+    // Items the rescuer starts after the first worker could be created.
+    let rescued_after_creation = |p: PolicyChoice| {
+        let r = run(&scenario, p).unwrap();
+        let created = r
+            .trace
+            .events
+            .iter()
+            .find_map(|e| matches!(e.kind, TraceKind::CreateOk { .. }).then_some(e.t))
+            .expect("a worker is created once pressure ends");
+        assert!(created >= 1500 * NSEC_PER_MSEC);
+        r.trace
+            .events
+            .iter()
+            .filter(|e| {
+                e.t > created
+                    && matches!(e.kind, TraceKind::Started { worker, .. }
+                        if r.trace.workers[worker as usize].rescuer)
+            })
+            .count()
+    };
+    let slurp = rescued_after_creation(PolicyChoice::Slurp);
+    let cursor = rescued_after_creation(PolicyChoice::Cursor);
+    assert!(
+        slurp > 10,
+        "slurp's rescuer still runs its slurped items: {slurp}"
+    );
+    assert_eq!(cursor, 0, "cursor's rescuer leaves once a worker exists");
+}
