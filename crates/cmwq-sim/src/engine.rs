@@ -210,6 +210,8 @@ enum Op {
 struct Group {
     first: u32,
     count: u32,
+    /// Time between the initial queueings of consecutive instances.
+    interval: Nanos,
     wq: WqId,
     cpu: Option<u32>,
     script: Box<[Op]>,
@@ -622,15 +624,19 @@ impl<'s> Sim<'s> {
                     pwq,
                     sibling,
                 });
-                if let Some(at) = it.at {
-                    let t = nanos(at) + u64::from(inst) * nanos(it.interval);
-                    self.schedule(t, Ev::QueueItem { item: idx });
+                if it.at.is_some() {
                     self.scheduled_left += 1;
                 }
+            }
+            // Only the first instance goes on the heap now; each queueing schedules the
+            // next, so the heap stays small however many items a group has.
+            if let Some(at) = it.at {
+                self.schedule(nanos(at), Ev::QueueItem { item: first });
             }
             self.groups.push(Group {
                 first,
                 count: it.count,
+                interval: nanos(it.interval),
                 wq,
                 cpu: it.cpu,
                 script,
@@ -650,7 +656,21 @@ impl<'s> Sim<'s> {
             self.schedule(nanos(*d), Ev::Dump);
             self.scheduled_left += 1;
         }
-        let last_instant = self.heap.iter().map(|e| e.t).max().unwrap_or(0);
+        let last_queueing = sc
+            .items
+            .iter()
+            .filter_map(|i| {
+                i.at.map(|at| nanos(at) + u64::from(i.count - 1) * nanos(i.interval))
+            })
+            .max()
+            .unwrap_or(0);
+        let last_instant = self
+            .heap
+            .iter()
+            .map(|e| e.t)
+            .max()
+            .unwrap_or(0)
+            .max(last_queueing);
         let last_pressure = self.trace.pressure.iter().map(|w| w.1).max().unwrap_or(0);
         self.horizon = match sc.until {
             Some(u) => nanos(u),
@@ -719,6 +739,11 @@ impl<'s> Sim<'s> {
         match ev {
             Ev::QueueItem { item } => {
                 self.scheduled_left -= 1;
+                let g = &self.groups[self.items[item as usize].group as usize];
+                if item + 1 < g.first + g.count {
+                    let next = self.now + g.interval;
+                    self.schedule(next, Ev::QueueItem { item: item + 1 });
+                }
                 self.queue_item(item, QueueFrom::Outside)?;
             }
             Ev::Signal { event } => {

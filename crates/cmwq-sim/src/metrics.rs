@@ -116,6 +116,11 @@ impl Metrics {
         let mut group_names: Vec<&str> = Vec::new();
         let mut group_of: Vec<usize> = Vec::with_capacity(n);
         for info in &trace.items {
+            // Instances of a group are contiguous: try the last group first.
+            if group_names.last().is_some_and(|g| *g == info.group) {
+                group_of.push(group_names.len() - 1);
+                continue;
+            }
             let g = match group_names.iter().position(|g| *g == info.group) {
                 Some(g) => g,
                 None => {
