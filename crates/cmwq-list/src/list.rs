@@ -511,6 +511,7 @@ impl<E: Element> List<E> {
         self.unlink_cursor(c);
         let slot = &mut self.cursors[c.index as usize];
         let node = slot.node.take().expect("checked by unlink_cursor");
+        // A stale id is caught unless its slot was reused 2^32 times since.
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(c.index);
         // SAFETY: the node was made by `Box::leak` in `new_cursor`, is not linked any more,

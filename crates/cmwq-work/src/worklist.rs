@@ -12,7 +12,8 @@ use crate::item::WorkRef;
 /// scheduled list): each element is held by one [`WorkRef`], so the list keeps its items
 /// alive and in place; dropping the list drops those references.
 ///
-/// Cursor operations of [`cmwq_list::List`] are forwarded; iteration yields
+/// Cursor operations of [`cmwq_list::List`] are forwarded (and panic as they do when given a
+/// cursor of another list or a freed one); iteration yields
 /// [`Entry::Elem`]`(&WorkHead)` or [`Entry::Cursor`], and a cursor can never come out as a
 /// work item:
 ///
