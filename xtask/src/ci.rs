@@ -3,7 +3,7 @@
 use crate::{probe, run};
 
 /// Crates with `unsafe` code: they run under Miri.
-const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work"];
+const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work", "cmwq-pool"];
 
 /// Every test of the workspace: nextest when installed (then doctests separately), else
 /// `cargo test`.

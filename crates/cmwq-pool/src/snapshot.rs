@@ -15,7 +15,7 @@ use cmwq_list::Entry;
 use cmwq_work::{WorkFlags, WorkHead, WorkList};
 
 use crate::lists;
-use crate::pool::Pool;
+use crate::pool::{MaydaySink, Pool};
 use crate::system::System;
 use crate::types::{PoolKind, PwqId, PwqStats};
 use crate::workqueue::Workqueue;
@@ -80,15 +80,16 @@ impl Pool {
         }
     }
 
-    /// One pwq of this pool as the dump shows it. `on_maydays` comes from its workqueue
-    /// (its lock nests inside this pool's). The pwq's cursor, while linked, is listed among
+    /// One pwq of this pool as the dump shows it. Whether it is on its workqueue's maydays
+    /// list is asked of `sink` (the workqueue lock nests inside this pool's). The pwq's cursor, while linked, is listed among
     /// its pending items as `mayday_cursor_func`; a rescuer's in-flight line is marked and
     /// lists its scheduled items.
-    pub fn snapshot_pwq(&self, pwq: PwqId, on_maydays: bool, now: u64) -> Option<PwqSnapshot> {
+    pub fn snapshot_pwq(&self, pwq: PwqId, sink: &dyn MaydaySink, now: u64) -> Option<PwqSnapshot> {
         let p = self.pwqs.get(crate::types::pwq_slot(pwq))?.as_ref()?;
         if p.id != pwq {
             return None;
         }
+        let on_maydays = sink.is_on_maydays(p.wq, pwq);
         let mut workers: Vec<_> = self
             .workers
             .iter()
@@ -154,11 +155,8 @@ impl System {
                     .pwqs()
                     .iter()
                     .filter_map(|&p| {
-                        self.pool(crate::types::pool_of(p))?.snapshot_pwq(
-                            p,
-                            w.is_on_maydays(p),
-                            now,
-                        )
+                        self.pool(crate::types::pool_of(p))?
+                            .snapshot_pwq(p, &self.wqs, now)
                     })
                     .collect();
                 s

@@ -12,7 +12,7 @@ use crate::error::{QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
     PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
-    WqFlags, WqId, percpu_pool_id, pool_of,
+    WqFlags, WqId, pool_of,
 };
 use crate::workqueue::{Workqueue, WqSpec};
 
@@ -74,7 +74,7 @@ pub struct System {
     nr_cpus: u32,
     pools: Vec<Pool>,
     unbound: HashMap<UnboundAttrs, PoolId>,
-    wqs: WqTable,
+    pub(crate) wqs: WqTable,
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
     timings: PoolTimings,
@@ -94,12 +94,12 @@ impl System {
                 (false, Priority::Normal),
                 (false, Priority::High),
             ] {
-                let id = percpu_pool_id(cpu, bh, pri);
                 let kind = if bh {
                     PoolKind::Bh { cpu, pri }
                 } else {
                     PoolKind::PerCpu { cpu, pri }
                 };
+                let id = kind.percpu_pool_id().expect("a per-CPU kind");
                 debug_assert_eq!(id.0 as usize, pools.len());
                 pools.push(Pool::new(id, kind, nr_cpus, 0));
             }
@@ -171,7 +171,14 @@ impl System {
         } else {
             let bh = flags.contains(WqFlags::BH);
             (0..self.nr_cpus)
-                .map(|cpu| percpu_pool_id(cpu, bh, pri))
+                .map(|cpu| {
+                    let kind = if bh {
+                        PoolKind::Bh { cpu, pri }
+                    } else {
+                        PoolKind::PerCpu { cpu, pri }
+                    };
+                    kind.percpu_pool_id().expect("a per-CPU kind")
+                })
                 .collect()
         };
         let mut pwqs = Vec::with_capacity(pools.len());
@@ -474,16 +481,23 @@ impl System {
     }
 
     /// `flush_workqueue`: wait for every item queued before this call. Completion comes as
-    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). One
-    /// flush at a time per workqueue: `FlushInProgress` means wait for the current one.
+    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). While a
+    /// flush is in progress the caller gets the ticket of the next flush, which starts as
+    /// soon as the current one completes (flushers that arrive meanwhile share it).
     pub fn flush_workqueue(
         &mut self,
         wq: WqId,
         now: u64,
         out: &mut Actions,
     ) -> Result<FlushTicket, WqError> {
-        self.wq(wq)?;
-        self.start_flush(wq, now, out)
+        let w = self.wq(wq)?;
+        if w.flush_in_progress().is_some() {
+            return Ok(self.wqs.get_mut(wq).expect("checked").flush_reserve());
+        }
+        let start = out.len();
+        let t = self.start_flush(wq, now, out)?;
+        self.settle(start, now, out);
+        Ok(t)
     }
 
     fn start_flush(
@@ -575,7 +589,15 @@ impl System {
                         out.push(Action::WqFlushDone { wq, ticket: t });
                     }
                 }
-                Action::WqFlushDone { wq, .. } => self.drain_step(wq, now, out),
+                Action::WqFlushDone { wq, .. } => {
+                    let reserved = self.wqs.get(wq).is_some_and(|w| {
+                        w.flush_reserved().is_some() && w.flush_in_progress().is_none()
+                    });
+                    if reserved {
+                        let _ = self.start_flush(wq, now, out);
+                    }
+                    self.drain_step(wq, now, out);
+                }
                 _ => {}
             }
             i += 1;

@@ -157,7 +157,7 @@ bitflags! {
         const BH = 1;
         /// `POOL_MANAGER_ACTIVE`: worker creation is in progress.
         const MANAGER_ACTIVE = 2;
-        /// `POOL_DISASSOCIATED`: CPU offline (unused by cmwq).
+        /// `POOL_DISASSOCIATED`: not bound to a CPU (set on unbound pools, as in the kernel).
         const DISASSOCIATED = 4;
     }
 }
@@ -270,14 +270,19 @@ impl PoolKind {
     pub fn is_unbound(&self) -> bool {
         matches!(self, PoolKind::Unbound(_))
     }
-}
 
-/// The kernel's pool id of a per-CPU pool: `4 * cpu + {0: BH, 1: BH highpri, 2: normal,
-/// 3: highpri}`.
-pub fn percpu_pool_id(cpu: u32, bh: bool, pri: Priority) -> PoolId {
-    let base = if bh { 0 } else { 2 };
-    let hi = u32::from(pri == Priority::High);
-    PoolId(cpu * POOLS_PER_CPU + base + hi)
+    /// The kernel's id of a per-CPU pool: `4 * cpu + {0: BH, 1: BH highpri, 2: normal,
+    /// 3: highpri}`. Unbound pools are numbered after them by whoever creates them (`None`).
+    pub fn percpu_pool_id(&self) -> Option<PoolId> {
+        let (cpu, base, pri) = match *self {
+            PoolKind::Bh { cpu, pri } => (cpu, 0, pri),
+            PoolKind::PerCpu { cpu, pri } => (cpu, 2, pri),
+            PoolKind::Unbound(_) => return None,
+        };
+        Some(PoolId(
+            cpu * POOLS_PER_CPU + base + u32::from(pri == Priority::High),
+        ))
+    }
 }
 
 /// Per-pwq statistics (`enum pool_workqueue_stats`, kernel order), plus cmwq's count of

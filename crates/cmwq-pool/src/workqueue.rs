@@ -166,6 +166,7 @@ pub struct Workqueue {
     flush_color: u8,
     flush: Option<FlushInProgress>,
     next_ticket: u64,
+    reserved: Option<FlushTicket>,
     pub(crate) drain_requested: bool,
     destroyed: bool,
 }
@@ -200,6 +201,7 @@ impl Workqueue {
             flush_color: 0,
             flush: None,
             next_ticket: 0,
+            reserved: None,
             drain_requested: false,
             destroyed: false,
         })
@@ -354,9 +356,10 @@ impl Workqueue {
 
     // ------------------------------------------------------------------ flush
 
-    /// Start a flush_workqueue. One flush runs at a time per workqueue (a documented
-    /// simplification of the kernel's flusher queue): a second flusher gets
-    /// `FlushInProgress` and waits for the current flush's `WqFlushDone` before retrying.
+    /// Start a flush_workqueue. One flush runs at a time per workqueue (a simplification of
+    /// the kernel's flusher queue): while one runs this returns `FlushInProgress`; a new
+    /// flusher then takes [`Workqueue::flush_reserve`]'s ticket and the next flush is
+    /// started when the current one completes (`System` does this by itself).
     ///
     /// Then, for every pwq, under its pool lock: if `Pool::pwq_flush_prep(pwq, flush_color,
     /// work_color)` returns true, call [`Workqueue::flush_pwq_added`] (before releasing the
@@ -368,8 +371,10 @@ impl Workqueue {
         if self.flush.is_some() {
             return Err(WqError::FlushInProgress(self.id));
         }
-        let ticket = FlushTicket(self.next_ticket);
-        self.next_ticket += 1;
+        let ticket = match self.reserved.take() {
+            Some(t) => t,
+            None => self.new_ticket(),
+        };
         let flush_color = self.work_color;
         self.work_color = (self.work_color + 1) % WORK_NR_COLORS;
         self.flush_color = flush_color;
@@ -383,6 +388,32 @@ impl Workqueue {
             flush_color,
             work_color: self.work_color,
         })
+    }
+
+    fn new_ticket(&mut self) -> FlushTicket {
+        let t = FlushTicket(self.next_ticket);
+        self.next_ticket += 1;
+        t
+    }
+
+    /// While a flush is in progress, a new flusher waits for the *next* flush (which will
+    /// cover everything queued before it): this reserves that flush's ticket (shared by
+    /// every flusher that arrives meanwhile). The next `flush_begin` uses it; start it once
+    /// the current flush completes.
+    pub fn flush_reserve(&mut self) -> FlushTicket {
+        match self.reserved {
+            Some(t) => t,
+            None => {
+                let t = self.new_ticket();
+                self.reserved = Some(t);
+                t
+            }
+        }
+    }
+
+    /// The ticket of a flush reserved by [`Workqueue::flush_reserve`] and not started yet.
+    pub fn flush_reserved(&self) -> Option<FlushTicket> {
+        self.reserved
     }
 
     /// A pwq has items of the flush colour in flight: the flush waits for its

@@ -184,6 +184,7 @@ fn pool_level_misuse_is_refused() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "65536 pwqs take too long under Miri")]
 fn a_pool_holds_at_most_65536_pwqs() {
     let mut out = Actions::new();
     let mut pool = Pool::new(
@@ -208,5 +209,29 @@ fn a_pool_holds_at_most_65536_pwqs() {
     assert_eq!(
         pool.add_pwq(spec, 0, &mut out),
         Err(PoolError::NoPwqSlot(PoolId(3)))
+    );
+}
+
+#[test]
+fn a_workqueue_runs_one_flush_at_a_time() {
+    let spec = WqSpec::new("wq", WqFlags::empty());
+    let mut w = cmwq_pool::Workqueue::new(WqId(4), &spec, vec![PwqId(0)], None).unwrap();
+    let b = w.flush_begin().unwrap();
+    assert_eq!(
+        w.flush_begin().unwrap_err(),
+        WqError::FlushInProgress(WqId(4))
+    );
+    let next = w.flush_reserve();
+    assert_eq!(w.flush_reserve(), next);
+    w.flush_pwq_added();
+    assert_eq!(w.flush_prepared(), None);
+    assert_eq!(w.flush_pwq_done(PwqId(0)), Some(b.ticket));
+    let b2 = w.flush_begin().unwrap();
+    assert_eq!(b2.ticket, next, "the reserved flush starts next");
+    assert_eq!(b2.flush_color, b.work_color);
+    assert_eq!(
+        w.flush_prepared(),
+        Some(next),
+        "nothing in flight: done at once"
     );
 }

@@ -117,21 +117,26 @@ fn flush_workqueue_waits_for_items_queued_before_it_only() {
     h.queue_on(wq, Some(1), &old1).unwrap();
     let t = h.sys.flush_workqueue(wq, h.now, &mut h.out).unwrap();
     h.settle();
-    assert_eq!(
-        h.sys.flush_workqueue(wq, h.now, &mut h.out).unwrap_err(),
-        WqError::FlushInProgress(wq)
-    );
     h.blocking.push("new".into());
     let new = h.item("new");
     h.queue_on(wq, Some(0), &new).unwrap();
+    // A second flusher arriving now waits for the next flush, which covers `new`.
+    let t_next = h.sys.flush_workqueue(wq, h.now, &mut h.out).unwrap();
+    assert_ne!(t_next, t);
+    assert_eq!(
+        h.sys.flush_workqueue(wq, h.now, &mut h.out).unwrap(),
+        t_next,
+        "shared"
+    );
     let first = h.holder("old").unwrap();
     h.release(first);
     assert!(h.flush_done.is_empty());
     h.release_all("old");
     assert_eq!(h.flush_done, vec![(wq, t)], "done while `new` still runs");
     assert!(h.holder("new").is_some());
-    // An idle workqueue flushes at once.
     h.release_all("new");
+    assert_eq!(h.flush_done, vec![(wq, t), (wq, t_next)]);
+    // An idle workqueue flushes at once.
     let t2 = h.sys.flush_workqueue(wq, h.now, &mut h.out).unwrap();
     h.settle();
     assert_eq!(h.flush_done.last(), Some(&(wq, t2)));

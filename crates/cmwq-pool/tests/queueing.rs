@@ -2,7 +2,7 @@
 
 mod harness;
 
-use cmwq_pool::{Action, Next, Priority, QueueError, QueueFrom, WqFlags, WqSpec, percpu_pool_id};
+use cmwq_pool::{Action, Next, PoolKind, Priority, QueueError, QueueFrom, WqFlags, WqSpec};
 use cmwq_work::WorkRef;
 use harness::*;
 
@@ -121,11 +121,21 @@ fn highpri_and_bh_queues_use_their_pools() {
     let ub = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND | WqFlags::HIGHPRI));
     assert_eq!(
         cmwq_pool::pool_of(h.sys.pwq_of(hi, Some(1)).unwrap()),
-        percpu_pool_id(1, false, Priority::High)
+        PoolKind::PerCpu {
+            cpu: 1,
+            pri: Priority::High
+        }
+        .percpu_pool_id()
+        .unwrap()
     );
     assert_eq!(
         cmwq_pool::pool_of(h.sys.pwq_of(bh, Some(0)).unwrap()),
-        percpu_pool_id(0, true, Priority::Normal)
+        PoolKind::Bh {
+            cpu: 0,
+            pri: Priority::Normal
+        }
+        .percpu_pool_id()
+        .unwrap()
     );
     let ubpool = cmwq_pool::pool_of(h.sys.pwq_of(ub, None).unwrap());
     assert_eq!(
@@ -145,7 +155,12 @@ fn a_second_item_wakes_nobody_while_one_worker_runs() {
     h.queue_quiet(wq, &a).unwrap();
     // The idle worker is woken; it becomes the manager (no other idle worker) first.
     h.out.clear();
-    let pool = percpu_pool_id(0, false, Priority::Normal);
+    let pool = PoolKind::PerCpu {
+        cpu: 0,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap();
     assert!(matches!(h.sys.next_work(w, 0, &mut h.out), Next::Manage));
     assert!(
         h.out

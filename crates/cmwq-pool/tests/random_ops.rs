@@ -69,12 +69,16 @@ fn check_invariants(h: &Harness, wqs: &[WqId], ceiling: &mut HashMap<PwqId, u32>
     for p in h.sys.pools() {
         assert!(p.nr_running() <= p.nr_workers());
         assert!(p.nr_idle() <= p.nr_workers());
+        if let Err(e) = p.check_consistency() {
+            panic!("pool {:?}: {e}", p.id());
+        }
     }
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 96,
+        // Miri runs a few cases: it checks the unsafe list handling, not the search.
+        cases: if cfg!(miri) { 2 } else { 96 },
         failure_persistence: None,
         .. ProptestConfig::default()
     })]

@@ -3,8 +3,8 @@
 mod harness;
 
 use cmwq_pool::{
-    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, Priority, RESCUER_BATCH, WqFlags, WqId,
-    WqSpec, percpu_pool_id, pool_of,
+    MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, PoolKind, Priority, RESCUER_BATCH, WqFlags,
+    WqId, WqSpec, pool_of,
 };
 use harness::*;
 
@@ -19,7 +19,12 @@ fn stalled(policy: Policy, cpus: u32) -> (Harness, WqId) {
 }
 
 fn normal_pool(cpu: u32) -> cmwq_pool::PoolId {
-    percpu_pool_id(cpu, false, Priority::Normal)
+    PoolKind::PerCpu {
+        cpu,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap()
 }
 
 #[test]
@@ -374,4 +379,25 @@ fn shortened_timings_bring_the_rescue_forward() {
     h.advance_to(MS);
     assert_eq!(h.rescued_names(wq), vec!["a_fn"]);
     assert_eq!(h.timer(Timer::Mayday(normal_pool(0))), Some(6 * MS));
+}
+
+#[test]
+fn sleep_hooks_on_the_rescuer_are_harmless() {
+    let (mut h, wq) = stalled(Policy::Cursor, 1);
+    h.blocking.push("blocker".into());
+    let b = h.item("blocker");
+    h.queue(wq, &b).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    let r = h.sys.rescuer_id(wq).unwrap();
+    let before = h.sys.pool(normal_pool(0)).unwrap().nr_running();
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys
+        .worker_tick(r, h.now + cmwq_pool::CPU_INTENSIVE_THRESH, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.sys.pool(normal_pool(0)).unwrap().nr_running(), before);
+    h.release_all("blocker");
+    // Detached: the hooks are no-ops on an unknown worker too.
+    h.sys.worker_sleeping(r, h.now, &mut h.out);
+    h.sys.worker_running(r, h.now);
+    assert_eq!(h.count_ran("blocker"), 1);
 }

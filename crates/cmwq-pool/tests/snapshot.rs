@@ -153,3 +153,24 @@ fn a_slurping_rescuer_lists_its_scheduled_items_on_its_in_flight_line() {
         "{text}"
     );
 }
+
+#[test]
+fn unbound_pools_print_disassociated_with_all_cpus_and_no_node() {
+    let mut h = Harness::new(4);
+    let wq = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND));
+    h.blocking.push("long_fn".into());
+    let a = h.item("long_fn");
+    h.queue(wq, &a).unwrap();
+    let snap = h.sys.snapshot(h.now);
+    let text = snap
+        .show_all_workqueues(KernelFormat::Linux7_0)
+        .unwrap()
+        .to_string();
+    let pool = pool_of(h.sys.pwq_of(wq, None).unwrap()).0;
+    assert!(
+        text.contains(&format!(
+            "  pwq {pool}: cpus=0-3 flags=0x4 nice=0 active=1 refcnt=2"
+        )),
+        "{text}"
+    );
+}

@@ -4,12 +4,17 @@ mod harness;
 
 use cmwq_pool::{
     Action, CPU_INTENSIVE_THRESH, CREATE_COOLDOWN, IDLE_WORKER_TIMEOUT, MAYDAY_INITIAL_TIMEOUT,
-    Priority, WorkerFlags, WqFlags, WqSpec, percpu_pool_id, pool_of,
+    PoolKind, Priority, WorkerFlags, WqFlags, WqSpec, pool_of,
 };
 use harness::*;
 
 fn pool0() -> cmwq_pool::PoolId {
-    percpu_pool_id(0, false, Priority::Normal)
+    PoolKind::PerCpu {
+        cpu: 0,
+        pri: Priority::Normal,
+    }
+    .percpu_pool_id()
+    .unwrap()
 }
 
 #[test]
@@ -295,4 +300,41 @@ fn a_driver_that_forgets_worker_running_does_not_skew_nr_running() {
     h.queue(wq, &again).unwrap();
     assert_eq!(h.count_ran("again"), 1);
     assert_eq!(h.sys.pool(pool0()).unwrap().nr_running(), 0);
+}
+
+#[test]
+fn a_handed_off_item_takes_its_linked_barrier_along() {
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    h.blocking.push("again".into());
+    let a = h.item("again");
+    h.queue(wq, &a).unwrap();
+    let Some(Runner::Worker(w1)) = h.holder("again") else {
+        panic!()
+    };
+    // Pending again while it runs, with a flush barrier LINKED behind the pending instance.
+    h.queue_quiet(wq, &a).unwrap();
+    let bar = Barrier::new(3);
+    h.sys
+        .flush_work(
+            a.head(),
+            cmwq_work::WorkRef::from_arc(bar.clone()),
+            h.now,
+            &mut h.out,
+        )
+        .unwrap();
+    let pool = h.sys.pool(pool0()).unwrap();
+    assert_eq!(pool.worklist_len(), 2, "the item and its barrier");
+    // Another worker picks it up and hands both to w1, which is still running the item.
+    h.settle();
+    let pool = h.sys.pool(pool0()).unwrap();
+    assert_eq!(pool.worklist_len(), 0);
+    assert_eq!(pool.scheduled_len(w1), 2);
+    assert_eq!(h.starts.len(), 1, "nobody else ran it");
+    h.release(Runner::Worker(w1));
+    // Second run blocks again on w1; the barrier waits behind it.
+    assert!(!bar.is_done());
+    h.release(Runner::Worker(w1));
+    assert!(bar.is_done());
+    assert!(h.starts.iter().all(|(r, _)| *r == Runner::Worker(w1)));
 }

@@ -35,7 +35,6 @@
 //! # Example
 //!
 //! ```
-//! use std::sync::Arc;
 //! use cmwq_rescue::{Choice, Policy, RescueCtx, RescuerPolicy, Then, WorklistView};
 //! use cmwq_work::{PwqId, WorkFlags, WorkList, WorkRef, work_fn};
 //!
@@ -62,9 +61,6 @@
 //! assert_eq!(choice.take.len(), 1, "the cursor policy takes one item at a time");
 //! assert_eq!(choice.then, Then::Continue);
 //! assert_eq!(view.visited(), 1);
-//! # drop(choice);
-//! # drop(view);
-//! # let _ = Arc::new(());
 //! ```
 
 use std::cell::Cell;

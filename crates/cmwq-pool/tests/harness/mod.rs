@@ -259,6 +259,11 @@ impl Harness {
                 self.step_rescuer(wq);
                 continue;
             }
+            for p in self.sys.pools() {
+                if let Err(e) = p.check_consistency() {
+                    panic!("pool {:?} inconsistent: {e}", p.id());
+                }
+            }
             return;
         }
         panic!("harness did not settle");
