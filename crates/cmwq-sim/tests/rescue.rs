@@ -204,3 +204,15 @@ fn after_sustained_pressure_slurp_keeps_its_backlog_on_the_rescuer() {
     );
     assert_eq!(cursor, 0, "cursor's rescuer leaves once a worker exists");
 }
+
+#[test]
+fn the_reported_case_picture_parks_siblings_in_the_rescuer_lane_only_under_slurp() {
+    let svg = cmwq_sim::reported_case_svg().unwrap();
+    let (slurp, cursor) = svg
+        .split_once("reported-case \u{2014} cursor")
+        .expect("Slurp's panel comes first, then Cursor's");
+    assert!(slurp.contains("reported-case \u{2014} slurp"));
+    let sibling = "xfs_end_io_sibling#7 (xfs-conv/sda1/cpu0) on ";
+    assert!(slurp.contains(&format!("{sibling}kworker/R-xfs-conv/sda1 (RESCUER)")));
+    assert!(cursor.contains(&format!("{sibling}kworker/0:0")));
+}
