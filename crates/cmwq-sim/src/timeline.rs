@@ -483,8 +483,14 @@ pub fn render_svg_pair(top: &Trace, bottom: &Trace) -> String {
 /// sleeping), `.` when idle; a `pressure` row marks pressure with `#`, and an `events` row
 /// marks maydays `M`, creations `+` and failed creations `x`.
 pub fn render_text(trace: &Trace, columns: usize) -> String {
+    render_text_until(trace, columns, trace.end)
+}
+
+/// [`render_text`] on a time axis from 0 to `t_max` (at least the trace's end), so that
+/// several runs print on one scale.
+pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String {
     let columns = columns.max(10);
-    let t_max = trace.end.max(1);
+    let t_max = t_max.max(trace.end).max(1);
     let col =
         |t: Nanos| ((t as u128 * columns as u128 / (t_max as u128 + 1)) as usize).min(columns - 1);
     let lanes = lanes(trace);
