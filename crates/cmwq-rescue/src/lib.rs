@@ -478,6 +478,37 @@ impl RescuerPolicy for Policy {
     }
 }
 
+impl PartialEq for Policy {
+    /// Built-in policies compare by kind; custom ones by identity (`Arc::ptr_eq`).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Policy::Custom(a), Policy::Custom(b)) => Arc::ptr_eq(a, b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for Policy {}
+
+/// A policy name [`Policy::from_str`](std::str::FromStr) does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown rescuer policy {0:?}: expected \"slurp\", \"cursor\" or \"rescan\"")]
+pub struct UnknownPolicy(pub String);
+
+impl std::str::FromStr for Policy {
+    type Err = UnknownPolicy;
+
+    /// `"slurp"`, `"cursor"` or `"rescan"` (ASCII case-insensitive).
+    fn from_str(s: &str) -> Result<Self, UnknownPolicy> {
+        match s.to_ascii_lowercase().as_str() {
+            "slurp" => Ok(Policy::Slurp),
+            "cursor" => Ok(Policy::Cursor),
+            "rescan" => Ok(Policy::Rescan),
+            _ => Err(UnknownPolicy(s.to_string())),
+        }
+    }
+}
+
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

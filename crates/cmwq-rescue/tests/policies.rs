@@ -174,3 +174,16 @@ fn nothing_left_means_leave() {
     assert_eq!(Slurp.choose(&view, &ctx()).then, Then::Leave);
     assert_eq!(Rescan.choose(&view, &ctx()).then, Then::Leave);
 }
+
+#[test]
+fn policies_parse_from_their_names() {
+    for p in Policy::BUILTIN {
+        assert_eq!(p.to_string().parse::<Policy>(), Ok(p.clone()));
+    }
+    assert_eq!("Cursor".parse::<Policy>(), Ok(Policy::Cursor));
+    assert_eq!(
+        "fifo".parse::<Policy>(),
+        Err(cmwq_rescue::UnknownPolicy("fifo".into()))
+    );
+    assert_eq!(Policy::default(), Policy::Cursor);
+}
