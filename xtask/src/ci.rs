@@ -41,7 +41,30 @@ pub(crate) fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    loom()?;
     miri()
+}
+
+/// The runtime's loom models (`crates/cmwq/tests/loom_*.rs`), in their own target dir so
+/// the `--cfg loom` build does not invalidate the normal one.
+pub(crate) fn loom() -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "cmwq",
+            "--release",
+            "--test",
+            "loom_pending",
+            "--test",
+            "loom_handoff",
+        ],
+        &[
+            ("RUSTFLAGS", "--cfg loom"),
+            ("CARGO_TARGET_DIR", "target/loom"),
+        ],
+    )
 }
 
 /// Miri over the crates with unsafe code. Installs the component when missing; when it

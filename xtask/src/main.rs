@@ -2,7 +2,9 @@
 //!
 //! - `test`: every test of the workspace (nextest when installed, `cargo test` otherwise),
 //!   doctests included.
-//! - `ci`: what `.ci/run` runs: fmt, clippy, tests, docs, Miri over the unsafe crates.
+//! - `ci`: what `.ci/run` runs: fmt, clippy, tests, docs, the loom models, Miri over the
+//!   unsafe crates.
+//! - `loom`: the runtime's loom models.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
 //! - `ab-bench [--quick] [--save NAME] [--baseline NAME]`: the A/B report.
 
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
         Some("test") => ci::test(),
         Some("ci") => ci::ci(),
         Some("miri") => ci::miri(),
+        Some("loom") => ci::loom(),
         Some("snapshots") => snapshots::snapshots(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
         None => Err(USAGE.to_owned()),
@@ -30,7 +33,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <test | ci | miri>";
+const USAGE: &str = "usage: cargo xtask <test | ci | miri | loom>";
 
 /// Runs a command from the workspace root, echoing it first; fails with a message naming it.
 pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {

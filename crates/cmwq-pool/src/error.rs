@@ -132,3 +132,15 @@ pub enum PoolError {
     #[error("pwq {0:?} still has work in flight")]
     PwqBusy(PwqId),
 }
+
+/// Why `disable_work` did nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisableWorkError {
+    /// The item is pending but on none of its pool's lists (another context owns its
+    /// PENDING bit: it is being queued or cancelled): retry, as the kernel does on -EAGAIN.
+    #[error("work item is pending but not on its pool's lists (being queued or cancelled): retry")]
+    Busy,
+    /// The disable count cannot go higher.
+    #[error(transparent)]
+    Count(#[from] cmwq_work::DisableError),
+}

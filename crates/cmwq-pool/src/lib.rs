@@ -27,6 +27,11 @@
 //! [`Pool::next_work`] for an item ([`Next::Run`] hands over the `WorkRef`, PENDING already
 //! cleared), runs it, reports [`Pool::work_done`] and asks again.
 //!
+//! Time constants (`MAYDAY_INITIAL_TIMEOUT`, `MAYDAY_INTERVAL`, `CREATE_COOLDOWN`,
+//! `IDLE_WORKER_TIMEOUT`, `CPU_INTENSIVE_THRESH`) are the kernel's by default and can be
+//! shortened per pool ([`PoolTimings`]). [`Pool::check_consistency`] verifies a pool's
+//! counters against its lists, for tests and drivers' debug assertions.
+//!
 //! The cursor a Linux 7.0 rescuer leaves on the worklist is not a work item: the worklist
 //! yields it as `Entry::Cursor`, so it can never be handed to a worker, flushed, cancelled
 //! or counted. See `DESIGN.md` beside this crate for the worker, rescuer and cursor protocol.
@@ -82,7 +87,7 @@ mod types;
 mod workqueue;
 
 pub use action::{Action, Actions, FlushTicket};
-pub use error::{PoolError, QueueError, WqError};
+pub use error::{DisableWorkError, PoolError, QueueError, WqError};
 pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 pub use system::{RescuerStep, System, SystemConfig};
 pub use types::*;

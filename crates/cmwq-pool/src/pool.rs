@@ -1389,14 +1389,14 @@ impl Pool {
         &mut self,
         r: WorkerId,
         sink: &mut dyn MaydaySink,
-        _now: u64,
+        now: u64,
         out: &mut Actions,
     ) {
         let Some(&i) = self.windex.get(&r) else {
             return;
         };
         if self.workers[i].current.is_some() {
-            self.work_done(r, 0, _now, out);
+            self.work_done(r, 0, now, out);
         }
         let Phase::Rescuer(visit) = self.workers[i].phase else {
             return;

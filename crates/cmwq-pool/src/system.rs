@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};
 
 use crate::action::{Action, Actions, FlushTicket};
-use crate::error::{QueueError, WqError};
+use crate::error::{DisableWorkError, QueueError, WqError};
 use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 use crate::types::{
     PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
@@ -640,16 +640,25 @@ impl System {
 
     /// `disable_work`: cancel it and increment its disable count (queueing then fails with
     /// `Disabled` until `enable_work`). Returns the cancelled reference if it was pending.
+    /// Nothing changes on error.
     pub fn disable_work(
         &mut self,
         work: &WorkHead,
         now: u64,
         out: &mut Actions,
-    ) -> Result<Option<WorkRef>, DisableError> {
-        let grabbed = self.grab(work, now, out);
-        let r = work.disable();
+    ) -> Result<Option<WorkRef>, DisableWorkError> {
+        if work.disable_count() == u16::MAX {
+            return Err(DisableError::Overflow.into());
+        }
+        // Own PENDING first (grab), so that the word is off queue when the count changes.
+        let cancelled = match self.grab(work, now, out) {
+            Some(c) => c,
+            None => return Err(DisableWorkError::Busy),
+        };
+        // Cannot overflow: checked above, and nothing else runs in between.
+        let _ = work.disable();
         work.clear_pending();
-        r.map(|_| grabbed.flatten())
+        Ok(cancelled)
     }
 
     /// `enable_work`: decrement the disable count; returns the new count.

@@ -235,3 +235,28 @@ fn a_workqueue_runs_one_flush_at_a_time() {
         "nothing in flight: done at once"
     );
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "65535 disables take too long under Miri")]
+fn disable_refuses_an_item_someone_else_holds_pending_and_an_overflowing_count() {
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    let a = h.item("a");
+    // PENDING owned elsewhere (a queuer that has not reached the pool yet).
+    assert!(a.head().test_and_set_pending().unwrap());
+    assert_eq!(
+        h.sys.disable_work(a.head(), h.now, &mut h.out).unwrap_err(),
+        cmwq_pool::DisableWorkError::Busy
+    );
+    assert!(a.head().is_pending(), "left alone");
+    a.head().clear_pending();
+    for _ in 0..u16::MAX {
+        h.sys.disable_work(a.head(), h.now, &mut h.out).unwrap();
+    }
+    assert_eq!(
+        h.sys.disable_work(a.head(), h.now, &mut h.out).unwrap_err(),
+        cmwq_pool::DisableWorkError::Count(cmwq_work::DisableError::Overflow)
+    );
+    assert_eq!(a.head().disable_count(), u16::MAX);
+    assert_eq!(h.queue(wq, &a), Err(QueueError::Disabled));
+}

@@ -401,3 +401,34 @@ fn sleep_hooks_on_the_rescuer_are_harmless() {
     h.sys.worker_running(r, h.now);
     assert_eq!(h.count_ran("blocker"), 1);
 }
+
+/// The reported case: a rescued item waits for an event that a sibling queued behind it
+/// signals. Returns whether the waiter finished within 10 s of pressure ending.
+fn reported_case(policy: Policy) -> bool {
+    let (mut h, wq) = stalled(policy, 1);
+    h.blocking.push("xfs_end_io_wait".into());
+    h.signals
+        .insert("xfs_sibling_signal".into(), "xfs_end_io_wait".into());
+    let waiter = h.item("xfs_end_io_wait");
+    let signal = h.item("xfs_sibling_signal");
+    h.queue(wq, &waiter).unwrap();
+    h.queue(wq, &signal).unwrap();
+    h.advance_to(MAYDAY_INITIAL_TIMEOUT);
+    assert_eq!(h.holder("xfs_end_io_wait"), Some(Runner::Rescuer(wq)));
+    h.create_fails = false;
+    h.advance(10 * SEC);
+    h.count_ran("xfs_end_io_wait") == 1
+}
+
+#[test]
+fn cursor_resolves_the_reported_case_and_slurp_stays_stuck() {
+    assert!(
+        reported_case(Policy::Cursor),
+        "the sibling ran on a new worker"
+    );
+    assert!(reported_case(Policy::Rescan));
+    assert!(
+        !reported_case(Policy::Slurp),
+        "the signalling sibling sits behind the waiter on the rescuer's list"
+    );
+}

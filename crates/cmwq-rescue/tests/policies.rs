@@ -15,9 +15,8 @@ fn worklist(pattern: &str) -> (WorkList, CursorId) {
     let mut l = WorkList::new();
     let mine_c = l.new_cursor(u64::from(MINE.0));
     let other_c = l.new_cursor(u64::from(OTHER.0));
-    let names: Vec<&'static str> = (0..pattern.len())
-        .map(|i| &*Box::leak(format!("n{i}").into_boxed_str()))
-        .collect();
+    const NAMES: [&str; 10] = ["n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"];
+    let names = &NAMES[..pattern.len()];
     for (i, ch) in pattern.chars().enumerate() {
         match ch {
             'm' | 'o' => {

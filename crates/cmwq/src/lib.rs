@@ -1,1 +1,113 @@
-//! cmwq: placeholder, filled in by its issue.
+//! cmwq: the Linux kernel's concurrency-managed workqueue (cmwq) in userspace Rust.
+//!
+//! A **workqueue** ([`Workqueue`]) is where you queue **work items**: values that embed a
+//! [`WorkHead`] and implement [`WorkItem`], queued as `Arc<T>`. Items run on the worker
+//! threads of **pools** shared by every workqueue of a [`Runtime`]: per CPU a normal and a
+//! high-priority pool (whose workers are pinned to their CPU), plus unbound pools. The
+//! semantics are the kernel's:
+//!
+//! - **Non-reentrant, queued at most once.** Queueing an item that is already pending is a
+//!   no-op that says so (the `Arc` comes back in [`Refused`]); a pending item runs once for
+//!   all the queueings that found it pending; it never runs on two threads at once (a
+//!   queueing while it runs queues it behind that run).
+//! - **max_active** bounds how many items of a workqueue run at once on one pool; the rest
+//!   wait (inactive). Ordered workqueues run one item at a time in queueing order.
+//! - **Concurrency management.** A pool keeps about one *running* worker while it has work:
+//!   a worker that blocks inside a [`blocking`] scope (the userspace form of the kernel's
+//!   scheduler hooks) lets the pool start the next item on another worker; an item that runs
+//!   longer than the cpu-intensive threshold stops counting, so others start too.
+//! - **Forward progress.** Worker threads are created on demand through a [`Spawner`], which
+//!   may fail ([`ThreadSpawner`] can inject failure: [`FailurePlan`]). A workqueue built with
+//!   [`WQ_MEM_RECLAIM`] owns a **rescuer** thread, created up front: when a pool cannot get a
+//!   worker for `MAYDAY_INITIAL_TIMEOUT`, the rescuer runs that workqueue's items, picking them
+//!   by its policy ([`Rescue::Cursor`], the Linux 7.0 one, by default; [`Rescue::Slurp`], the
+//!   pre-7.0 one, and [`Rescue::Rescan`] for comparison).
+//! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
+//!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
+//!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
+//!   Dropping a workqueue drains it.
+//! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
+//!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
+//!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that
+//!   makes no progress through `tracing` (and [`RuntimeBuilder::lockup_hook`]). `tracing`
+//!   events carry the kernel's tracepoint names (`workqueue_queue_work`,
+//!   `workqueue_activate_work`, `workqueue_execute_start`, `workqueue_execute_end`), target
+//!   `workqueue`.
+//! - **Panics** in work functions are caught: the worker and the workqueue keep working, the
+//!   panic is reported (`tracing`, [`WorkqueueStats::panics`], [`RuntimeBuilder::panic_hook`]).
+//!
+//! All decisions (which worker runs what, when to create workers, maydays, what the rescuer
+//! takes) are made by the sans-IO core, `cmwq-pool`; this crate is its threaded driver: one
+//! lock per pool, no lock held while a work function runs, and no allocation when an
+//! existing `Arc` item is queued. `SLEEP.md` beside this crate describes how its threads
+//! sleep and wake, its timers and its lock order.
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use cmwq::{WorkHead, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+//!
+//! struct Hello {
+//!     work: WorkHead,
+//!     runs: AtomicUsize,
+//! }
+//! impl_has_work!(Hello { work });
+//! impl WorkItem for Hello {
+//!     fn run(this: Arc<Self>) {
+//!         this.runs.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//!
+//! let wq = Workqueue::builder("hello").flags(WQ_UNBOUND).max_active(4).build()?;
+//! let item = Arc::new(Hello { work: WorkHead::new::<Hello>(), runs: AtomicUsize::new(0) });
+//! wq.queue_work(Arc::clone(&item)).expect("it was idle");
+//! wq.flush_work(&item);
+//! assert_eq!(item.runs.load(Ordering::Relaxed), 1);
+//!
+//! // Closures, and the system workqueues.
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! cmwq::system_wq().queue_fn("send_func", move || tx.send(42).unwrap())?;
+//! assert_eq!(rx.recv().unwrap(), 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod blocking;
+mod config;
+mod error;
+mod flags;
+mod item;
+mod ops;
+mod panic;
+mod rt;
+mod runtime;
+mod spawner;
+mod stats;
+mod system;
+mod timer;
+mod watch;
+mod wq;
+
+pub use blocking::{BlockingGuard, blocking};
+pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
+pub use config::{Affinity, Timings};
+pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
+pub use flags::*;
+pub use item::WorkId;
+pub use panic::{PanicHook, WorkPanic};
+pub use runtime::{LockupHook, Runtime, RuntimeBuilder};
+pub use spawner::{
+    FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
+    ThreadSpawner,
+};
+pub use stats::WorkqueueStats;
+pub use system::*;
+pub use watch::Stall;
+pub use wq::{Refused, Workqueue, WorkqueueBuilder};
+
+/// The Rust examples of the repository's README.md, compiled and run as doctests so the
+/// README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -90,6 +90,9 @@ pub struct Harness {
     pending_creates: VecDeque<PoolId>,
     /// Follow-ups: when an item named K runs, queue these on their workqueue (chained).
     pub chains: HashMap<String, Vec<(WqId, Item)>>,
+    /// Signals: when an item named K finishes, the runner blocked in the item named V is
+    /// released (an event the blocked item waits for).
+    pub signals: HashMap<String, String>,
     pub flush_done: Vec<(WqId, FlushTicket)>,
     pub drained: Vec<WqId>,
     pub stopped: Vec<WorkerId>,
@@ -116,6 +119,7 @@ impl Harness {
             timers: BTreeMap::new(),
             pending_creates: VecDeque::new(),
             chains: HashMap::new(),
+            signals: HashMap::new(),
             flush_done: Vec::new(),
             drained: Vec::new(),
             stopped: Vec::new(),
@@ -348,6 +352,15 @@ impl Harness {
         match runner {
             Runner::Worker(w) => self.runnable.push_front(w),
             Runner::Rescuer(wq) => self.rescuers.push_front(wq),
+        }
+        if let Some(waiter) = self.signals.get(&name).cloned() {
+            if let Some(r) = self.holder(&waiter) {
+                let held = self.held.remove(&r).expect("held");
+                if let Runner::Worker(w) = r {
+                    self.sys.worker_running(w, self.now);
+                }
+                self.finish(r, held.work);
+            }
         }
     }
 

@@ -1,0 +1,61 @@
+//! The runtime's tunables, with the kernel's values as defaults.
+
+use std::time::Duration;
+
+/// Whether per-CPU pools pin their workers to their CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Affinity {
+    /// Pin each per-CPU pool's workers to that CPU where the OS allows (the kernel's
+    /// behaviour). Unbound pools are never pinned.
+    #[default]
+    PinPerCpu,
+    /// Pin nothing (useful when the runtime's CPU count is not the machine's).
+    Free,
+}
+
+/// Timings of the runtime. Defaults are the kernel's; tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// `MAYDAY_INITIAL_TIMEOUT`: how long a pool tries to create a worker before calling
+    /// the rescuers.
+    pub mayday_initial_timeout: Duration,
+    /// `MAYDAY_INTERVAL`: how often maydays are re-sent while creation still fails.
+    pub mayday_interval: Duration,
+    /// `CREATE_COOLDOWN`: wait between failed worker creations.
+    pub create_cooldown: Duration,
+    /// `IDLE_WORKER_TIMEOUT`: how long surplus idle workers live.
+    pub idle_worker_timeout: Duration,
+    /// `wq_cpu_intensive_thresh_us`: an item running longer stops counting in
+    /// `nr_running` (CPU_INTENSIVE).
+    pub cpu_intensive_thresh: Duration,
+    /// The lockup watchdog's threshold (`wq_watchdog_thresh`); `None` turns it off.
+    pub watchdog_thresh: Option<Duration>,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            mayday_initial_timeout: Duration::from_millis(10),
+            mayday_interval: Duration::from_millis(100),
+            create_cooldown: Duration::from_secs(1),
+            idle_worker_timeout: Duration::from_secs(300),
+            cpu_intensive_thresh: Duration::from_millis(10),
+            watchdog_thresh: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Timings {
+    /// The core's view (nanoseconds).
+    pub(crate) fn to_core(self) -> cmwq_pool::PoolTimings {
+        let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        cmwq_pool::PoolTimings {
+            mayday_initial_timeout: ns(self.mayday_initial_timeout),
+            mayday_interval: ns(self.mayday_interval),
+            create_cooldown: ns(self.create_cooldown),
+            idle_worker_timeout: ns(self.idle_worker_timeout),
+            cpu_intensive_thresh: ns(self.cpu_intensive_thresh),
+        }
+    }
+}

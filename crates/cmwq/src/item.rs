@@ -1,0 +1,108 @@
+//! Runtime-provided items: one-shot closures, flush barriers, and work identity.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use cmwq_work::{HasWork, WorkHead, WorkItem};
+use parking_lot::{Condvar, Mutex};
+
+/// An item's identity (the address of its `WorkHead`), as [`current_work`](crate::current_work)
+/// reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkId(pub(crate) usize);
+
+impl WorkId {
+    /// The identity of `item`.
+    pub fn of<T: HasWork>(item: &T) -> WorkId {
+        WorkId(std::ptr::from_ref(item.work_head()).addr())
+    }
+
+    /// The address of the item's `WorkHead` (what the `work` field of the runtime's
+    /// `tracing` events holds).
+    pub fn addr(self) -> usize {
+        self.0
+    }
+}
+
+/// A closure queued once ([`Workqueue::queue_fn`](crate::Workqueue::queue_fn)).
+pub(crate) struct OnceWork<F> {
+    work: WorkHead,
+    name: &'static str,
+    f: Mutex<Option<F>>,
+}
+
+cmwq_work::impl_has_work!(impl[F: FnOnce() + Send + 'static] OnceWork<F> { work });
+
+impl<F: FnOnce() + Send + 'static> WorkItem for OnceWork<F> {
+    fn run(this: Arc<Self>) {
+        let f = this.f.lock().take();
+        if let Some(f) = f {
+            f();
+        }
+    }
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+impl<F: FnOnce() + Send + 'static> OnceWork<F> {
+    pub(crate) fn new(name: &'static str, f: F) -> Arc<Self> {
+        Arc::new(OnceWork {
+            work: WorkHead::new::<Self>(),
+            name,
+            f: Mutex::new(Some(f)),
+        })
+    }
+}
+
+/// A small id per waiting thread, printed by the dump as `BAR(ID)` (the kernel prints
+/// the waiting task's pid).
+pub(crate) fn task_id() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    thread_local!(static ID: u32 = NEXT.fetch_add(1, Ordering::Relaxed));
+    ID.with(|i| *i)
+}
+
+/// A flush barrier (kernel `struct wq_barrier`): queued behind the item waited for; its
+/// run wakes the waiter.
+pub(crate) struct Barrier {
+    work: WorkHead,
+    task: u32,
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+cmwq_work::impl_has_work!(Barrier { work });
+
+impl WorkItem for Barrier {
+    fn run(this: Arc<Self>) {
+        *this.done.lock() = true;
+        this.cv.notify_all();
+    }
+    fn name(&self) -> &str {
+        "wq_barrier_func"
+    }
+    fn barrier_task(&self) -> Option<u32> {
+        Some(self.task)
+    }
+}
+
+impl Barrier {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Barrier {
+            work: WorkHead::new::<Self>(),
+            task: task_id(),
+            done: Mutex::new(false),
+            cv: Condvar::new(),
+        })
+    }
+
+    /// Wait for the barrier to run, inside a blocking scope.
+    pub(crate) fn wait(&self) {
+        let _b = crate::BlockingGuard::enter();
+        let mut d = self.done.lock();
+        while !*d {
+            self.cv.wait(&mut d);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The runtime: a set of worker pools, their threads and a timer thread. Most programs use
+//! the global one (through [`Workqueue::new`] and the system workqueues); tests and
+//! benches build their own, with their own [`Spawner`].
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::config::{Affinity, Timings};
+use crate::error::BuildError;
+use crate::panic::{PanicHook, WorkPanic};
+use crate::rt::Shared;
+use crate::spawner::{Spawner, ThreadSpawner};
+use crate::watch::Stall;
+use crate::wq::{Workqueue, WorkqueueBuilder};
+
+/// Shuts the runtime's threads down when the last handle goes.
+struct Owner(Arc<Shared>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
+/// A cmwq runtime: per-CPU pools (normal and high priority) for `nr_cpus` CPUs, two
+/// unbound pools, their workers, and a timer thread. Cloning gives another handle; the
+/// threads stop when the last handle (workqueues hold one) is dropped.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) shared: Arc<Shared>,
+    _owner: Arc<Owner>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("nr_cpus", &self.shared.nr_cpus)
+            .field("timings", &self.shared.timings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Runtime`].
+///
+/// ```
+/// use std::time::Duration;
+/// use cmwq::{FailurePlan, Runtime, ThreadSpawner};
+/// let rt = Runtime::builder()
+///     .nr_cpus(2)
+///     .spawner(ThreadSpawner::new().failure(FailurePlan::EveryNth(2)))
+///     .watchdog_thresh(Some(Duration::from_secs(5)))
+///     .build()?;
+/// # drop(rt);
+/// # Ok::<(), cmwq::BuildError>(())
+/// ```
+#[must_use = "a builder does nothing until .build()"]
+pub struct RuntimeBuilder {
+    nr_cpus: Option<usize>,
+    spawner: Option<Arc<dyn Spawner>>,
+    timings: Timings,
+    affinity: Affinity,
+    panic_hook: Option<PanicHook>,
+    lockup_hook: Option<LockupHook>,
+}
+
+/// A function called by the lockup watchdog for each newly stalled pool.
+pub type LockupHook = Arc<dyn Fn(&Stall) + Send + Sync + 'static>;
+
+impl fmt::Debug for RuntimeBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeBuilder")
+            .field("nr_cpus", &self.nr_cpus)
+            .field("timings", &self.timings)
+            .field("affinity", &self.affinity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeBuilder {
+    /// How many CPUs (per-CPU pool pairs) the runtime has; default: the machine's
+    /// available parallelism.
+    pub fn nr_cpus(mut self, n: usize) -> Self {
+        self.nr_cpus = Some(n);
+        self
+    }
+    /// The spawner for worker, rescuer and timer threads; default [`ThreadSpawner::new`].
+    pub fn spawner(mut self, s: impl Spawner) -> Self {
+        self.spawner = Some(Arc::new(s));
+        self
+    }
+    /// A shared spawner (keep a handle to read its stats).
+    pub fn spawner_arc(mut self, s: Arc<dyn Spawner>) -> Self {
+        self.spawner = Some(s);
+        self
+    }
+    /// All timings at once.
+    pub fn timings(mut self, t: Timings) -> Self {
+        self.timings = t;
+        self
+    }
+    /// The lockup watchdog's threshold; `None` turns it off. Default 30 s.
+    pub fn watchdog_thresh(mut self, t: Option<Duration>) -> Self {
+        self.timings.watchdog_thresh = t;
+        self
+    }
+    /// The cpu-intensive threshold. Default 10 ms.
+    pub fn cpu_intensive_thresh(mut self, t: Duration) -> Self {
+        self.timings.cpu_intensive_thresh = t;
+        self
+    }
+    /// Whether per-CPU workers are pinned. Default [`Affinity::PinPerCpu`].
+    pub fn affinity(mut self, a: Affinity) -> Self {
+        self.affinity = a;
+        self
+    }
+    /// Called for each work function that panics (after the `tracing` error).
+    pub fn panic_hook(mut self, f: impl Fn(&WorkPanic<'_>) + Send + Sync + 'static) -> Self {
+        self.panic_hook = Some(Arc::new(f));
+        self
+    }
+    /// Called by the lockup watchdog for each pool it finds stalled (once per stall),
+    /// besides its `tracing` error with the dump.
+    pub fn lockup_hook(mut self, f: impl Fn(&Stall) + Send + Sync + 'static) -> Self {
+        self.lockup_hook = Some(Arc::new(f));
+        self
+    }
+
+    /// Start the runtime (its timer thread; workers come with the first workqueue).
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        let nr = self.nr_cpus.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        });
+        if nr == 0 || nr > 1024 {
+            return Err(BuildError::BadNrCpus { given: nr });
+        }
+        let spawner = self
+            .spawner
+            .unwrap_or_else(|| Arc::new(ThreadSpawner::new()));
+        let shared = Shared::new(
+            nr as u32,
+            self.timings,
+            self.affinity,
+            spawner,
+            self.panic_hook,
+            self.lockup_hook,
+        );
+        shared.start_timer().map_err(BuildError::Timer)?;
+        Ok(Runtime {
+            _owner: Arc::new(Owner(Arc::clone(&shared))),
+            shared,
+        })
+    }
+}
+
+impl Runtime {
+    /// A builder with the kernel's defaults.
+    pub fn builder() -> RuntimeBuilder {
+        RuntimeBuilder {
+            nr_cpus: None,
+            spawner: None,
+            timings: Timings::default(),
+            affinity: Affinity::default(),
+            panic_hook: None,
+            lockup_hook: None,
+        }
+    }
+
+    /// The process-wide runtime (default settings), started on first use.
+    ///
+    /// # Panics
+    ///
+    /// If its timer thread cannot be created (the OS refuses a thread at start-up).
+    pub fn global() -> &'static Runtime {
+        static GLOBAL: OnceLock<Runtime> = OnceLock::new();
+        GLOBAL.get_or_init(|| {
+            Runtime::builder()
+                .build()
+                .unwrap_or_else(|e| panic!("cmwq: cannot start the global runtime: {e}"))
+        })
+    }
+
+    /// A workqueue builder on this runtime.
+    pub fn workqueue(&self, name: impl Into<String>) -> WorkqueueBuilder {
+        Workqueue::builder(name).runtime(self)
+    }
+
+    /// How many CPUs the runtime has.
+    pub fn nr_cpus(&self) -> usize {
+        self.shared.nr_cpus as usize
+    }
+
+    /// The timings in force.
+    pub fn timings(&self) -> Timings {
+        self.shared.timings
+    }
+
+    /// Replace the panic hook.
+    pub fn set_panic_hook(&self, f: impl Fn(&WorkPanic<'_>) + Send + Sync + 'static) {
+        *self.shared.panic_hook.write() = Some(Arc::new(f));
+    }
+
+    /// Work functions that panicked so far, on every workqueue of this runtime.
+    pub fn panics(&self) -> u64 {
+        self.shared.panics.load(Ordering::Relaxed)
+    }
+
+    /// `show_all_workqueues()`: the kernel-format dump of every busy workqueue and pool.
+    pub fn show_all_workqueues(&self) -> String {
+        crate::watch::show_all(&self.shared)
+    }
+
+    /// The `tools/workqueue/wq_monitor.py` table of every workqueue.
+    pub fn wq_monitor(&self) -> String {
+        crate::watch::monitor(&self.shared)
+    }
+
+    /// Pools whose worklist has made no progress for at least the watchdog threshold (or
+    /// 30 s when the watchdog is off): what the watchdog reports as lockups.
+    pub fn stalled(&self) -> Vec<crate::watch::Stall> {
+        let t = self
+            .shared
+            .timings
+            .watchdog_thresh
+            .unwrap_or(Duration::from_secs(30));
+        crate::watch::stalled(&self.shared, t)
+    }
+}

@@ -1,0 +1,189 @@
+//! Concurrency management on real threads: a pool keeps about one running worker; the
+//! blocking scope and the cpu-intensive tick are what let a second item start while the
+//! first one has not finished.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cmwq::{Affinity, Runtime, Timings, WQ_CPU_INTENSIVE, work_fn};
+use common::{GUARD, fast_timings};
+
+fn one_cpu(tick: Duration) -> Runtime {
+    Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(Timings {
+            cpu_intensive_thresh: tick,
+            ..fast_timings()
+        })
+        .build()
+        .unwrap()
+}
+
+/// Item A waits (inside the blocking scope) for item B, queued after it on the same
+/// per-CPU pool. B can only start if A's blocking made the pool wake another worker: the
+/// tick is an hour away, so nothing else would.
+#[test]
+fn blocking_scope_lets_the_pool_start_the_next_item() {
+    let rt = one_cpu(Duration::from_secs(3600));
+    let wq = rt.workqueue("cm").build().unwrap();
+    let (b_ran_tx, b_ran_rx) = mpsc::channel::<()>();
+    let (a_done_tx, a_done_rx) = mpsc::channel::<()>();
+    let b_ran_rx = parking_lot::Mutex::new(Some(b_ran_rx));
+    let (a_started_tx, a_started_rx) = mpsc::channel::<()>();
+    let a = work_fn("a_func", move || {
+        let _ = a_started_tx.send(());
+        let rx = b_ran_rx.lock().take().expect("runs once");
+        cmwq::blocking(|| rx.recv().expect("B runs while A is blocked"));
+        let _ = a_done_tx.send(());
+    });
+    let b = work_fn("b_func", move || {
+        let _ = b_ran_tx.send(());
+    });
+    wq.queue_work_on(0, a).unwrap();
+    // B is queued while A runs (and counts in nr_running): the pool does not start it
+    // on its own.
+    a_started_rx.recv_timeout(GUARD).unwrap();
+    wq.queue_work_on(0, b).unwrap();
+    a_done_rx
+        .recv_timeout(GUARD)
+        .expect("A finished: B ran on another worker");
+    wq.flush();
+}
+
+/// Item A spins, without a blocking scope, until item B has run. Only the cpu-intensive
+/// tick can let B start: it marks A CPU_INTENSIVE once A has run past the threshold.
+#[test]
+fn cpu_intensive_tick_lets_the_pool_start_the_next_item() {
+    let rt = one_cpu(Duration::from_millis(10));
+    let wq = rt.workqueue("hog").build().unwrap();
+    let b_ran = Arc::new(AtomicBool::new(false));
+    let seen = b_ran.clone();
+    let (a_started_tx, a_started_rx) = mpsc::channel::<()>();
+    let a_started_tx = parking_lot::Mutex::new(a_started_tx);
+    let a = work_fn("hog_func", move || {
+        let _ = a_started_tx.lock().send(());
+        while !seen.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+            std::thread::yield_now();
+        }
+    });
+    let flag = b_ran.clone();
+    let b = work_fn("b_func", move || flag.store(true, Ordering::Release));
+    wq.queue_work_on(0, a).unwrap();
+    a_started_rx.recv_timeout(GUARD).unwrap();
+    wq.queue_work_on(0, b).unwrap();
+    wq.flush();
+    assert!(b_ran.load(Ordering::Acquire));
+    assert_eq!(wq.stats().cpu_intensive, 1, "A was marked CPU_INTENSIVE");
+}
+
+/// WQ_CPU_INTENSIVE items never count in nr_running: a spinning one does not hold back
+/// the next one, tick or no tick.
+#[test]
+fn wq_cpu_intensive_items_do_not_hold_the_pool() {
+    let rt = one_cpu(Duration::from_secs(3600));
+    let wq = rt
+        .workqueue("intensive")
+        .flags(WQ_CPU_INTENSIVE)
+        .build()
+        .unwrap();
+    let b_ran = Arc::new(AtomicBool::new(false));
+    let seen = b_ran.clone();
+    let a = work_fn("spin_func", move || {
+        while !seen.load(Ordering::Acquire) {
+            std::thread::yield_now();
+        }
+    });
+    let flag = b_ran.clone();
+    let b = work_fn("b_func", move || flag.store(true, Ordering::Release));
+    wq.queue_work_on(0, a).unwrap();
+    wq.queue_work_on(0, b).unwrap();
+    wq.flush();
+    assert!(b_ran.load(Ordering::Acquire));
+}
+
+/// Items that all block together force the pool to grow (each blocking scope lets the
+/// next item start on another worker); once they finish, the idle timer culls the
+/// surplus down to the two idle workers a pool keeps.
+#[test]
+fn surplus_idle_workers_are_culled_after_the_idle_timeout() {
+    const N: usize = 5;
+    let spawner = Arc::new(cmwq::ThreadSpawner::new());
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(Timings {
+            idle_worker_timeout: Duration::from_millis(5),
+            cpu_intensive_thresh: Duration::from_secs(3600),
+            ..fast_timings()
+        })
+        .spawner_arc(spawner.clone())
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("grow").build().unwrap();
+    let all_in = Arc::new(std::sync::Barrier::new(N));
+    for _ in 0..N {
+        let all_in = all_in.clone();
+        wq.queue_work_on(
+            0,
+            work_fn("together_func", move || {
+                cmwq::blocking(|| all_in.wait());
+            }),
+        )
+        .unwrap();
+    }
+    wq.flush();
+    assert!(
+        spawner.stats().live_workers >= N,
+        "the pool grew to run {N} at once"
+    );
+    let deadline = std::time::Instant::now() + GUARD;
+    while spawner.stats().live_workers > 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "surplus workers never culled"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// max_active bounds how many items of a workqueue run at once on a pool, even when each
+/// one blocks (and so lets the pool start more workers).
+#[test]
+fn max_active_bounds_the_items_running_at_once() {
+    use std::sync::atomic::AtomicUsize;
+    const MAX: usize = 2;
+    const N: usize = 12;
+    let rt = one_cpu(Duration::from_secs(3600));
+    let wq = rt
+        .workqueue("bounded")
+        .max_active(MAX as u32)
+        .build()
+        .unwrap();
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    // Each item waits (blocking scope) until MAX items run together, so the pool is
+    // pushed to start more; max_active must still hold it to MAX.
+    let gate = Arc::new(std::sync::Barrier::new(MAX));
+    for _ in 0..N {
+        let (running, peak, gate) = (running.clone(), peak.clone(), gate.clone());
+        wq.queue_work_on(
+            0,
+            work_fn("bounded_func", move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                cmwq::blocking(|| gate.wait());
+                running.fetch_sub(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+    }
+    wq.flush();
+    assert_eq!(peak.load(Ordering::SeqCst), MAX);
+    assert_eq!(wq.stats().completed, N as u64);
+}

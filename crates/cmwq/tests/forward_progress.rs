@@ -1,0 +1,104 @@
+//! Forward progress under total worker-creation failure: a WQ_MEM_RECLAIM workqueue
+//! completes everything through its rescuer; a workqueue without one is reported stalled
+//! by the lockup watchdog instead of hanging the test.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cmwq::{FailurePlan, Rescue, Runtime, Stall, ThreadSpawner, Timings, WQ_MEM_RECLAIM};
+use common::{Counted, GUARD, Latch, fast_timings};
+
+const N: usize = 10_000;
+
+fn failing_runtime(timings: Timings) -> Runtime {
+    Runtime::builder()
+        .nr_cpus(1)
+        .timings(timings)
+        .spawner(ThreadSpawner::new().failure(FailurePlan::Always))
+        .build()
+        .expect("runtime")
+}
+
+fn all_complete_through_the_rescuer(policy: Rescue) {
+    let rt = failing_runtime(fast_timings());
+    let wq = rt
+        .workqueue("reclaim")
+        .flags(WQ_MEM_RECLAIM)
+        .rescuer(policy)
+        .build()
+        .expect("a reclaim workqueue: its rescuer is created up front");
+    let latch = Latch::new();
+    let items: Vec<_> = (0..N).map(|_| Counted::new(&latch)).collect();
+    for it in &items {
+        wq.queue_work(Arc::clone(it)).expect("idle item queues");
+    }
+    latch.wait_for(N);
+    assert!(
+        items
+            .iter()
+            .all(|i| i.runs.load(std::sync::atomic::Ordering::SeqCst) == 1)
+    );
+    let stats = wq.stats();
+    assert_eq!(stats.rescued, N as u64, "every item ran on the rescuer");
+    assert!(stats.mayday >= 1);
+    wq.flush();
+}
+
+#[test]
+fn reclaim_wq_completes_every_item_through_the_rescuer_cursor() {
+    all_complete_through_the_rescuer(Rescue::Cursor);
+}
+
+#[test]
+fn reclaim_wq_completes_every_item_through_the_rescuer_slurp() {
+    all_complete_through_the_rescuer(Rescue::Slurp);
+}
+
+#[test]
+fn reclaim_wq_completes_every_item_through_the_rescuer_rescan() {
+    all_complete_through_the_rescuer(Rescue::Rescan);
+}
+
+#[test]
+fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
+    let (tx, rx) = mpsc::channel::<Stall>();
+    let tx = parking_lot::Mutex::new(tx);
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .timings(Timings {
+            watchdog_thresh: Some(Duration::from_millis(20)),
+            ..fast_timings()
+        })
+        .spawner(ThreadSpawner::new().failure(FailurePlan::Always))
+        .lockup_hook(move |s| {
+            let _ = tx.lock().send(s.clone());
+        })
+        .build()
+        .unwrap();
+    // Never dropped: destroying a stuck workqueue would wait for it (drain) forever, and a
+    // failing assertion must fail the test, not hang it.
+    let wq = std::mem::ManuallyDrop::new(rt.workqueue("plain").build().unwrap());
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    let stall = rx
+        .recv_timeout(GUARD)
+        .expect("the watchdog reports the stalled pool");
+    assert!(
+        stall.report.starts_with("BUG: workqueue lockup - pool"),
+        "{}",
+        stall.report
+    );
+    assert!(
+        !rt.stalled().is_empty(),
+        "stalled() agrees with the watchdog"
+    );
+    assert_eq!(latch.get(), 0, "nothing ran: no worker, no rescuer");
+    let dump = rt.show_all_workqueues();
+    assert!(dump.contains("workqueue plain: flags=0x0"), "{dump}");
+    assert!(dump.contains("active=1"), "{dump}");
+    assert!(dump.contains("pending: counted_func"), "{dump}");
+}
