@@ -36,8 +36,8 @@ fn slurp_parks_the_siblings_on_the_rescuers_scheduled_list() {
     let dump = dump_at(&run, 500);
     let in_flight = dump
         .lines()
-        .find(|l| l.contains("in-flight:"))
-        .expect("an in-flight line");
+        .find(|l| l.contains("in-flight:") && l.contains("(RESCUER)"))
+        .expect("the rescuer's in-flight line");
     assert!(in_flight.contains("(RESCUER):xfs_end_io"), "{dump}");
     assert_eq!(
         in_flight.matches(" xfs_end_io_sibling").count(),
@@ -214,5 +214,6 @@ fn the_reported_case_picture_parks_siblings_in_the_rescuer_lane_only_under_slurp
     assert!(slurp.contains("reported-case \u{2014} slurp"));
     let sibling = "xfs_end_io_sibling#7 (xfs-conv/sda1/cpu0) on ";
     assert!(slurp.contains(&format!("{sibling}kworker/R-xfs-conv/sda1 (RESCUER)")));
-    assert!(cursor.contains(&format!("{sibling}kworker/0:0")));
+    assert!(!cursor.contains(&format!("{sibling}kworker/R-")));
+    assert!(cursor.contains(&format!("{sibling}kworker/0:")));
 }
