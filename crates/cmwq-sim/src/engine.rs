@@ -14,18 +14,22 @@
 //!   step the core's rescuer state machine (`rescuer_step`) until it has nothing to do.
 //! - **Timers** are heap events at the deadlines the core asks for; a stale one is ignored by
 //!   the core, so the loop never cancels any.
-//! - **CPU-intensive ticks**: a run step longer than the core's CPU_INTENSIVE_THRESH gets a
-//!   `worker_tick` at that threshold, so the worker stops counting in nr_running.
-//! - **CPUs**: the scenario's CPU count sets the per-CPU pools. The simulator does not model
-//!   contention for a CPU: each runnable worker progresses at full speed. Concurrency
-//!   management already keeps about one runnable worker per pool, and what the rescuer study
-//!   measures (who runs which item when) does not depend on CPU sharing.
+//! - **CPUs**: the scenario's CPU count sets the per-CPU pools, and each CPU runs one worker
+//!   at a time. A worker of a per-CPU pool runs on that CPU, a rescuer on the CPU of the pool
+//!   it is attached to, an unbound worker on any. Workers that want the same CPU share it
+//!   round-robin in slices of [`CPU_SLICE_NS`] (a FIFO run queue per CPU, plus one for
+//!   unbound workers); a worker alone on its CPU runs its whole step without slicing, so the
+//!   loop only pays for slices under contention. Only `run` steps use a CPU: sleeping,
+//!   blocking, queueing and signalling take no CPU time.
+//! - **CPU-intensive ticks**: once an item has used the core's CPU_INTENSIVE_THRESH of CPU
+//!   time since it started or last woke (the kernel's `current_at`), the worker gets a
+//!   `worker_tick`, so it stops counting in nr_running.
 //! - **Determinism**: events at one instant run in the order they were scheduled (the heap
 //!   key is `(time, seq)`), and the only randomness, the optional jitter of run steps, comes
 //!   from a ChaCha8 generator seeded by the scenario.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 
 use cmwq_dump::KernelFormat;
@@ -43,6 +47,8 @@ use crate::scenario::{PolicyChoice, Scenario, Step, WqKind};
 use crate::time::{Nanos, nanos};
 use crate::trace::{ItemInfo, PoolInfo, PwqInfo, Trace, TraceKind, WorkerInfo};
 
+/// The time slice of workers sharing a CPU, in virtual nanoseconds.
+pub const CPU_SLICE_NS: Nanos = 1_000_000;
 /// How long creating a worker takes (kthread creation), in virtual nanoseconds.
 pub const WORKER_CREATE_NS: Nanos = 50_000;
 /// How long a run goes on past the scenario's last scheduled instant before it is stopped
@@ -204,6 +210,8 @@ enum Op {
 struct Group {
     first: u32,
     count: u32,
+    /// Time between the initial queueings of consecutive instances.
+    interval: Nanos,
     wq: WqId,
     cpu: Option<u32>,
     script: Box<[Op]>,
@@ -238,8 +246,29 @@ struct Worker {
     state: WState,
     wake_queued: bool,
     current: Option<Current>,
-    /// Bumped at every run step, so a stale cpu-intensive tick is recognised.
+    /// The CPU it runs on (its pool's; a rescuer's: the pool it is attached to); `None`
+    /// for an unbound worker, which runs on any.
+    home_cpu: Option<u32>,
+    /// CPU time the current run step still needs.
+    cpu_left: Nanos,
+    /// The CPU it occupies, if any.
+    on_cpu: Option<u32>,
+    /// When its current slice began and when it is due to end.
+    slice_start: Nanos,
+    slice_end: Nanos,
+    /// CPU time since the item started or last woke (the kernel's `current_at`).
+    run_cpu: Nanos,
+    /// Whether the core was told the current item crossed the cpu-intensive threshold.
+    ticked: bool,
+    /// Bumped at every slice, so a stale slice end is recognised.
     serial: u64,
+}
+
+/// One simulated CPU: the worker on it and the bound workers waiting for it.
+#[derive(Default)]
+struct Cpu {
+    running: Option<u32>,
+    waiting: VecDeque<u32>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -248,9 +277,8 @@ enum Ev {
     Signal { event: u32 },
     Flush { flush: u32 },
     Dump,
-    StepDone { w: u32 },
+    SliceEnd { w: u32, serial: u64 },
     Wake { w: u32 },
-    Tick { w: u32, serial: u64 },
     WorkerNext { w: u32 },
     Create { pool: PoolId },
     MaydayTimer { pool: PoolId },
@@ -306,6 +334,9 @@ struct Sim<'s> {
     pwq_idx: HashMap<PwqId, u32>,
     wq_names: HashMap<WqId, String>,
     events: Vec<EventState>,
+    cpus: Vec<Cpu>,
+    /// Unbound workers waiting for any CPU.
+    any_waiting: VecDeque<u32>,
     /// Event id of each of the scenario's signals.
     signal_events: Vec<u32>,
     /// Last seen MAYDAY stat of each pwq (trace index), to trace maydays as they are sent.
@@ -349,6 +380,8 @@ impl<'s> Sim<'s> {
             pwq_idx: HashMap::new(),
             wq_names: HashMap::new(),
             events: Vec::new(),
+            cpus: (0..sc.nr_cpus).map(|_| Cpu::default()).collect(),
+            any_waiting: VecDeque::new(),
             signal_events: Vec::new(),
             maydays_seen: Vec::new(),
             pwq_ids: Vec::new(),
@@ -370,6 +403,14 @@ impl<'s> Sim<'s> {
             last_activity: 0,
         };
         sim.setup(core_policy)?;
+        if sim.tracing() {
+            // Queued, started, finished and usually a sleep/wake pair per item: reserve
+            // once so the loop does not regrow the trace.
+            let per_item = 4;
+            sim.trace
+                .events
+                .reserve(usize::try_from(sc.nr_items()).unwrap_or(0) * per_item);
+        }
         Ok(sim)
     }
 
@@ -396,7 +437,7 @@ impl<'s> Sim<'s> {
         if let Some(&i) = self.pool_idx.get(&pool) {
             return i;
         }
-        let label = match self.sys.pool(pool).map(|p| p.kind().clone()) {
+        let label = match self.sys.pool(pool).map(|p| *p.kind()) {
             Some(PoolKind::PerCpu {
                 cpu,
                 pri: Priority::Normal,
@@ -414,6 +455,16 @@ impl<'s> Sim<'s> {
         i
     }
 
+    /// The CPU a pool's workers run on (`None`: unbound, any CPU).
+    fn pool_cpu(&self, pool: PoolId) -> Option<u32> {
+        match self.sys.pool(pool).map(|p| *p.kind()) {
+            Some(PoolKind::PerCpu { cpu, .. } | PoolKind::Bh { cpu, .. }) => {
+                Some(cpu.min(self.sc.nr_cpus.saturating_sub(1)))
+            }
+            _ => None,
+        }
+    }
+
     fn add_worker(&mut self, id: WorkerId, pool: Option<PoolId>, rescuer: Option<WqId>) -> u32 {
         let name = match (rescuer, pool) {
             (Some(wq), _) => format!("kworker/R-{}", self.wq_names[&wq]),
@@ -425,6 +476,7 @@ impl<'s> Sim<'s> {
             (None, None) => format!("kworker/{}", id.0),
         };
         let pool_idx = pool.map(|p| self.pool_index(p));
+        let home_cpu = pool.and_then(|p| self.pool_cpu(p));
         let w = self.workers.len() as u32;
         self.workers.push(Worker {
             id,
@@ -436,6 +488,13 @@ impl<'s> Sim<'s> {
             },
             wake_queued: false,
             current: None,
+            home_cpu,
+            cpu_left: 0,
+            on_cpu: None,
+            slice_start: 0,
+            slice_end: 0,
+            run_cpu: 0,
+            ticked: false,
             serial: 0,
         });
         self.worker_idx.insert(id, w);
@@ -565,15 +624,19 @@ impl<'s> Sim<'s> {
                     pwq,
                     sibling,
                 });
-                if let Some(at) = it.at {
-                    let t = nanos(at) + u64::from(inst) * nanos(it.interval);
-                    self.schedule(t, Ev::QueueItem { item: idx });
+                if it.at.is_some() {
                     self.scheduled_left += 1;
                 }
+            }
+            // Only the first instance goes on the heap now; each queueing schedules the
+            // next, so the heap stays small however many items a group has.
+            if let Some(at) = it.at {
+                self.schedule(nanos(at), Ev::QueueItem { item: first });
             }
             self.groups.push(Group {
                 first,
                 count: it.count,
+                interval: nanos(it.interval),
                 wq,
                 cpu: it.cpu,
                 script,
@@ -593,7 +656,21 @@ impl<'s> Sim<'s> {
             self.schedule(nanos(*d), Ev::Dump);
             self.scheduled_left += 1;
         }
-        let last_instant = self.heap.iter().map(|e| e.t).max().unwrap_or(0);
+        let last_queueing = sc
+            .items
+            .iter()
+            .filter_map(|i| {
+                i.at.map(|at| nanos(at) + u64::from(i.count - 1) * nanos(i.interval))
+            })
+            .max()
+            .unwrap_or(0);
+        let last_instant = self
+            .heap
+            .iter()
+            .map(|e| e.t)
+            .max()
+            .unwrap_or(0)
+            .max(last_queueing);
         let last_pressure = self.trace.pressure.iter().map(|w| w.1).max().unwrap_or(0);
         self.horizon = match sc.until {
             Some(u) => nanos(u),
@@ -662,6 +739,11 @@ impl<'s> Sim<'s> {
         match ev {
             Ev::QueueItem { item } => {
                 self.scheduled_left -= 1;
+                let g = &self.groups[self.items[item as usize].group as usize];
+                if item + 1 < g.first + g.count {
+                    let next = self.now + g.interval;
+                    self.schedule(next, Ev::QueueItem { item: item + 1 });
+                }
                 self.queue_item(item, QueueFrom::Outside)?;
             }
             Ev::Signal { event } => {
@@ -697,25 +779,20 @@ impl<'s> Sim<'s> {
                 self.dumps.push(Dump { at: self.now, text });
                 self.last_activity = self.now;
             }
-            Ev::StepDone { w } => self.advance(w),
+            Ev::SliceEnd { w, serial } => self.slice_end(w, serial),
             Ev::Wake { w } => {
                 let worker = &mut self.workers[w as usize];
                 if worker.state != WState::Sleeping {
                     return Ok(());
                 }
                 worker.state = WState::Running;
+                // The kernel resets current_at on wakeup: the threshold counts afresh.
+                worker.run_cpu = 0;
                 let id = worker.id;
                 let item = worker.current.map_or(0, |c| c.item);
                 self.sys.worker_running(id, self.now);
                 self.record(TraceKind::Woke { item, worker: w });
                 self.advance(w);
-            }
-            Ev::Tick { w, serial } => {
-                let worker = &self.workers[w as usize];
-                if worker.serial == serial && worker.state == WState::Running {
-                    let id = worker.id;
-                    self.sys.worker_tick(id, self.now, &mut self.out);
-                }
             }
             Ev::WorkerNext { w } => {
                 self.workers[w as usize].wake_queued = false;
@@ -759,19 +836,21 @@ impl<'s> Sim<'s> {
         Ok(())
     }
 
-    /// Handles what the core asked for, until it asks for nothing more.
+    /// Handles what the core asked for, until it asks for nothing more. The batch buffer
+    /// is reused, so this allocates nothing once warmed up.
     fn drain_actions(&mut self) {
+        let mut batch = std::mem::take(&mut self.pending);
         loop {
-            self.pending.extend(self.out.drain());
-            if self.pending.is_empty() {
-                return;
+            batch.extend(self.out.drain());
+            if batch.is_empty() {
+                break;
             }
             // Handle in order; handlers may push more core actions into `out`.
-            let batch: Vec<Action> = std::mem::take(&mut self.pending);
-            for a in batch {
+            for a in batch.drain(..) {
                 self.handle_action(a);
             }
         }
+        self.pending = batch;
     }
 
     fn handle_action(&mut self, a: Action) {
@@ -888,7 +967,8 @@ impl<'s> Sim<'s> {
             let step = self.sys.rescuer_step(wq, self.now, &mut self.out);
             self.trace_maydays();
             match step {
-                RescuerStep::Run { work, .. } => {
+                RescuerStep::Run { pool, work } => {
+                    self.workers[w as usize].home_cpu = self.pool_cpu(pool);
                     if self.start(w, work) {
                         return;
                     }
@@ -912,6 +992,8 @@ impl<'s> Sim<'s> {
         };
         let worker = &mut self.workers[w as usize];
         worker.state = WState::Running;
+        worker.run_cpu = 0;
+        worker.ticked = false;
         worker.current = Some(Current {
             item,
             pc: 0,
@@ -950,20 +1032,11 @@ impl<'s> Sim<'s> {
                 }
                 Some(Op::Run(d)) => {
                     let d = self.jitter(d);
-                    let worker = &mut self.workers[w as usize];
-                    worker.serial += 1;
-                    let serial = worker.serial;
-                    let rescuer = worker.rescuer.is_some();
-                    if let Some(c) = worker.current.as_mut() {
-                        c.cpu_ns += d;
+                    if d == 0 {
+                        continue;
                     }
-                    self.schedule(self.now + d, Ev::StepDone { w });
-                    if !rescuer && d > cmwq_pool::CPU_INTENSIVE_THRESH {
-                        self.schedule(
-                            self.now + cmwq_pool::CPU_INTENSIVE_THRESH,
-                            Ev::Tick { w, serial },
-                        );
-                    }
+                    self.workers[w as usize].cpu_left = d;
+                    self.request_cpu(w);
                     return;
                 }
                 Some(Op::Sleep(d)) => {
@@ -996,10 +1069,132 @@ impl<'s> Sim<'s> {
     fn go_to_sleep(&mut self, w: u32, item: u32) {
         let worker = &mut self.workers[w as usize];
         worker.state = WState::Sleeping;
-        worker.serial += 1;
         let id = worker.id;
         self.sys.worker_sleeping(id, self.now, &mut self.out);
         self.record(TraceKind::Slept { item, worker: w });
+    }
+
+    /// Puts `w` on its CPU if that is free, else in the CPU's run queue (making the worker
+    /// on it share the CPU in slices).
+    fn request_cpu(&mut self, w: u32) {
+        match self.workers[w as usize].home_cpu {
+            Some(c) => {
+                if self.cpus[c as usize].running.is_none() {
+                    self.dispatch(w, c);
+                } else {
+                    self.cpus[c as usize].waiting.push_back(w);
+                    self.contend(c);
+                }
+            }
+            None => {
+                if let Some(c) = self.cpus.iter().position(|cpu| cpu.running.is_none()) {
+                    self.dispatch(w, c as u32);
+                } else {
+                    self.any_waiting.push_back(w);
+                    for c in 0..self.cpus.len() as u32 {
+                        self.contend(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a worker waits for CPU `c` (bound to it, or unbound).
+    fn cpu_wanted(&self, c: u32) -> bool {
+        !self.cpus[c as usize].waiting.is_empty() || !self.any_waiting.is_empty()
+    }
+
+    /// Starts a slice of `w` on CPU `c`: the whole step if nobody waits for the CPU, else
+    /// one [`CPU_SLICE_NS`]; cut short where the item crosses the cpu-intensive threshold.
+    fn dispatch(&mut self, w: u32, c: u32) {
+        let wanted = self.cpu_wanted(c);
+        let now = self.now;
+        self.cpus[c as usize].running = Some(w);
+        let worker = &mut self.workers[w as usize];
+        worker.on_cpu = Some(c);
+        let mut len = worker.cpu_left;
+        if wanted {
+            len = len.min(CPU_SLICE_NS);
+        }
+        if worker.rescuer.is_none() && !worker.ticked {
+            let to_thresh = cmwq_pool::CPU_INTENSIVE_THRESH.saturating_sub(worker.run_cpu);
+            if to_thresh > 0 {
+                len = len.min(to_thresh);
+            }
+        }
+        worker.slice_start = now;
+        worker.slice_end = now + len;
+        worker.serial += 1;
+        let serial = worker.serial;
+        self.schedule(now + len, Ev::SliceEnd { w, serial });
+    }
+
+    /// Someone now waits for CPU `c`: the worker on it, if it was given a long slice,
+    /// yields after at most one [`CPU_SLICE_NS`] from its slice start.
+    fn contend(&mut self, c: u32) {
+        let Some(r) = self.cpus[c as usize].running else {
+            return;
+        };
+        let now = self.now;
+        let worker = &mut self.workers[r as usize];
+        let cut = (worker.slice_start + CPU_SLICE_NS).max(now);
+        if worker.slice_end > cut {
+            worker.slice_end = cut;
+            worker.serial += 1;
+            let serial = worker.serial;
+            self.schedule(cut, Ev::SliceEnd { w: r, serial });
+        }
+    }
+
+    /// Gives CPU `c` to the next waiting worker, or leaves it idle.
+    fn dispatch_next(&mut self, c: u32) {
+        let next = self.cpus[c as usize]
+            .waiting
+            .pop_front()
+            .or_else(|| self.any_waiting.pop_front());
+        match next {
+            Some(n) => self.dispatch(n, c),
+            None => self.cpus[c as usize].running = None,
+        }
+    }
+
+    fn slice_end(&mut self, w: u32, serial: u64) {
+        let now = self.now;
+        let worker = &mut self.workers[w as usize];
+        if worker.serial != serial {
+            return; // the slice was cut short and rescheduled
+        }
+        let Some(c) = worker.on_cpu.take() else {
+            return;
+        };
+        let used = now - worker.slice_start;
+        worker.cpu_left -= used.min(worker.cpu_left);
+        worker.run_cpu += used;
+        if let Some(cur) = worker.current.as_mut() {
+            cur.cpu_ns += used;
+        }
+        let tick = worker.rescuer.is_none()
+            && !worker.ticked
+            && worker.run_cpu >= cmwq_pool::CPU_INTENSIVE_THRESH;
+        if tick {
+            worker.ticked = true;
+            let id = worker.id;
+            self.sys.worker_tick(id, now, &mut self.out);
+        }
+        let worker = &self.workers[w as usize];
+        if worker.cpu_left == 0 {
+            self.dispatch_next(c);
+            self.advance(w);
+        } else if self.cpu_wanted(c) {
+            // Round-robin: to the back of the queue it waits in, the CPU to the next.
+            match worker.home_cpu {
+                Some(h) => self.cpus[h as usize].waiting.push_back(w),
+                None => self.any_waiting.push_back(w),
+            }
+            self.dispatch_next(c);
+        } else {
+            self.dispatch(w, c);
+        }
     }
 
     fn finish_item(&mut self, w: u32, cur: Current) {

@@ -13,7 +13,7 @@
 //!   an event, queue another item, signal an event), memory-pressure windows during which
 //!   worker creation fails, events and flushes at fixed instants, and the instants at which
 //!   to take a kernel-format dump. Build one in Rust ([`Scenario::builder`]) or write it as
-//!   a small TOML file ([`file`]). The [`library`] has the built-in ones, among them the
+//!   a small TOML file ([`file`](mod@file)). The [`library`] has the built-in ones, among them the
 //!   reported case the 7.0 rescuer change is about.
 //! - A run ([`run`], [`run_policies`]) plays a scenario under one rescuer policy (Slurp,
 //!   Cursor or Rescan, [`PolicyChoice`]) and yields a [`RunOutput`]: the event

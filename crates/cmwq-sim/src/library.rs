@@ -193,7 +193,7 @@ pub fn ordered() -> Scenario {
 }
 
 /// THE REPORTED CASE: a WQ_MEM_RECLAIM queue whose pool cannot create a worker for one
-/// second; the rescuer takes the first item, which blocks for three seconds. Under Slurp
+/// second while its only worker is blocked in the log; the rescuer takes the first item, which blocks for three seconds. Under Slurp
 /// the rescuer slurped every sibling onto its scheduled list, so they wait for the blocked
 /// item even after pressure ends; under Cursor they stay on the worklist behind the pwq's
 /// cursor and a normal worker runs them as soon as one can be created.
@@ -208,16 +208,25 @@ pub fn reported_case() -> Scenario {
             )
             .cpus(1)
             .seed(1)
+            .workqueue(WorkqueueSpec::new("xfs-log/sda1"))
             .workqueue(WorkqueueSpec::new("xfs-conv/sda1").mem_reclaim())
-            .pressure(ms(0), secs(1))
+            .pressure(ms(1), secs(1))
+            // The pool's only worker blocks in the log, as in the report: the pool needs a
+            // new worker and cannot create one.
+            .item(
+                ItemSpec::new("log", "xlog_cil_push_work", "xfs-log/sda1")
+                    .run(us(50))
+                    .block("log-io"),
+            )
             .item(
                 ItemSpec::new("blocker", "xfs_end_io", "xfs-conv/sda1")
+                    .at(ms(2))
                     .run(us(200))
                     .block("log-io"),
             )
             .item(
                 ItemSpec::new("siblings", "xfs_end_io_sibling", "xfs-conv/sda1")
-                    .at(us(1))
+                    .at(us(2001))
                     .count(8, us(2))
                     .run(ms(2)),
             )
@@ -292,23 +301,28 @@ pub fn two_stalled_pwqs() -> Scenario {
     )
 }
 
-/// Pressure that lasts: a steady stream of items while creation fails for 3 s.
+/// Pressure that lasts: for 1.5 s no worker can be created while items keep arriving
+/// faster than one CPU runs them, so the rescuer is the only progress and falls behind.
+/// When pressure ends, Slurp's slurped backlog stays on the rescuer, which then shares the
+/// CPU with the new worker; Cursor hands what is left to the new worker.
 pub fn sustained_pressure() -> Scenario {
     must(
         Scenario::builder("sustained-pressure")
             .description(
-                "Worker creation fails for 3s while items arrive every 2ms for 2s: the \
-                 rescuer must keep rescuing (the manager is still trying) until pressure ends.",
+                "Worker creation fails for 1.5s while items needing 2.5ms of CPU arrive every \
+                 2ms: the rescuer must keep rescuing (the manager is still trying) and falls \
+                 behind; after pressure ends Slurp keeps its slurped backlog on the rescuer.",
             )
             .cpus(1)
             .workqueue(WorkqueueSpec::new("nfsiod").mem_reclaim())
-            .pressure(ms(0), secs(3))
+            .pressure(ms(0), ms(1500))
             .item(
                 ItemSpec::new("stream", "nfs_pgio_release", "nfsiod")
                     .count(1000, ms(2))
-                    .run(us(500)),
+                    .run(us(2500)),
             )
-            .dump_at(ms(1000)),
+            .dump_at(ms(1000))
+            .dump_at(ms(1600)),
     )
 }
 

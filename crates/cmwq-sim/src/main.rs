@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cmwq-sim list
+//! cmwq-sim show <scenario name or file.toml>      (prints it in the file format)
 //! cmwq-sim run <scenario name or file.toml> [--policy slurp|cursor|rescan|all]
 //!              [--timeline FILE.svg] [--kernel 7.0|6.12]
 //! ```
@@ -26,7 +27,8 @@ enum CliError {
     },
 }
 
-const USAGE: &str = "usage:\n  cmwq-sim list\n  cmwq-sim run <scenario name or file.toml> \
+const USAGE: &str = "usage:\n  cmwq-sim list\n  cmwq-sim show <scenario name or file.toml>\n  \
+                     cmwq-sim run <scenario name or file.toml> \
                      [--policy slurp|cursor|rescan|all] [--timeline FILE.svg] [--kernel 7.0|6.12]";
 
 fn main() -> ExitCode {
@@ -49,6 +51,13 @@ fn real_main(args: &[String]) -> Result<(), CliError> {
             Ok(())
         }
         Some("run") => run(&args[1..]),
+        Some("show") => match &args[1..] {
+            [target] => {
+                print!("{}", cmwq_sim::load(target)?.to_toml());
+                Ok(())
+            }
+            _ => Err(CliError::Usage(USAGE.to_owned())),
+        },
         Some("-h" | "--help") => {
             println!("{USAGE}");
             Ok(())

@@ -54,6 +54,17 @@ impl fmt::Display for Percentiles {
     }
 }
 
+/// Latencies of one item group.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupLatency {
+    /// The scenario's item group.
+    pub group: String,
+    /// Queue-to-start latency of its runs.
+    pub queue_to_start: Percentiles,
+    /// Queue-to-finish latency of its finished runs.
+    pub queue_to_finish: Percentiles,
+}
+
 /// What a run measured.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
@@ -80,6 +91,9 @@ pub struct Metrics {
     pub creation_failures: u64,
     /// When the run ended.
     pub end: Nanos,
+    /// The latencies per item group, in the scenario's order (empty for a scenario of one
+    /// group, where they equal the totals).
+    pub groups: Vec<GroupLatency>,
 }
 
 impl Metrics {
@@ -98,6 +112,26 @@ impl Metrics {
             ..Metrics::default()
         };
         let mut last_sibling_finish: Option<Nanos> = None;
+        // Group index of every item, and per-group samples.
+        let mut group_names: Vec<&str> = Vec::new();
+        let mut group_of: Vec<usize> = Vec::with_capacity(n);
+        for info in &trace.items {
+            // Instances of a group are contiguous: try the last group first.
+            if group_names.last().is_some_and(|g| *g == info.group) {
+                group_of.push(group_names.len() - 1);
+                continue;
+            }
+            let g = match group_names.iter().position(|g| *g == info.group) {
+                Some(g) => g,
+                None => {
+                    group_names.push(&info.group);
+                    group_names.len() - 1
+                }
+            };
+            group_of.push(g);
+        }
+        let mut g_start: Vec<Vec<Nanos>> = vec![Vec::new(); group_names.len()];
+        let mut g_finish: Vec<Vec<Nanos>> = vec![Vec::new(); group_names.len()];
         for ev in &trace.events {
             match ev.kind {
                 TraceKind::Queued { item } => {
@@ -107,6 +141,7 @@ impl Metrics {
                 TraceKind::Started { item, worker } => {
                     run_queued_at[item as usize] = queued_at[item as usize];
                     to_start.push(ev.t - queued_at[item as usize]);
+                    g_start[group_of[item as usize]].push(ev.t - queued_at[item as usize]);
                     if trace.workers[worker as usize].rescuer {
                         m.rescued += 1;
                     }
@@ -114,6 +149,7 @@ impl Metrics {
                 TraceKind::Finished { item, .. } => {
                     m.finished += 1;
                     to_finish.push(ev.t - run_queued_at[item as usize]);
+                    g_finish[group_of[item as usize]].push(ev.t - run_queued_at[item as usize]);
                     if trace.items[item as usize].sibling {
                         last_sibling_finish = Some(ev.t);
                     }
@@ -126,6 +162,17 @@ impl Metrics {
         }
         m.queue_to_start = Percentiles::of(&mut to_start);
         m.queue_to_finish = Percentiles::of(&mut to_finish);
+        if group_names.len() > 1 {
+            m.groups = group_names
+                .iter()
+                .zip(g_start.iter_mut().zip(g_finish.iter_mut()))
+                .map(|(name, (st, fi))| GroupLatency {
+                    group: (*name).to_owned(),
+                    queue_to_start: Percentiles::of(st),
+                    queue_to_finish: Percentiles::of(fi),
+                })
+                .collect();
+        }
         let pressure_end = trace.pressure.iter().map(|w| w.1).max();
         m.sibling_stall = match (pressure_end, last_sibling_finish) {
             (Some(end), Some(fin)) => Some(fin.saturating_sub(end)),
@@ -139,10 +186,11 @@ impl Metrics {
         (self.rescued > 0).then(|| self.rescuer_nodes_visited as f64 / self.rescued as f64)
     }
 
-    /// The metrics as `name: value` lines (stable text, snapshot-tested).
-    pub fn lines(&self) -> Vec<(&'static str, String)> {
+    /// The metrics as `name: value` lines (stable text, snapshot-tested); per-group
+    /// latencies follow as `queue-to-start[GROUP]` and `queue-to-finish[GROUP]`.
+    pub fn lines(&self) -> Vec<(String, String)> {
         let opt = |v: Option<Nanos>| v.map_or_else(|| "-".to_owned(), |v| Pretty(v).to_string());
-        vec![
+        let mut lines: Vec<(String, String)> = [
             ("queued", self.queued.to_string()),
             ("finished", self.finished.to_string()),
             ("queue-to-start", self.queue_to_start.to_string()),
@@ -163,13 +211,29 @@ impl Metrics {
             ("creation failures", self.creation_failures.to_string()),
             ("end", Pretty(self.end).to_string()),
         ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        for g in &self.groups {
+            lines.push((
+                format!("queue-to-start[{}]", g.group),
+                g.queue_to_start.to_string(),
+            ));
+            lines.push((
+                format!("queue-to-finish[{}]", g.group),
+                g.queue_to_finish.to_string(),
+            ));
+        }
+        lines
     }
 }
 
 impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (k, v) in self.lines() {
-            writeln!(f, "{k:<24}{v}")?;
+        let lines = self.lines();
+        let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 2;
+        for (k, v) in lines {
+            writeln!(f, "{k:<width$}{v}")?;
         }
         Ok(())
     }

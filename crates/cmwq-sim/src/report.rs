@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::engine::RunOutput;
 use crate::scenario::Scenario;
 use crate::time::Pretty;
-use crate::timeline::render_text;
+use crate::timeline::{render_text, render_text_until};
 
 /// Width of the text timeline in reports.
 pub const TIMELINE_COLUMNS: usize = 96;
@@ -95,10 +95,12 @@ pub fn render_side_by_side(scenario: &Scenario, runs: &[RunOutput]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "scenario: {}", scenario.name);
     let _ = writeln!(out, "{}", scenario.description);
+    // One time scale for every run, so their timelines line up.
+    let t_max = runs.iter().map(|r| r.trace.end).max().unwrap_or(0);
     for run in runs {
         let _ = writeln!(out);
         let _ = writeln!(out, "-- timeline ({})", run.policy.name());
-        out.push_str(&render_text(&run.trace, TIMELINE_COLUMNS));
+        out.push_str(&render_text_until(&run.trace, TIMELINE_COLUMNS, t_max));
     }
     let nr_dumps = runs.iter().map(|r| r.dumps.len()).max().unwrap_or(0);
     for i in 0..nr_dumps {
@@ -118,9 +120,9 @@ pub fn render_side_by_side(scenario: &Scenario, runs: &[RunOutput]) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "-- metrics");
-    let names: Vec<&str> = runs
+    let names: Vec<String> = runs
         .first()
-        .map(|r| r.metrics.lines().iter().map(|(k, _)| *k).collect())
+        .map(|r| r.metrics.lines().into_iter().map(|(k, _)| k).collect())
         .unwrap_or_default();
     let mut blocks = vec![(String::new(), names.join("\n"))];
     for r in runs {

@@ -17,6 +17,9 @@ pub const WQ_MAX_ACTIVE: u32 = 2048;
 pub const WQ_DFL_ACTIVE: u32 = 1024;
 /// The most CPUs a scenario may simulate.
 pub const MAX_CPUS: u32 = 64;
+/// The most items (instances over every group) a scenario may have: each costs memory
+/// up front.
+pub const MAX_ITEMS: u64 = 10_000_000;
 
 /// Which rescuer policy a run uses; `All` runs the scenario once per policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -507,6 +510,12 @@ impl ScenarioBuilder {
                 });
             }
         }
+        if s.nr_items() > MAX_ITEMS {
+            return Err(ScenarioError::Invalid(format!(
+                "{} items in all, at most {MAX_ITEMS}",
+                s.nr_items()
+            )));
+        }
         let mut waited = BTreeSet::new();
         let mut signalled: BTreeSet<&str> = s.signals.iter().map(|x| x.event.as_str()).collect();
         for it in &s.items {
@@ -670,6 +679,16 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(s.sibling_groups(), vec!["sib"]);
+    }
+
+    #[test]
+    fn too_many_items_are_rejected_before_anything_is_allocated() {
+        let err = base()
+            .item(ItemSpec::new("a", "f", "wq").count(u32::MAX, ms(0)))
+            .item(ItemSpec::new("b", "f", "wq").count(u32::MAX, ms(0)))
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, ScenarioError::Invalid(_)), "{err}");
     }
 
     #[test]

@@ -80,6 +80,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, ScenarioError> {
     Ok(Duration::from_nanos(total))
 }
 
+/// Writes a duration exactly, in the largest unit that divides it (`0`, `1500us`, `3s`):
+/// [`parse_duration`] reads it back to the same value.
+pub fn exact(d: Duration) -> String {
+    let n = nanos(d);
+    match n {
+        0 => "0".to_owned(),
+        n if n % NSEC_PER_SEC == 0 => format!("{}s", n / NSEC_PER_SEC),
+        n if n % NSEC_PER_MSEC == 0 => format!("{}ms", n / NSEC_PER_MSEC),
+        n if n % 1_000 == 0 => format!("{}us", n / 1_000),
+        n => format!("{n}ns"),
+    }
+}
+
 /// Displays virtual nanoseconds in the largest unit that keeps them readable
 /// (`0`, `750us`, `12.5ms`, `3s`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +162,15 @@ mod tests {
                 "{bad:?} parsed"
             );
         }
+    }
+
+    #[test]
+    fn exact_durations_read_back_to_the_same_value() {
+        for n in [0, 1, 999, 1_000, 1_500_000, 2_000_000_000, 1_000_000_001] {
+            let d = Duration::from_nanos(n);
+            assert_eq!(parse_duration(&exact(d)).unwrap(), d, "{}", exact(d));
+        }
+        assert_eq!(exact(ms(1500)), "1500ms");
     }
 
     #[test]

@@ -343,7 +343,7 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             ));
         }
     }
-    entries.push(("sleeping".into(), "#b0b0b0", "sleep"));
+    entries.push(("sleeping (lighter)".into(), "#b0b0b0", "sleep"));
     entries.push(("memory pressure".into(), "#d62728", "pressure"));
     entries.push(("mayday".into(), "#d62728", "tick"));
     entries.push(("worker created".into(), "#2ca02c", "tick"));
@@ -359,7 +359,25 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             y += LEGEND_ROW_H;
         }
         let swatch: Group = match kind {
-            "bar" | "sleep" => Group::new().add(
+            "sleep" => Group::new()
+                .add(
+                    Rectangle::new()
+                        .set("x", r2(x))
+                        .set("y", r2(y + 3.0))
+                        .set("width", 18)
+                        .set("height", 10)
+                        .set("fill", pwq_colour(0)),
+                )
+                .add(
+                    Rectangle::new()
+                        .set("x", r2(x))
+                        .set("y", r2(y + 3.0))
+                        .set("width", 18)
+                        .set("height", 10)
+                        .set("fill", "#ffffff")
+                        .set("fill-opacity", 0.55),
+                ),
+            "bar" => Group::new().add(
                 Rectangle::new()
                     .set("x", r2(x))
                     .set("y", r2(y + 3.0))
@@ -387,20 +405,23 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             ),
             _ => Group::new()
                 .add(
-                    Circle::new()
-                        .set("cx", r2(x + 2.0))
-                        .set("cy", r2(y + 8.0))
-                        .set("r", 1.8)
-                        .set("fill", colour),
-                )
-                .add(
                     Line::new()
                         .set("x1", r2(x + 2.0))
                         .set("x2", r2(x + 18.0))
                         .set("y1", r2(y + 8.0))
                         .set("y2", r2(y + 8.0))
                         .set("stroke", colour)
-                        .set("stroke-width", 0.6),
+                        .set("stroke-width", 1.2)
+                        .set("stroke-dasharray", "4 2"),
+                )
+                .add(
+                    Circle::new()
+                        .set("cx", r2(x + 2.0))
+                        .set("cy", r2(y + 8.0))
+                        .set("r", 2.2)
+                        .set("fill", colour)
+                        .set("stroke", "#333")
+                        .set("stroke-width", 0.4),
                 ),
         };
         g = g.add(swatch).add(label(x + 22.0, y + 12.0, text, 11));
@@ -417,9 +438,7 @@ pub fn render_svg_stack(traces: &[&Trace]) -> String {
         .flat_map(|t| (0..t.workers.len() as u32).map(|w| t.worker_label(w).chars().count()))
         .max()
         .unwrap_or(0);
-    let left = (longest as f64 * LABEL_CHAR_W + 12.0)
-        .max(MIN_LEFT)
-        .min(WIDTH / 2.0);
+    let left = (longest as f64 * LABEL_CHAR_W + 12.0).clamp(MIN_LEFT, WIDTH / 2.0);
     let scale = Scale {
         t_max,
         left,
@@ -464,8 +483,14 @@ pub fn render_svg_pair(top: &Trace, bottom: &Trace) -> String {
 /// sleeping), `.` when idle; a `pressure` row marks pressure with `#`, and an `events` row
 /// marks maydays `M`, creations `+` and failed creations `x`.
 pub fn render_text(trace: &Trace, columns: usize) -> String {
+    render_text_until(trace, columns, trace.end)
+}
+
+/// [`render_text`] on a time axis from 0 to `t_max` (at least the trace's end), so that
+/// several runs print on one scale.
+pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String {
     let columns = columns.max(10);
-    let t_max = trace.end.max(1);
+    let t_max = t_max.max(trace.end).max(1);
     let col =
         |t: Nanos| ((t as u128 * columns as u128 / (t_max as u128 + 1)) as usize).min(columns - 1);
     let lanes = lanes(trace);

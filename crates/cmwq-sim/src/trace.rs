@@ -40,7 +40,7 @@ pub struct WorkerInfo {
     pub id: u32,
     /// The kernel-style name: `kworker/0:1`, `kworker/u2:0`, `kworker/R-NAME`.
     pub name: String,
-    /// The pool it belongs to (a rescuer: the pool it first rescued on, or `None`).
+    /// The pool it belongs to (`None` for a rescuer, which visits the pools it rescues).
     pub pool: Option<PoolIdx>,
     /// Whether it is a workqueue's rescuer.
     pub rescuer: bool,
@@ -218,7 +218,7 @@ impl Trace {
         spans
     }
 
-    /// The `Pretty` label of a worker's lane: `kworker/0:1 (RESCUER)` for a rescuer.
+    /// The label of a worker's lane: its name, with ` (RESCUER)` appended for a rescuer.
     pub fn worker_label(&self, w: WorkerIdx) -> String {
         let info = &self.workers[w as usize];
         if info.rescuer {

@@ -6,7 +6,7 @@ use cmwq_sim::time::{NSEC_PER_MSEC, NSEC_PER_SEC};
 use cmwq_sim::trace::TraceKind;
 use cmwq_sim::{PolicyChoice, RunOutput, Scenario, library, run};
 
-fn dump_at<'a>(run: &'a RunOutput, at_ms: u64) -> &'a str {
+fn dump_at(run: &RunOutput, at_ms: u64) -> &str {
     &run.dumps
         .iter()
         .find(|d| d.at == at_ms * NSEC_PER_MSEC)
@@ -36,8 +36,8 @@ fn slurp_parks_the_siblings_on_the_rescuers_scheduled_list() {
     let dump = dump_at(&run, 500);
     let in_flight = dump
         .lines()
-        .find(|l| l.contains("in-flight:"))
-        .expect("an in-flight line");
+        .find(|l| l.contains("in-flight:") && l.contains("(RESCUER)"))
+        .expect("the rescuer's in-flight line");
     assert!(in_flight.contains("(RESCUER):xfs_end_io"), "{dump}");
     assert_eq!(
         in_flight.matches(" xfs_end_io_sibling").count(),
@@ -171,4 +171,49 @@ fn jitter_changes_run_lengths_reproducibly_by_seed() {
     };
     assert_eq!(with(7), with(7));
     assert_ne!(with(7), with(8));
+}
+
+#[test]
+fn after_sustained_pressure_slurp_keeps_its_backlog_on_the_rescuer() {
+    let scenario = library::sustained_pressure();
+    // Items the rescuer starts after the first worker could be created.
+    let rescued_after_creation = |p: PolicyChoice| {
+        let r = run(&scenario, p).unwrap();
+        let created = r
+            .trace
+            .events
+            .iter()
+            .find_map(|e| matches!(e.kind, TraceKind::CreateOk { .. }).then_some(e.t))
+            .expect("a worker is created once pressure ends");
+        assert!(created >= 1500 * NSEC_PER_MSEC);
+        r.trace
+            .events
+            .iter()
+            .filter(|e| {
+                e.t > created
+                    && matches!(e.kind, TraceKind::Started { worker, .. }
+                        if r.trace.workers[worker as usize].rescuer)
+            })
+            .count()
+    };
+    let slurp = rescued_after_creation(PolicyChoice::Slurp);
+    let cursor = rescued_after_creation(PolicyChoice::Cursor);
+    assert!(
+        slurp > 10,
+        "slurp's rescuer still runs its slurped items: {slurp}"
+    );
+    assert_eq!(cursor, 0, "cursor's rescuer leaves once a worker exists");
+}
+
+#[test]
+fn the_reported_case_picture_parks_siblings_in_the_rescuer_lane_only_under_slurp() {
+    let svg = cmwq_sim::reported_case_svg().unwrap();
+    let (slurp, cursor) = svg
+        .split_once("reported-case \u{2014} cursor")
+        .expect("Slurp's panel comes first, then Cursor's");
+    assert!(slurp.contains("reported-case \u{2014} slurp"));
+    let sibling = "xfs_end_io_sibling#7 (xfs-conv/sda1/cpu0) on ";
+    assert!(slurp.contains(&format!("{sibling}kworker/R-xfs-conv/sda1 (RESCUER)")));
+    assert!(!cursor.contains(&format!("{sibling}kworker/R-")));
+    assert!(cursor.contains(&format!("{sibling}kworker/0:")));
 }
