@@ -752,13 +752,23 @@ impl Report {
                 } else {
                     Verdict::NotMet
                 },
-                format!(
-                    "cmwq {} against {} {} ({:+.1}%)",
-                    fmt_ns(cp),
-                    fp.function,
-                    fmt_ns(pp),
-                    (cp / pp - 1.0) * 100.0
-                ),
+                {
+                    let best = peers
+                        .iter()
+                        .filter_map(|b| Some((p95_of(&b.function)?, b.function.as_str())))
+                        .min_by(|a, b| a.0.total_cmp(&b.0));
+                    let mut d = format!(
+                        "cmwq {} against {} {} ({:+.1}%)",
+                        fmt_ns(cp),
+                        fp.function,
+                        fmt_ns(pp),
+                        (cp / pp - 1.0) * 100.0
+                    );
+                    if let Some((bp, name)) = best.filter(|(_, n)| *n != fp.function) {
+                        let _ = write!(d, "; lowest peer p95: {name} {}", fmt_ns(bp));
+                    }
+                    d
+                },
             ),
             _ => self.goal(p95, Verdict::NoData, "latency side file missing"),
         }
