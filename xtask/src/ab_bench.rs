@@ -139,7 +139,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         machine: machine::Machine::detect(&root),
         quick: opts.quick,
         baseline: opts.baseline.clone(),
-        criterion_args: opts.criterion_args().join(" "),
+        criterion_args: if opts.report_only {
+            String::new()
+        } else {
+            opts.criterion_args().join(" ")
+        },
     };
     let report = report::Report::build(&input);
     report.write(&out)?;

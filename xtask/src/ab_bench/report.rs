@@ -319,6 +319,12 @@ impl Report {
                 cell(re)
             );
         }
+        if input.quick {
+            let _ = writeln!(
+                md,
+                "\n`--quick` leaves Rescan out above N = 10 000 (it is quadratic): `–` marks it."
+            );
+        }
         let series: Vec<Series> = POLICIES
             .iter()
             .map(|pol| {
