@@ -1529,11 +1529,28 @@ impl Pool {
         };
         let color = work.color();
         let pos = NonNull::from(work);
-        let list = self.list_mut(loc, pwq);
-        // SAFETY: locate found work on this list.
-        let w = unsafe { lists::take(list, pos) };
+        let w = if loc == Loc::Inactive {
+            // Kernel try_to_grab_pending: the flush barriers LINKED behind an inactive item
+            // must not stay on the inactive list (activation would count them in nr_active
+            // and make their flushers wait for a max_active slot): the item and its chain
+            // go to the worklist tail, then the item alone is taken off it.
+            let Self { pwqs, worklist, .. } = &mut *self;
+            let p = pwqs[pwq_slot(pwq)].as_mut().expect("located on it");
+            // SAFETY: locate found work on p.inactive.
+            unsafe { lists::move_linked(&mut p.inactive, worklist, pos, |_| {}) };
+            // SAFETY: move_linked just put work on the worklist.
+            unsafe { lists::take(worklist, pos) }
+        } else {
+            let list = self.list_mut(loc, pwq);
+            // SAFETY: locate found work on this list.
+            unsafe { lists::take(list, pos) }
+        };
         w.head().set_pool_keep_pending(self.id);
         self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
+        if loc == Loc::Inactive {
+            // The moved barriers may be all the worklist holds now.
+            self.kick_pool(out);
+        }
         Grab::Grabbed(w)
     }
 }
