@@ -364,7 +364,10 @@ impl RescuerPolicy for Slurp {
         if ctx.passes_this_visit > 0 {
             // The slurped items ran. Rescued items may have activated inactive ones or
             // queued more (chained queueing): come back without waiting MAYDAY_INTERVAL.
-            return if ctx.nr_active != 0 && ctx.need_to_create_worker {
+            // The pre-7.0 rescuer does this only after processing a non-empty scheduled
+            // list: if every item it found went to a worker already running it, it leaves.
+            return if ctx.rescued_this_visit > 0 && ctx.nr_active != 0 && ctx.need_to_create_worker
+            {
                 Choice::leave_and_remayday()
             } else {
                 Choice::leave()
