@@ -124,6 +124,10 @@ pub(crate) struct Worker {
     current: Option<Current>,
     pub(crate) current_func: String,
     last_active: u64,
+    /// The worker took a batch off the worklist (an item and its LINKED barriers) and has
+    /// not started it yet: starting it is progress of the pool (kernel
+    /// `process_scheduled_works` stamps `last_progress_ts` on its first item only).
+    batch_start: bool,
 }
 
 impl Worker {
@@ -805,6 +809,7 @@ impl Pool {
             current: None,
             current_func: String::new(),
             last_active: now,
+            batch_start: false,
         });
         self.nr_workers += 1;
         let i = self.workers.len() - 1;
@@ -1096,7 +1101,9 @@ impl Pool {
                 self.set_flags(i, WorkerFlags::CPU_INTENSIVE);
             }
         }
-        self.watchdog_ts = now;
+        if std::mem::take(&mut self.workers[i].batch_start) {
+            self.watchdog_ts = now;
+        }
         // Chain execution for workers that do not count (unbound, cpu-intensive).
         self.kick_pool(out);
         work.head().set_pool_and_clear_pending(self.id);
@@ -1209,7 +1216,9 @@ impl Pool {
             first = false;
             let Some(work) = self.first_work() else { break };
             // SAFETY: first_work returned an element of the worklist.
-            unsafe { self.assign_work(work, i, |_| {}) };
+            if unsafe { self.assign_work(work, i, |_| {}) } {
+                self.workers[i].batch_start = true;
+            }
         }
         self.set_flags(i, WorkerFlags::PREP);
         self.enter_idle(i, now, out);
@@ -1245,6 +1254,7 @@ impl Pool {
             current: None,
             current_func: String::new(),
             last_active: now,
+            batch_start: false,
         });
     }
 
@@ -1348,6 +1358,9 @@ impl Pool {
                 }
             }
             visit.rescued += took;
+            if took > 0 {
+                self.workers[i].batch_start = true;
+            }
             if let Some(p) = self.pwq_mut(visit.pwq) {
                 p.stats.rescued += u64::from(took);
             }
