@@ -202,7 +202,9 @@ impl Pool {
     /// `nr_cpus` sets the CPUs an unbound pool spans (for the dump).
     pub fn new(id: PoolId, kind: PoolKind, nr_cpus: u32, now: u64) -> Pool {
         let (flags, cpus) = match kind {
-            PoolKind::Bh { cpu, .. } => (PoolFlags::BH, vec![cpu]),
+            // One BH execution context per CPU: a BH pool is per-CPU but, as in the
+            // kernel, always disassociated (its workers are not concurrency-managed).
+            PoolKind::Bh { cpu, .. } => (PoolFlags::BH | PoolFlags::DISASSOCIATED, vec![cpu]),
             PoolKind::PerCpu { cpu, .. } => (PoolFlags::empty(), vec![cpu]),
             // As in the kernel, an unbound pool is never associated with a CPU.
             PoolKind::Unbound(_) => (PoolFlags::DISASSOCIATED, (0..nr_cpus).collect()),
@@ -793,7 +795,8 @@ impl Pool {
             return;
         }
         let mut flags = WorkerFlags::PREP;
-        if self.kind.is_unbound() {
+        // worker_attach_to_pool: a worker of a disassociated pool is WORKER_UNBOUND.
+        if self.flags.contains(PoolFlags::DISASSOCIATED) {
             flags |= WorkerFlags::UNBOUND;
         }
         let seq = self.next_seq;
@@ -1236,7 +1239,7 @@ impl Pool {
         }
         self.windex.insert(r, self.workers.len());
         let mut flags = WorkerFlags::PREP | WorkerFlags::RESCUER;
-        if self.kind.is_unbound() {
+        if self.flags.contains(PoolFlags::DISASSOCIATED) {
             flags |= WorkerFlags::UNBOUND;
         }
         self.workers.push(Worker {
