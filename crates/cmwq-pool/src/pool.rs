@@ -195,6 +195,9 @@ pub struct Pool {
     free_slots: Vec<usize>,
     next_seq: u32,
     timings: PoolTimings,
+    rescue_scratch: RescueScratch,
+    /// Name buffers of detached rescuers, reused by the next attach (no allocation per visit).
+    spare_names: Vec<String>,
 }
 
 impl Pool {
@@ -230,6 +233,8 @@ impl Pool {
             free_slots: Vec::new(),
             next_seq: 0,
             timings: PoolTimings::default(),
+            rescue_scratch: RescueScratch::default(),
+            spare_names: Vec::new(),
         }
     }
 
@@ -1255,7 +1260,7 @@ impl Pool {
             sleeping: false,
             scheduled: WorkList::new(),
             current: None,
-            current_func: String::new(),
+            current_func: self.spare_names.pop().unwrap_or_default(),
             last_active: now,
             batch_start: false,
         });
@@ -1269,6 +1274,22 @@ impl Pool {
         sink: &mut dyn MaydaySink,
         now: u64,
         out: &mut Actions,
+    ) -> RescueNext {
+        let mut scratch = std::mem::take(&mut self.rescue_scratch);
+        let next = self.rescuer_next_with(r, sink, now, out, &mut scratch);
+        scratch.takes.clear();
+        scratch.chained.clear();
+        self.rescue_scratch = scratch;
+        next
+    }
+
+    fn rescuer_next_with(
+        &mut self,
+        r: WorkerId,
+        sink: &mut dyn MaydaySink,
+        now: u64,
+        out: &mut Actions,
+        scratch: &mut RescueScratch,
     ) -> RescueNext {
         let Some(&i) = self.windex.get(&r) else {
             return RescueNext::Leave;
@@ -1302,17 +1323,19 @@ impl Pool {
                 rescued_this_visit: visit.rescued,
                 passes_this_visit: visit.passes,
             };
-            // Let the policy choose, then turn its choice into positions on the worklist.
-            let (takes, cursor_plan, then, visited) = {
+            // Let the policy choose, then turn its choice into positions on the worklist
+            // (in a reused buffer: no allocation per step).
+            let takes = &mut scratch.takes;
+            takes.clear();
+            let (cursor_plan, then, visited) = {
                 let view = WorklistView::new(&self.worklist, visit.pwq, p.cursor);
-                let choice = p.policy.choose(&view, &ctx);
-                let takes: Vec<NonNull<WorkHead>> = choice
-                    .take
-                    .iter()
-                    .filter(|c| c.is_on(&self.worklist) && c.is_of(visit.pwq))
-                    .map(|c| NonNull::from(c.head()))
-                    .collect();
-                let plan = match choice.cursor {
+                let worklist = &self.worklist;
+                let (cursor_move, then) = p.policy.choose_each(&view, &ctx, &mut |c| {
+                    if c.is_on(worklist) && c.is_of(visit.pwq) {
+                        takes.push(NonNull::from(c.head()));
+                    }
+                });
+                let plan = match cursor_move {
                     CursorMove::Stay => CursorPlan::Stay,
                     CursorMove::Unlink => CursorPlan::Unlink,
                     CursorMove::AfterTaken => match takes.last() {
@@ -1331,7 +1354,7 @@ impl Pool {
                         }
                     },
                 };
-                (takes, plan, choice.then, view.visited())
+                (plan, then, view.visited())
             };
             visit.passes += 1;
             let cursor = {
@@ -1348,7 +1371,8 @@ impl Pool {
                 },
                 CursorPlan::Before(None) => self.worklist.move_cursor_to_back(cursor),
             }
-            let mut chained: Vec<NonNull<WorkHead>> = Vec::new();
+            let chained = &mut scratch.chained;
+            chained.clear();
             let mut took = 0u32;
             for t in takes.iter().copied() {
                 if chained.contains(&t) {
@@ -1419,13 +1443,18 @@ impl Pool {
         };
         // Anything still scheduled on the rescuer goes back to the worklist head, in order.
         let mut w = self.remove_worker(r).expect("indexed above");
-        let mut back = Vec::new();
+        let mut prev: Option<NonNull<WorkHead>> = None;
         while let Some(x) = w.scheduled.pop_front() {
-            back.push(x);
+            let pos = NonNull::from(x.head());
+            match prev {
+                None => self.worklist.push_front(x),
+                // SAFETY: prev was put on the worklist by the previous iteration.
+                Some(p) => unsafe { self.worklist.insert_after(lists::head(p), x) },
+            }
+            prev = Some(pos);
         }
-        for x in back.into_iter().rev() {
-            self.worklist.push_front(x);
-        }
+        w.current_func.clear();
+        self.spare_names.push(w.current_func);
         if let Some(p) = self.pwq(visit.pwq) {
             let (wq, cursor) = (p.wq, p.cursor);
             if self.worklist.cursor_is_linked(cursor) && !sink.is_on_maydays(wq, visit.pwq) {
@@ -1577,6 +1606,21 @@ enum Loc {
     Inactive,
     Scheduled(usize),
 }
+
+/// `rescuer_next`'s reused buffers: positions on the worklist, meaningful only during one
+/// call and empty between calls.
+#[derive(Debug, Default)]
+struct RescueScratch {
+    takes: Vec<NonNull<WorkHead>>,
+    chained: Vec<NonNull<WorkHead>>,
+}
+
+// SAFETY: both vectors are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
+// returns, so no pointer in them is ever shared with or sent to another thread; only their
+// capacity outlives a call.
+unsafe impl Send for RescueScratch {}
+// SAFETY: as above: between calls there is nothing to read through a `&RescueScratch`.
+unsafe impl Sync for RescueScratch {}
 
 enum CursorPlan {
     Stay,
