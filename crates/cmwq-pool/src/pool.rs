@@ -745,9 +745,10 @@ impl Pool {
 
     // ------------------------------------------------------------------ kick / create
 
-    /// `kick_pool`: wake the most recently idle worker if the pool needs one. If none is
-    /// idle and nobody is creating one, start creating (cmwq's safety net: the kernel
-    /// relies on the last idle worker becoming manager). Returns whether a worker was woken.
+    /// `kick_pool`: wake the most recently idle worker if the pool needs one. Returns
+    /// whether a worker was woken. With no idle worker it does nothing, as in the kernel:
+    /// a worker never starts working without leaving an idle worker or a manager behind
+    /// (`next_work`), so whoever is idle or managing takes care of the pool.
     fn kick_pool(&mut self, out: &mut Actions) -> bool {
         if !self.need_more_worker() {
             return false;
