@@ -613,6 +613,12 @@ impl Pool {
         self.pwq(id).map_or(0, Pwq::in_flight)
     }
 
+    /// Kernel `workqueue_congested` for this pwq: items wait on its inactive list (it is at
+    /// max_active).
+    pub fn pwq_congested(&self, id: PwqId) -> bool {
+        self.pwq(id).is_some_and(|p| !p.inactive.is_empty())
+    }
+
     /// A pwq's statistics.
     pub fn pwq_stats(&self, id: PwqId) -> PwqStats {
         self.pwq(id).map_or_else(PwqStats::default, |p| p.stats)

@@ -237,3 +237,24 @@ fn bh_pools_are_always_disassociated_and_their_workers_not_concurrency_managed()
     let normal = cmwq_pool::pool_of(h.sys.pwq_of(ev, None).unwrap());
     assert!(h.sys.pool(normal).unwrap().flags().is_empty());
 }
+
+#[test]
+fn workqueue_congested_reports_items_waiting_beyond_max_active() {
+    let mut h = Harness::new(2);
+    let wq = h.alloc(WqSpec::new("limited", WqFlags::empty()).max_active(1));
+    h.blocking.push("blk".into());
+    let a = h.item("blk");
+    let b = h.item("blk");
+    h.queue_on(wq, Some(1), &a).unwrap();
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(false));
+    h.queue_on(wq, Some(1), &b).unwrap();
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(true));
+    assert_eq!(h.sys.workqueue_congested(wq, Some(0)), Ok(false), "per CPU");
+    assert_eq!(
+        h.sys.workqueue_congested(wq, Some(7)),
+        Err(QueueError::NoSuchCpu { cpu: 7, nr_cpus: 2 })
+    );
+    h.release_all("blk");
+    h.release_all("blk");
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(false));
+}

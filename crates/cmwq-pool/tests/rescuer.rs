@@ -258,10 +258,11 @@ fn two_stalled_pwqs(policy: Policy) -> Vec<String> {
 fn cursor_serves_a_second_stalled_pwq_within_rescuer_batch() {
     let order = two_stalled_pwqs(Policy::Cursor);
     let first_p1 = order.iter().position(|n| n == "p1").unwrap();
-    assert!(
-        first_p1 <= RESCUER_BATCH as usize + 1,
-        "first p1 item at {first_p1}"
-    );
+    // Kernel: `if (++count > RESCUER_BATCH && ...)` after each processed item: the pwq is
+    // left after its 17th item, the other one is served completely, then the first resumes.
+    assert_eq!(first_p1, RESCUER_BATCH as usize + 1, "first p1 item");
+    assert!(order[first_p1..first_p1 + 5].iter().all(|n| n == "p1"));
+    assert!(order[first_p1 + 5..].iter().all(|n| n == "p0"));
     let order = two_stalled_pwqs(Policy::Slurp);
     let first_p1 = order.iter().position(|n| n == "p1").unwrap();
     assert_eq!(first_p1, 40, "slurp serves one pwq completely first");
