@@ -124,6 +124,10 @@ pub(crate) struct Worker {
     current: Option<Current>,
     pub(crate) current_func: String,
     last_active: u64,
+    /// The worker took a batch off the worklist (an item and its LINKED barriers) and has
+    /// not started it yet: starting it is progress of the pool (kernel
+    /// `process_scheduled_works` stamps `last_progress_ts` on its first item only).
+    batch_start: bool,
 }
 
 impl Worker {
@@ -191,6 +195,9 @@ pub struct Pool {
     free_slots: Vec<usize>,
     next_seq: u32,
     timings: PoolTimings,
+    rescue_scratch: RescueScratch,
+    /// Name buffers of detached rescuers, reused by the next attach (no allocation per visit).
+    spare_names: Vec<String>,
 }
 
 impl Pool {
@@ -198,7 +205,9 @@ impl Pool {
     /// `nr_cpus` sets the CPUs an unbound pool spans (for the dump).
     pub fn new(id: PoolId, kind: PoolKind, nr_cpus: u32, now: u64) -> Pool {
         let (flags, cpus) = match kind {
-            PoolKind::Bh { cpu, .. } => (PoolFlags::BH, vec![cpu]),
+            // One BH execution context per CPU: a BH pool is per-CPU but, as in the
+            // kernel, always disassociated (its workers are not concurrency-managed).
+            PoolKind::Bh { cpu, .. } => (PoolFlags::BH | PoolFlags::DISASSOCIATED, vec![cpu]),
             PoolKind::PerCpu { cpu, .. } => (PoolFlags::empty(), vec![cpu]),
             // As in the kernel, an unbound pool is never associated with a CPU.
             PoolKind::Unbound(_) => (PoolFlags::DISASSOCIATED, (0..nr_cpus).collect()),
@@ -224,6 +233,8 @@ impl Pool {
             free_slots: Vec::new(),
             next_seq: 0,
             timings: PoolTimings::default(),
+            rescue_scratch: RescueScratch::default(),
+            spare_names: Vec::new(),
         }
     }
 
@@ -602,6 +613,12 @@ impl Pool {
         self.pwq(id).map_or(0, Pwq::in_flight)
     }
 
+    /// Kernel `workqueue_congested` for this pwq: items wait on its inactive list (it is at
+    /// max_active).
+    pub fn pwq_congested(&self, id: PwqId) -> bool {
+        self.pwq(id).is_some_and(|p| !p.inactive.is_empty())
+    }
+
     /// A pwq's statistics.
     pub fn pwq_stats(&self, id: PwqId) -> PwqStats {
         self.pwq(id).map_or_else(PwqStats::default, |p| p.stats)
@@ -734,9 +751,10 @@ impl Pool {
 
     // ------------------------------------------------------------------ kick / create
 
-    /// `kick_pool`: wake the most recently idle worker if the pool needs one. If none is
-    /// idle and nobody is creating one, start creating (cmwq's safety net: the kernel
-    /// relies on the last idle worker becoming manager). Returns whether a worker was woken.
+    /// `kick_pool`: wake the most recently idle worker if the pool needs one. Returns
+    /// whether a worker was woken. With no idle worker it does nothing, as in the kernel:
+    /// a worker never starts working without leaving an idle worker or a manager behind
+    /// (`next_work`), so whoever is idle or managing takes care of the pool.
     fn kick_pool(&mut self, out: &mut Actions) -> bool {
         if !self.need_more_worker() {
             return false;
@@ -789,7 +807,8 @@ impl Pool {
             return;
         }
         let mut flags = WorkerFlags::PREP;
-        if self.kind.is_unbound() {
+        // worker_attach_to_pool: a worker of a disassociated pool is WORKER_UNBOUND.
+        if self.flags.contains(PoolFlags::DISASSOCIATED) {
             flags |= WorkerFlags::UNBOUND;
         }
         let seq = self.next_seq;
@@ -805,6 +824,7 @@ impl Pool {
             current: None,
             current_func: String::new(),
             last_active: now,
+            batch_start: false,
         });
         self.nr_workers += 1;
         let i = self.workers.len() - 1;
@@ -1096,7 +1116,9 @@ impl Pool {
                 self.set_flags(i, WorkerFlags::CPU_INTENSIVE);
             }
         }
-        self.watchdog_ts = now;
+        if std::mem::take(&mut self.workers[i].batch_start) {
+            self.watchdog_ts = now;
+        }
         // Chain execution for workers that do not count (unbound, cpu-intensive).
         self.kick_pool(out);
         work.head().set_pool_and_clear_pending(self.id);
@@ -1209,7 +1231,9 @@ impl Pool {
             first = false;
             let Some(work) = self.first_work() else { break };
             // SAFETY: first_work returned an element of the worklist.
-            unsafe { self.assign_work(work, i, |_| {}) };
+            if unsafe { self.assign_work(work, i, |_| {}) } {
+                self.workers[i].batch_start = true;
+            }
         }
         self.set_flags(i, WorkerFlags::PREP);
         self.enter_idle(i, now, out);
@@ -1227,7 +1251,7 @@ impl Pool {
         }
         self.windex.insert(r, self.workers.len());
         let mut flags = WorkerFlags::PREP | WorkerFlags::RESCUER;
-        if self.kind.is_unbound() {
+        if self.flags.contains(PoolFlags::DISASSOCIATED) {
             flags |= WorkerFlags::UNBOUND;
         }
         self.workers.push(Worker {
@@ -1243,8 +1267,9 @@ impl Pool {
             sleeping: false,
             scheduled: WorkList::new(),
             current: None,
-            current_func: String::new(),
+            current_func: self.spare_names.pop().unwrap_or_default(),
             last_active: now,
+            batch_start: false,
         });
     }
 
@@ -1256,6 +1281,22 @@ impl Pool {
         sink: &mut dyn MaydaySink,
         now: u64,
         out: &mut Actions,
+    ) -> RescueNext {
+        let mut scratch = std::mem::take(&mut self.rescue_scratch);
+        let next = self.rescuer_next_with(r, sink, now, out, &mut scratch);
+        scratch.takes.clear();
+        scratch.chained.clear();
+        self.rescue_scratch = scratch;
+        next
+    }
+
+    fn rescuer_next_with(
+        &mut self,
+        r: WorkerId,
+        sink: &mut dyn MaydaySink,
+        now: u64,
+        out: &mut Actions,
+        scratch: &mut RescueScratch,
     ) -> RescueNext {
         let Some(&i) = self.windex.get(&r) else {
             return RescueNext::Leave;
@@ -1289,17 +1330,19 @@ impl Pool {
                 rescued_this_visit: visit.rescued,
                 passes_this_visit: visit.passes,
             };
-            // Let the policy choose, then turn its choice into positions on the worklist.
-            let (takes, cursor_plan, then, visited) = {
+            // Let the policy choose, then turn its choice into positions on the worklist
+            // (in a reused buffer: no allocation per step).
+            let takes = &mut scratch.takes;
+            takes.clear();
+            let (cursor_plan, then, visited) = {
                 let view = WorklistView::new(&self.worklist, visit.pwq, p.cursor);
-                let choice = p.policy.choose(&view, &ctx);
-                let takes: Vec<NonNull<WorkHead>> = choice
-                    .take
-                    .iter()
-                    .filter(|c| c.is_on(&self.worklist) && c.is_of(visit.pwq))
-                    .map(|c| NonNull::from(c.head()))
-                    .collect();
-                let plan = match choice.cursor {
+                let worklist = &self.worklist;
+                let (cursor_move, then) = p.policy.choose_each(&view, &ctx, &mut |c| {
+                    if c.is_on(worklist) && c.is_of(visit.pwq) {
+                        takes.push(NonNull::from(c.head()));
+                    }
+                });
+                let plan = match cursor_move {
                     CursorMove::Stay => CursorPlan::Stay,
                     CursorMove::Unlink => CursorPlan::Unlink,
                     CursorMove::AfterTaken => match takes.last() {
@@ -1318,7 +1361,7 @@ impl Pool {
                         }
                     },
                 };
-                (takes, plan, choice.then, view.visited())
+                (plan, then, view.visited())
             };
             visit.passes += 1;
             let cursor = {
@@ -1335,7 +1378,8 @@ impl Pool {
                 },
                 CursorPlan::Before(None) => self.worklist.move_cursor_to_back(cursor),
             }
-            let mut chained: Vec<NonNull<WorkHead>> = Vec::new();
+            let chained = &mut scratch.chained;
+            chained.clear();
             let mut took = 0u32;
             for t in takes.iter().copied() {
                 if chained.contains(&t) {
@@ -1348,6 +1392,9 @@ impl Pool {
                 }
             }
             visit.rescued += took;
+            if took > 0 {
+                self.workers[i].batch_start = true;
+            }
             if let Some(p) = self.pwq_mut(visit.pwq) {
                 p.stats.rescued += u64::from(took);
             }
@@ -1403,13 +1450,18 @@ impl Pool {
         };
         // Anything still scheduled on the rescuer goes back to the worklist head, in order.
         let mut w = self.remove_worker(r).expect("indexed above");
-        let mut back = Vec::new();
+        let mut prev: Option<NonNull<WorkHead>> = None;
         while let Some(x) = w.scheduled.pop_front() {
-            back.push(x);
+            let pos = NonNull::from(x.head());
+            match prev {
+                None => self.worklist.push_front(x),
+                // SAFETY: prev was put on the worklist by the previous iteration.
+                Some(p) => unsafe { self.worklist.insert_after(lists::head(p), x) },
+            }
+            prev = Some(pos);
         }
-        for x in back.into_iter().rev() {
-            self.worklist.push_front(x);
-        }
+        w.current_func.clear();
+        self.spare_names.push(w.current_func);
         if let Some(p) = self.pwq(visit.pwq) {
             let (wq, cursor) = (p.wq, p.cursor);
             if self.worklist.cursor_is_linked(cursor) && !sink.is_on_maydays(wq, visit.pwq) {
@@ -1529,11 +1581,28 @@ impl Pool {
         };
         let color = work.color();
         let pos = NonNull::from(work);
-        let list = self.list_mut(loc, pwq);
-        // SAFETY: locate found work on this list.
-        let w = unsafe { lists::take(list, pos) };
+        let w = if loc == Loc::Inactive {
+            // Kernel try_to_grab_pending: the flush barriers LINKED behind an inactive item
+            // must not stay on the inactive list (activation would count them in nr_active
+            // and make their flushers wait for a max_active slot): the item and its chain
+            // go to the worklist tail, then the item alone is taken off it.
+            let Self { pwqs, worklist, .. } = &mut *self;
+            let p = pwqs[pwq_slot(pwq)].as_mut().expect("located on it");
+            // SAFETY: locate found work on p.inactive.
+            unsafe { lists::move_linked(&mut p.inactive, worklist, pos, |_| {}) };
+            // SAFETY: move_linked just put work on the worklist.
+            unsafe { lists::take(worklist, pos) }
+        } else {
+            let list = self.list_mut(loc, pwq);
+            // SAFETY: locate found work on this list.
+            unsafe { lists::take(list, pos) }
+        };
         w.head().set_pool_keep_pending(self.id);
         self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
+        if loc == Loc::Inactive {
+            // The moved barriers may be all the worklist holds now.
+            self.kick_pool(out);
+        }
         Grab::Grabbed(w)
     }
 }
@@ -1544,6 +1613,21 @@ enum Loc {
     Inactive,
     Scheduled(usize),
 }
+
+/// `rescuer_next`'s reused buffers: positions on the worklist, meaningful only during one
+/// call and empty between calls.
+#[derive(Debug, Default)]
+struct RescueScratch {
+    takes: Vec<NonNull<WorkHead>>,
+    chained: Vec<NonNull<WorkHead>>,
+}
+
+// SAFETY: both vectors are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
+// returns, so no pointer in them is ever shared with or sent to another thread; only their
+// capacity outlives a call.
+unsafe impl Send for RescueScratch {}
+// SAFETY: as above: between calls there is nothing to read through a `&RescueScratch`.
+unsafe impl Sync for RescueScratch {}
 
 enum CursorPlan {
     Stay,

@@ -666,6 +666,20 @@ impl System {
         work.enable()
     }
 
+    /// `workqueue_congested(cpu, wq)`: whether items of `wq` wait on the inactive list of
+    /// its pwq for `cpu` (`None`: CPU 0, as for queueing; unbound workqueues have one pwq).
+    pub fn workqueue_congested(&self, wq: WqId, cpu: Option<u32>) -> Result<bool, QueueError> {
+        let w = match self.wqs.get(wq) {
+            None => return Err(QueueError::NoSuchWorkqueue(wq)),
+            Some(w) => w,
+        };
+        let pwq = w.select_pwq(cpu)?;
+        Ok(self
+            .pools
+            .get(pool_of(pwq).0 as usize)
+            .is_some_and(|p| p.pwq_congested(pwq)))
+    }
+
     /// `work_busy`: PENDING (1) if queued, RUNNING (2) if a worker of its pool runs it.
     pub fn work_busy(&self, work: &WorkHead) -> WorkBusy {
         let mut b = WorkBusy::empty();

@@ -157,7 +157,8 @@ bitflags! {
         const BH = 1;
         /// `POOL_MANAGER_ACTIVE`: worker creation is in progress.
         const MANAGER_ACTIVE = 2;
-        /// `POOL_DISASSOCIATED`: not bound to a CPU (set on unbound pools, as in the kernel).
+        /// `POOL_DISASSOCIATED`: not bound to a CPU; its workers are `WORKER_UNBOUND` (set on
+        /// unbound and BH pools, as in the kernel).
         const DISASSOCIATED = 4;
     }
 }

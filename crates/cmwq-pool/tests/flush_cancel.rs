@@ -283,3 +283,42 @@ fn destroy_needs_an_empty_workqueue_and_then_refuses_everything() {
     assert!(h.sys.snapshot(h.now).workqueue("events").is_none());
     let _ = QueueFrom::Outside;
 }
+
+#[test]
+fn cancelling_an_inactive_item_releases_its_flush_barrier_at_once() {
+    // Kernel try_to_grab_pending: an inactive item's LINKED barriers move to the worklist
+    // when the item is grabbed; they never stay on the inactive list, never count in
+    // nr_active, and the flusher does not wait for a max_active slot.
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()).max_active(1));
+    h.blocking.push("busy".into());
+    let busy = h.item("busy");
+    h.queue(wq, &busy).unwrap();
+    let b = h.item("b");
+    h.queue(wq, &b).unwrap();
+    let pwq = h.sys.pwq_of(wq, None).unwrap();
+    assert_eq!(h.sys.pool(pool_of(pwq)).unwrap().pwq_nr_inactive(pwq), 1);
+    let bar = Barrier::new(9);
+    h.sys
+        .flush_work(b.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out)
+        .unwrap();
+    assert_eq!(h.sys.pool(pool_of(pwq)).unwrap().pwq_nr_inactive(pwq), 2);
+    assert!(h.sys.cancel_work(b.head(), h.now, &mut h.out).is_some());
+    let p = h.sys.pool(pool_of(pwq)).unwrap();
+    assert_eq!(
+        p.pwq_nr_inactive(pwq),
+        0,
+        "the barrier left the inactive list"
+    );
+    assert_eq!(p.pwq_nr_active(pwq), 1, "only `busy` holds the slot");
+    h.settle();
+    assert!(
+        bar.is_done(),
+        "the flusher of a cancelled item is released at once"
+    );
+    assert!(h.holder("busy").is_some(), "while `busy` still runs");
+    h.release_all("busy");
+    let p = h.sys.pool(pool_of(pwq)).unwrap();
+    assert_eq!((p.pwq_nr_active(pwq), p.pwq_nr_in_flight(pwq)), (0, 0));
+    assert_eq!(h.ran(), vec!["busy"]);
+}

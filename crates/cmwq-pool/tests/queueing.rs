@@ -208,3 +208,53 @@ fn a_second_item_wakes_nobody_while_one_worker_runs() {
     assert!(matches!(h.sys.next_work(w, 0, &mut h.out), Next::Idle));
     let _ = w2;
 }
+
+#[test]
+fn bh_pools_are_always_disassociated_and_their_workers_not_concurrency_managed() {
+    // Kernel: one BH execution context per CPU, so a BH pool is per-CPU but always
+    // POOL_DISASSOCIATED, and the workers attached to it get WORKER_UNBOUND.
+    let mut h = Harness::new(1);
+    let bh = h.alloc(WqSpec::new("bh", WqFlags::BH));
+    let pool = cmwq_pool::pool_of(h.sys.pwq_of(bh, None).unwrap());
+    let p = h.sys.pool(pool).unwrap();
+    assert_eq!(
+        p.flags(),
+        cmwq_pool::PoolFlags::BH | cmwq_pool::PoolFlags::DISASSOCIATED
+    );
+    let w = h.created[0].1;
+    assert!(
+        p.worker_flags(w)
+            .unwrap()
+            .contains(cmwq_pool::WorkerFlags::UNBOUND)
+    );
+    h.blocking.push("bh_fn".into());
+    let a = h.item("bh_fn");
+    h.queue(bh, &a).unwrap();
+    assert!(h.holder("bh_fn").is_some());
+    assert_eq!(h.sys.pool(pool).unwrap().nr_running(), 0);
+    // Per-CPU normal pools stay associated.
+    let ev = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    let normal = cmwq_pool::pool_of(h.sys.pwq_of(ev, None).unwrap());
+    assert!(h.sys.pool(normal).unwrap().flags().is_empty());
+}
+
+#[test]
+fn workqueue_congested_reports_items_waiting_beyond_max_active() {
+    let mut h = Harness::new(2);
+    let wq = h.alloc(WqSpec::new("limited", WqFlags::empty()).max_active(1));
+    h.blocking.push("blk".into());
+    let a = h.item("blk");
+    let b = h.item("blk");
+    h.queue_on(wq, Some(1), &a).unwrap();
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(false));
+    h.queue_on(wq, Some(1), &b).unwrap();
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(true));
+    assert_eq!(h.sys.workqueue_congested(wq, Some(0)), Ok(false), "per CPU");
+    assert_eq!(
+        h.sys.workqueue_congested(wq, Some(7)),
+        Err(QueueError::NoSuchCpu { cpu: 7, nr_cpus: 2 })
+    );
+    h.release_all("blk");
+    h.release_all("blk");
+    assert_eq!(h.sys.workqueue_congested(wq, Some(1)), Ok(false));
+}

@@ -258,10 +258,11 @@ fn two_stalled_pwqs(policy: Policy) -> Vec<String> {
 fn cursor_serves_a_second_stalled_pwq_within_rescuer_batch() {
     let order = two_stalled_pwqs(Policy::Cursor);
     let first_p1 = order.iter().position(|n| n == "p1").unwrap();
-    assert!(
-        first_p1 <= RESCUER_BATCH as usize + 1,
-        "first p1 item at {first_p1}"
-    );
+    // Kernel: `if (++count > RESCUER_BATCH && ...)` after each processed item: the pwq is
+    // left after its 17th item, the other one is served completely, then the first resumes.
+    assert_eq!(first_p1, RESCUER_BATCH as usize + 1, "first p1 item");
+    assert!(order[first_p1..first_p1 + 5].iter().all(|n| n == "p1"));
+    assert!(order[first_p1 + 5..].iter().all(|n| n == "p0"));
     let order = two_stalled_pwqs(Policy::Slurp);
     let first_p1 = order.iter().position(|n| n == "p1").unwrap();
     assert_eq!(first_p1, 40, "slurp serves one pwq completely first");
@@ -431,4 +432,96 @@ fn cursor_resolves_the_reported_case_and_slurp_stays_stuck() {
         !reported_case(Policy::Slurp),
         "the signalling sibling sits behind the waiter on the rescuer's list"
     );
+}
+
+/// A `MaydaySink` over one workqueue's maydays that records every `send_mayday`.
+#[derive(Default)]
+struct RecordingSink {
+    maydays: Vec<cmwq_pool::PwqId>,
+    sent: Vec<cmwq_pool::PwqId>,
+}
+
+impl cmwq_pool::MaydaySink for RecordingSink {
+    fn send_mayday(&mut self, _wq: WqId, pwq: cmwq_pool::PwqId) -> bool {
+        self.sent.push(pwq);
+        if self.maydays.contains(&pwq) {
+            return false;
+        }
+        self.maydays.push(pwq);
+        true
+    }
+    fn others_waiting(&self, _wq: WqId) -> bool {
+        !self.maydays.is_empty()
+    }
+    fn is_on_maydays(&self, _wq: WqId, pwq: cmwq_pool::PwqId) -> bool {
+        self.maydays.contains(&pwq)
+    }
+}
+
+#[test]
+fn slurp_does_not_remayday_when_everything_it_found_went_to_a_running_worker() {
+    use cmwq_pool::{
+        Actions, Next, Pool, PoolId, PwqSpec, QueueFrom, RescueNext, WorkRef, WorkerId,
+    };
+    let mut out = Actions::new();
+    let kind = PoolKind::PerCpu {
+        cpu: 0,
+        pri: Priority::Normal,
+    };
+    let mut pool = Pool::new(PoolId(2), kind, 1, 0);
+    let spec = |wq, flags, policy| PwqSpec {
+        wq: WqId(wq),
+        wq_flags: flags,
+        max_active: 16,
+        policy,
+    };
+    let reclaim = pool
+        .add_pwq(spec(0, WqFlags::MEM_RECLAIM, Policy::Slurp), 0, &mut out)
+        .unwrap();
+    let plain = pool
+        .add_pwq(spec(1, WqFlags::empty(), Policy::Slurp), 0, &mut out)
+        .unwrap();
+    let (w1, w2, rescuer) = (WorkerId(1), WorkerId(2), WorkerId(100));
+    pool.worker_created(w1, 0, &mut out);
+    pool.worker_created(w2, 0, &mut out);
+    let queue = |pool: &mut Pool, pwq, w: &WorkRef, out: &mut Actions| {
+        let w = w.clone();
+        assert!(w.head().test_and_set_pending().unwrap());
+        pool.queue_work(pwq, w, QueueFrom::Outside, 1, out).unwrap();
+    };
+    // X runs on w1 and blocks; queued again, it is pending while it runs.
+    let x = WorkRef::from_arc(cmwq_work::work_fn("x_fn", || {}));
+    queue(&mut pool, reclaim, &x, &mut out);
+    let Next::Run(_running) = pool.next_work(w1, 1, &mut out) else {
+        panic!("w1 runs x")
+    };
+    pool.worker_sleeping(w1, 1, &mut out);
+    queue(&mut pool, reclaim, &x, &mut out);
+    // w2 is woken, finds no idle worker and becomes the manager; another workqueue's item
+    // keeps the worklist busy: the pool needs to create a worker.
+    assert!(matches!(pool.next_work(w2, 2, &mut out), Next::Manage));
+    let y = WorkRef::from_arc(cmwq_work::work_fn("y_fn", || {}));
+    queue(&mut pool, plain, &y, &mut out);
+    assert!(pool.need_to_create_worker());
+    // The slurping rescuer finds only x, which goes to w1 (non-reentrancy), not to it.
+    let mut sink = RecordingSink::default();
+    pool.rescuer_attach(rescuer, reclaim, 3);
+    assert!(matches!(
+        pool.rescuer_next(rescuer, &mut sink, 3, &mut out),
+        RescueNext::Leave
+    ));
+    assert_eq!(
+        pool.scheduled_len(w1),
+        1,
+        "x waits behind its running instance"
+    );
+    assert!(pool.need_to_create_worker());
+    assert!(
+        sink.sent.is_empty(),
+        "nothing was slurped onto the rescuer, so the mayday is not re-sent: {:?}",
+        sink.sent
+    );
+    pool.rescuer_detach(rescuer, &mut sink, 3, &mut out);
+    assert_eq!(pool.pwq_stats(reclaim).rescued, 0);
+    pool.check_consistency().unwrap();
 }

@@ -338,3 +338,52 @@ fn a_handed_off_item_takes_its_linked_barrier_along() {
     assert!(bar.is_done());
     assert!(h.starts.iter().all(|(r, _)| *r == Runner::Worker(w1)));
 }
+
+#[test]
+fn the_watchdog_does_not_take_a_handed_over_instance_for_worklist_progress() {
+    // Kernel process_scheduled_works stamps the pool's progress once, when a worker starts
+    // the batch it took off the worklist; an instance handed to the worker already running
+    // the item starts in that same batch and is no progress of the worklist.
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    h.blocking.push("again".into());
+    h.blocking.push("sleeper".into());
+    let a = h.item("again");
+    h.queue(wq, &a).unwrap();
+    let Some(Runner::Worker(w1)) = h.holder("again") else {
+        panic!("a worker runs `again`")
+    };
+    h.advance_to(SEC);
+    h.queue(wq, &a).unwrap();
+    assert_eq!(
+        h.sys.pool(pool0()).unwrap().scheduled_len(w1),
+        1,
+        "handed to w1"
+    );
+    let s = h.item("sleeper");
+    h.queue(wq, &s).unwrap();
+    assert!(h.holder("sleeper").is_some());
+    // The last idle worker becomes the manager and creation fails: `z` is stuck.
+    h.create_fails = true;
+    let z = h.item("z");
+    h.queue(wq, &z).unwrap();
+    let pool = h.sys.pool(pool0()).unwrap();
+    assert_eq!(pool.worklist_len(), 1);
+    assert_eq!(
+        pool.watchdog_ts(),
+        SEC,
+        "queued on an empty worklist at 1 s"
+    );
+    // At 10 s w1 finishes and starts the handed-over instance (which blocks again).
+    h.advance_to(10 * SEC);
+    h.release(Runner::Worker(w1));
+    assert_eq!(h.holder("again"), Some(Runner::Worker(w1)));
+    assert_eq!(h.count_ran("z"), 0);
+    assert_eq!(h.sys.pool(pool0()).unwrap().watchdog_ts(), SEC);
+    h.advance_to(SEC + cmwq_pool::WATCHDOG_THRESH);
+    assert_eq!(
+        h.sys.stalled_pools(h.now, cmwq_pool::WATCHDOG_THRESH),
+        vec![(pool0(), cmwq_pool::WATCHDOG_THRESH)],
+        "z has waited 30 s: a lockup"
+    );
+}

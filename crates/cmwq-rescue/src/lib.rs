@@ -28,6 +28,9 @@
 //! rescuer does next ([`Then`]). It runs no work, takes no lock and arms no timer;
 //! cmwq-pool applies the choice under the pool lock. A [`Candidate`] can only be made by a
 //! view's scan, so the pool can trust that it names an element of the worklist it lent.
+//! The pool asks through [`RescuerPolicy::choose_each`], which hands the candidates over one
+//! by one; the built-in policies implement it without allocating, so a rescuer step costs
+//! no allocation (a policy that only implements `choose` works too, at one `Vec` a step).
 //!
 //! Which policy a workqueue uses is a value ([`Policy`]) given when it is built, so one
 //! binary can A/B all three.
@@ -349,6 +352,37 @@ pub trait RescuerPolicy: Send + Sync + fmt::Debug {
 
     /// Choose what to take now.
     fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a>;
+
+    /// The same decision as [`choose`](RescuerPolicy::choose), with the items to take
+    /// handed to `take` one by one (in worklist order) instead of collected in a `Vec`:
+    /// cmwq-pool calls this one, so a policy that overrides it (the built-in ones do) costs
+    /// no allocation per rescuer step. Returns where the cursor goes and what happens next.
+    /// The default calls `choose`.
+    fn choose_each<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then) {
+        let choice = self.choose(view, ctx);
+        choice.take.into_iter().for_each(&mut *take);
+        (choice.cursor, choice.then)
+    }
+}
+
+/// `choose` for a policy that implements `choose_each`: collect what it takes.
+fn collect_choice<'a>(
+    view: &WorklistView<'a>,
+    ctx: &RescueCtx,
+    each: impl FnOnce(
+        &WorklistView<'a>,
+        &RescueCtx,
+        &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then),
+) -> Choice<'a> {
+    let mut take = Vec::new();
+    let (cursor, then) = each(view, ctx, &mut |c| take.push(c));
+    Choice { take, cursor, then }
 }
 
 /// Pre-7.0 rescuer: take every item of the pwq in one pass.
@@ -361,27 +395,35 @@ impl RescuerPolicy for Slurp {
     }
 
     fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
+        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
+    }
+
+    fn choose_each<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then) {
         if ctx.passes_this_visit > 0 {
             // The slurped items ran. Rescued items may have activated inactive ones or
             // queued more (chained queueing): come back without waiting MAYDAY_INTERVAL.
-            return if ctx.nr_active != 0 && ctx.need_to_create_worker {
-                Choice::leave_and_remayday()
+            // The pre-7.0 rescuer does this only after processing a non-empty scheduled
+            // list: if every item it found went to a worker already running it, it leaves.
+            return if ctx.rescued_this_visit > 0 && ctx.nr_active != 0 && ctx.need_to_create_worker
+            {
+                (CursorMove::Stay, Then::LeaveAndRemayday)
             } else {
-                Choice::leave()
+                (CursorMove::Stay, Then::Leave)
             };
         }
         let mut scan = view.scan_from_head();
-        let take: Vec<_> = std::iter::from_fn(|| scan.next_of_pwq()).collect();
-        let then = if take.is_empty() {
-            Then::Leave
-        } else {
-            Then::Continue
-        };
-        Choice {
-            take,
-            cursor: CursorMove::Stay,
-            then,
+        let mut any = false;
+        while let Some(c) = scan.next_of_pwq() {
+            take(c);
+            any = true;
         }
+        let then = if any { Then::Continue } else { Then::Leave };
+        (CursorMove::Stay, then)
     }
 }
 
@@ -395,19 +437,27 @@ impl RescuerPolicy for Cursor {
     }
 
     fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
+        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
+    }
+
+    fn choose_each<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then) {
         if ctx.batch_exhausted() {
-            return Choice::leave_and_remayday();
+            return (CursorMove::Stay, Then::LeaveAndRemayday);
         }
         if !ctx.needs_rescue() {
-            return Choice::leave();
+            return (CursorMove::Stay, Then::Leave);
         }
         match view.scan_after_cursor().next_of_pwq() {
-            Some(c) => Choice {
-                take: vec![c],
-                cursor: CursorMove::AfterTaken,
-                then: Then::Continue,
-            },
-            None => Choice::leave(),
+            Some(c) => {
+                take(c);
+                (CursorMove::AfterTaken, Then::Continue)
+            }
+            None => (CursorMove::Stay, Then::Leave),
         }
     }
 }
@@ -422,19 +472,27 @@ impl RescuerPolicy for Rescan {
     }
 
     fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
+        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
+    }
+
+    fn choose_each<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then) {
         if ctx.batch_exhausted() {
-            return Choice::leave_and_remayday();
+            return (CursorMove::Stay, Then::LeaveAndRemayday);
         }
         if !ctx.needs_rescue() {
-            return Choice::leave();
+            return (CursorMove::Stay, Then::Leave);
         }
         match view.scan_from_head().next_of_pwq() {
-            Some(c) => Choice {
-                take: vec![c],
-                cursor: CursorMove::Stay,
-                then: Then::Continue,
-            },
-            None => Choice::leave(),
+            Some(c) => {
+                take(c);
+                (CursorMove::Stay, Then::Continue)
+            }
+            None => (CursorMove::Stay, Then::Leave),
         }
     }
 }
@@ -474,6 +532,20 @@ impl RescuerPolicy for Policy {
             Policy::Cursor => Cursor.choose(view, ctx),
             Policy::Rescan => Rescan.choose(view, ctx),
             Policy::Custom(p) => p.choose(view, ctx),
+        }
+    }
+
+    fn choose_each<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut dyn FnMut(Candidate<'a>),
+    ) -> (CursorMove, Then) {
+        match self {
+            Policy::Slurp => Slurp.choose_each(view, ctx, take),
+            Policy::Cursor => Cursor.choose_each(view, ctx, take),
+            Policy::Rescan => Rescan.choose_each(view, ctx, take),
+            Policy::Custom(p) => p.choose_each(view, ctx, take),
         }
     }
 }

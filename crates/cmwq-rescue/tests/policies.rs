@@ -94,9 +94,17 @@ fn slurp_takes_every_item_of_the_pwq_in_one_pass() {
     // After running them: back on maydays while the pool still needs a worker.
     let again = RescueCtx {
         passes_this_visit: 1,
+        rescued_this_visit: 3,
         ..ctx()
     };
     assert_eq!(Slurp.choose(&view, &again).then, Then::LeaveAndRemayday);
+    // Nothing reached the rescuer (all handed to workers already running them): the
+    // pre-7.0 rescuer re-queues the mayday only after processing its scheduled list.
+    let none_taken = RescueCtx {
+        rescued_this_visit: 0,
+        ..again
+    };
+    assert_eq!(Slurp.choose(&view, &none_taken).then, Then::Leave);
     let relieved = RescueCtx {
         need_to_create_worker: false,
         ..again
