@@ -730,11 +730,20 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
     pin(shared, shared.pool(p).cpu);
     // Wait for worker_created: before it the pool does not know this worker.
     ws.park();
+    // The wall time of the item this worker has just run, not yet reported: its
+    // `work_done` and the next `next_work` share one pool lock hold.
+    let mut done: Option<u64> = None;
     loop {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
+            if let Some(ran) = done {
+                shared.with_pool(p, |pool, now, acts| pool.work_done(ws.id, ran, now, acts));
+            }
             break;
         }
         let (next, wq) = shared.with_pool(p, |pool, now, acts| {
+            if let Some(ran) = done.take() {
+                pool.work_done(ws.id, ran, now, acts);
+            }
             let n = pool.next_work(ws.id, now, acts);
             let wq = pool.current_pwq(ws.id).and_then(|pwq| pool.pwq_wq(pwq));
             (n, wq)
@@ -742,9 +751,7 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         match next {
             Next::Run(work) => {
                 let wq = wq.and_then(|id| shared.wq(id));
-                let ran = shared.run_item(ws, work, wq.as_deref());
-                let w = ws.id;
-                shared.with_pool(p, |pool, now, acts| pool.work_done(w, ran, now, acts));
+                done = Some(shared.run_item(ws, work, wq.as_deref()));
             }
             Next::Idle | Next::Manage => ws.park_idle(),
             Next::Exit => break,
