@@ -317,11 +317,13 @@ impl Shared {
         self.wqs.read().get(id.0 as usize).and_then(Clone::clone)
     }
 
-    fn worker(&self, id: WorkerId) -> Option<Arc<WorkerShared>> {
-        self.workers
-            .read()
-            .get(id.0 as usize)
-            .and_then(Clone::clone)
+    /// Wake a registered worker (nothing for an unregistered one). The registry's read
+    /// lock is held across the wake instead of cloning the worker's `Arc`: `wake` takes
+    /// no lock and never blocks, and the refcount is left alone on the queue path.
+    fn wake_worker(&self, id: WorkerId) {
+        if let Some(Some(w)) = self.workers.read().get(id.0 as usize) {
+            w.wake();
+        }
     }
 
     pub(crate) fn alloc_worker_id(&self) -> WorkerId {
@@ -348,9 +350,7 @@ impl Shared {
         for a in acts.drain() {
             match a {
                 Action::WakeWorker { worker, .. } | Action::StopWorker { worker, .. } => {
-                    if let Some(w) = self.worker(worker) {
-                        w.wake();
-                    }
+                    self.wake_worker(worker);
                 }
                 Action::CreateWorker { pool } => {
                     self.timer.arm(Instant::now(), TimerEvent::Create(pool));
@@ -524,7 +524,10 @@ impl Shared {
 
     /// Arm the cpu-intensive tick if it is not armed.
     fn arm_tick(&self) {
-        if !self.tick_armed.swap(true, Ordering::AcqRel) {
+        // Read before swapping: while the tick is armed (nearly always while items run),
+        // starting an item leaves the shared flag's cache line unwritten.
+        if !self.tick_armed.load(Ordering::Relaxed) && !self.tick_armed.swap(true, Ordering::AcqRel)
+        {
             self.timer.arm(
                 Instant::now() + self.timings.cpu_intensive_thresh,
                 TimerEvent::Tick,

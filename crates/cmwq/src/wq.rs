@@ -117,10 +117,13 @@ impl WqShared {
         let r = with_actions(|acts| {
             let r = {
                 let mut pool = self.rt.pool(p).core.lock();
-                let inactive_before = pool.pwq_nr_inactive(pwq);
+                // The activation event needs the inactive count before and after; with no
+                // subscriber listening, neither is looked up.
+                let traced = tracing::enabled!(target: "workqueue", tracing::Level::TRACE);
+                let inactive_before = if traced { pool.pwq_nr_inactive(pwq) } else { 0 };
                 let r = pool.queue_work(pwq, work, from, self.rt.now(), acts);
                 // Active at once unless it went to the pwq's inactive list (max_active).
-                if r.is_ok() && pool.pwq_nr_inactive(pwq) == inactive_before {
+                if traced && r.is_ok() && pool.pwq_nr_inactive(pwq) == inactive_before {
                     tracing::trace!(target: "workqueue", work = addr, "workqueue_activate_work");
                 }
                 r
