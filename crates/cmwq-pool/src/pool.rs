@@ -699,6 +699,7 @@ impl Pool {
             if !self.worklist.raw().has_linked_nodes() {
                 self.watchdog_ts = now;
             }
+            trace_activate(work.head());
             self.worklist.push_back(work);
             self.kick_pool(out);
         } else {
@@ -743,6 +744,7 @@ impl Pool {
             // SAFETY: front is the first element of p.inactive.
             let first = unsafe { lists::head(front) };
             first.set_inactive(false);
+            trace_activate(first);
             // SAFETY: front is an element of p.inactive.
             unsafe { lists::move_linked(&mut p.inactive, &mut self.worklist, front, |_| {}) };
             moved = true;
@@ -1633,4 +1635,14 @@ enum CursorPlan {
     Stay,
     Unlink,
     Before(Option<NonNull<WorkHead>>),
+}
+
+/// The kernel's `workqueue_activate_work` tracepoint, as a `tracing` event (target
+/// `workqueue`, field `work`: the item's address, as the runtime's other workqueue events
+/// report it): `work` starts counting against max_active and goes on the pool worklist,
+/// either at once when queued or later from its pwq's inactive list. With no subscriber
+/// listening it costs a check and allocates nothing.
+fn trace_activate(work: &WorkHead) {
+    tracing::trace!(target: "workqueue", work = work as *const WorkHead as usize,
+        "workqueue_activate_work");
 }

@@ -35,6 +35,9 @@
 //! Which policy a workqueue uses is a value ([`Policy`]) given when it is built, so one
 //! binary can A/B all three.
 //!
+//! The design note [`design`] (`README.md` beside this crate) explains the rescuer, the
+//! cursor and the three policies on a small worklist drawing, with a custom policy.
+//!
 //! # Example
 //!
 //! ```
@@ -65,6 +68,9 @@
 //! assert_eq!(choice.then, Then::Continue);
 //! assert_eq!(view.visited(), 1);
 //! ```
+
+#[doc = include_str!("../README.md")]
+pub mod design {}
 
 use std::cell::Cell;
 use std::fmt;
@@ -385,6 +391,32 @@ fn collect_choice<'a>(
     Choice { take, cursor, then }
 }
 
+/// One step of a one-item-at-a-time rescuer ([`Cursor`], [`Rescan`]), the Linux 7.0
+/// `assign_rescuer_work`: past the batch with others waiting, re-send the mayday and leave;
+/// leave unless the pwq really needs rescue; else take the first item of the pwq that
+/// `scan` meets and move the cursor by `moved`. The two policies differ only in where the
+/// scan starts and whether the cursor follows it.
+fn one_at_a_time<'v, 'a: 'v>(
+    ctx: &RescueCtx,
+    scan: impl FnOnce() -> Scan<'v, 'a>,
+    moved: CursorMove,
+    take: &mut dyn FnMut(Candidate<'a>),
+) -> (CursorMove, Then) {
+    if ctx.batch_exhausted() {
+        return (CursorMove::Stay, Then::LeaveAndRemayday);
+    }
+    if !ctx.needs_rescue() {
+        return (CursorMove::Stay, Then::Leave);
+    }
+    match scan().next_of_pwq() {
+        Some(c) => {
+            take(c);
+            (moved, Then::Continue)
+        }
+        None => (CursorMove::Stay, Then::Leave),
+    }
+}
+
 /// Pre-7.0 rescuer: take every item of the pwq in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slurp;
@@ -446,19 +478,12 @@ impl RescuerPolicy for Cursor {
         ctx: &RescueCtx,
         take: &mut dyn FnMut(Candidate<'a>),
     ) -> (CursorMove, Then) {
-        if ctx.batch_exhausted() {
-            return (CursorMove::Stay, Then::LeaveAndRemayday);
-        }
-        if !ctx.needs_rescue() {
-            return (CursorMove::Stay, Then::Leave);
-        }
-        match view.scan_after_cursor().next_of_pwq() {
-            Some(c) => {
-                take(c);
-                (CursorMove::AfterTaken, Then::Continue)
-            }
-            None => (CursorMove::Stay, Then::Leave),
-        }
+        one_at_a_time(
+            ctx,
+            || view.scan_after_cursor(),
+            CursorMove::AfterTaken,
+            take,
+        )
     }
 }
 
@@ -481,19 +506,7 @@ impl RescuerPolicy for Rescan {
         ctx: &RescueCtx,
         take: &mut dyn FnMut(Candidate<'a>),
     ) -> (CursorMove, Then) {
-        if ctx.batch_exhausted() {
-            return (CursorMove::Stay, Then::LeaveAndRemayday);
-        }
-        if !ctx.needs_rescue() {
-            return (CursorMove::Stay, Then::Leave);
-        }
-        match view.scan_from_head().next_of_pwq() {
-            Some(c) => {
-                take(c);
-                (CursorMove::Stay, Then::Continue)
-            }
-            None => (CursorMove::Stay, Then::Leave),
-        }
+        one_at_a_time(ctx, || view.scan_from_head(), CursorMove::Stay, take)
     }
 }
 
