@@ -1389,19 +1389,28 @@ impl Pool {
                 },
                 CursorPlan::Before(None) => self.worklist.move_cursor_to_back(cursor),
             }
-            let chained = &mut scratch.chained;
-            chained.clear();
-            let mut took = 0u32;
-            for t in takes.iter().copied() {
-                if chained.contains(&t) {
-                    continue;
+            let took = match *takes.as_slice() {
+                // One item (Cursor's every step): nothing else to skip.
+                // SAFETY: the item came from a scan of the worklist and was not moved since.
+                [only] => u32::from(unsafe { self.assign_work(only, i, |_| {}) }),
+                _ => {
+                    let chained = &mut scratch.chained;
+                    chained.clear();
+                    let mut took = 0u32;
+                    for t in takes.iter().copied() {
+                        if chained.contains(&t) {
+                            continue;
+                        }
+                        // SAFETY: t came from a scan of the worklist and was not moved since
+                        // (items moved along with an earlier one's LINKED chain are in
+                        // `chained`).
+                        if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
+                            took += 1;
+                        }
+                    }
+                    took
                 }
-                // SAFETY: t came from a scan of the worklist and was not moved since (items
-                // moved along with an earlier one's LINKED chain are in `chained`).
-                if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
-                    took += 1;
-                }
-            }
+            };
             visit.rescued += took;
             if took > 0 {
                 self.workers[i].batch_start = true;
