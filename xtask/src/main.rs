@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <test | ci | miri | loom>";
+const USAGE: &str = "usage: cargo xtask <test | ci | miri | loom | snapshots [--review]>";
 
 /// Runs a command from the workspace root, echoing it first; fails with a message naming it.
 pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {

@@ -14,6 +14,11 @@
 //!   `cargo xtask snapshots --review` does this (with `INSTA_FORCE_PASS=1`, so every test
 //!   runs), then opens `cargo insta review` when cargo-insta is installed, or prints a unified
 //!   diff of each `.snap.new` against its `.snap` otherwise.
+//!
+//! The README's picture of the reported case, `docs/reported-case.svg`, is kept like a
+//! snapshot by `crates/cmwq-sim/tests/docs.rs`: `cargo test` fails when it is stale,
+//! `cargo xtask snapshots` rewrites it (that test with `CMWQ_UPDATE_DOCS=1`), and
+//! `--review` says whether it changed (review it with `git diff docs/` after regenerating).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +26,9 @@ use std::process::Command;
 use crate::{probe, workspace_root};
 
 const TEST_ARGS: &[&str] = &["test", "-p", "cmwq-sim", "--test", "snapshots"];
+
+/// The test that compares (or, with `CMWQ_UPDATE_DOCS=1`, rewrites) docs/reported-case.svg.
+const DOCS_TEST_ARGS: &[&str] = &["test", "-p", "cmwq-sim", "--test", "docs"];
 
 /// Dispatches `snapshots [--review]`.
 pub(crate) fn snapshots(args: &[String]) -> Result<(), String> {
@@ -33,16 +41,21 @@ pub(crate) fn snapshots(args: &[String]) -> Result<(), String> {
 
 /// Runs the snapshot tests with `CI` removed from the environment and the given variables.
 fn run_tests(envs: &[(&str, &str)]) -> Result<(), String> {
+    run_cargo_test(TEST_ARGS, envs)
+}
+
+/// Runs `cargo <args>` with `CI` removed from the environment and the given variables.
+fn run_cargo_test(args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     eprintln!(
         "$ {} cargo {}",
         envs.iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect::<Vec<_>>()
             .join(" "),
-        TEST_ARGS.join(" ")
+        args.join(" ")
     );
     let status = Command::new("cargo")
-        .args(TEST_ARGS)
+        .args(args)
         .env_remove("CI")
         .envs(envs.iter().copied())
         .current_dir(workspace_root())
@@ -51,7 +64,7 @@ fn run_tests(envs: &[(&str, &str)]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("the snapshot tests failed: {status}"))
+        Err(format!("`cargo {}` failed: {status}", args.join(" ")))
     }
 }
 
@@ -59,7 +72,11 @@ fn run_tests(envs: &[(&str, &str)]) -> Result<(), String> {
 fn regenerate() -> Result<(), String> {
     remove_pending(&snapshot_dir())?;
     run_tests(&[("INSTA_UPDATE", "always")])?;
-    eprintln!("xtask: snapshots regenerated; review them with `git diff snapshots/`");
+    run_cargo_test(DOCS_TEST_ARGS, &[("CMWQ_UPDATE_DOCS", "1")])?;
+    eprintln!(
+        "xtask: snapshots and docs/reported-case.svg regenerated; review them with \
+         `git diff snapshots/ docs/`"
+    );
     Ok(())
 }
 
@@ -68,6 +85,12 @@ fn review() -> Result<(), String> {
     let dir = snapshot_dir();
     remove_pending(&dir)?;
     run_tests(&[("INSTA_UPDATE", "new"), ("INSTA_FORCE_PASS", "1")])?;
+    if run_cargo_test(DOCS_TEST_ARGS, &[]).is_err() {
+        eprintln!(
+            "xtask: docs/reported-case.svg differs from what the simulator draws now; \
+             `cargo xtask snapshots` regenerates it (then `git diff docs/`)"
+        );
+    }
     let pending = pending_files(&dir)?;
     if pending.is_empty() {
         eprintln!("xtask: every snapshot matches");

@@ -147,3 +147,40 @@ fn no_unreviewed_snapshots_are_left_behind() {
     }
     assert!(pending.is_empty(), "unreviewed snapshots: {pending:?}");
 }
+
+/// The test targets a command line names with `--test NAME` (in `ci.yml` or the xtask's
+/// test, CI and snapshot commands) exist as `crates/*/tests/NAME.rs` (or `NAME/main.rs`): a renamed test
+/// file must not leave CI running nothing, or failing on a target that is gone.
+#[test]
+fn every_test_target_named_by_ci_exists() {
+    let sources = [
+        root().join(".github/workflows/ci.yml"),
+        root().join("xtask/src/ci.rs"),
+        root().join("xtask/src/snapshots.rs"),
+    ];
+    let exists = |name: &str| {
+        crate_dirs().iter().any(|dir| {
+            dir.join("tests").join(format!("{name}.rs")).is_file()
+                || dir.join("tests").join(name).join("main.rs").is_file()
+        })
+    };
+    for source in sources {
+        let text = fs::read_to_string(&source).unwrap();
+        // Shell lines (`--test NAME`) and Rust string arrays (`"--test", "NAME"`).
+        let words: Vec<&str> = text
+            .split(|c: char| c.is_whitespace() || c == '"' || c == ',' || c == '[' || c == ']')
+            .filter(|w| !w.is_empty())
+            .collect();
+        for pair in words.windows(2) {
+            if pair[0] == "--test" {
+                assert!(
+                    exists(pair[1]),
+                    "{} runs `--test {}`, but no crates/*/tests/{}.rs exists",
+                    source.display(),
+                    pair[1],
+                    pair[1]
+                );
+            }
+        }
+    }
+}

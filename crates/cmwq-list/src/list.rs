@@ -594,15 +594,76 @@ impl<E: Element> List<E> {
     ///
     /// If `c` belongs to another list or was freed.
     pub unsafe fn move_cursor_before(&mut self, c: CursorId, elem: NonNull<E>) {
-        self.unlink_cursor(c);
+        let node = self.cursor_node(c);
+        // SAFETY: `elem` is live and on this list (caller's contract).
+        let pos = unsafe { self.stored_node(node_of(elem)) };
+        self.relink_cursor(node, Some(pos));
+    }
+
+    /// Place (or move) cursor `c` right before the first *element* that follows `elem`, an
+    /// element on this list, or at the tail if no element follows. Cursors between `elem`
+    /// and that element stay before `c`. O(1) plus the number of cursors skipped.
+    ///
+    /// The same as [`List::move_cursor_before`] the element after `elem` (or
+    /// [`List::move_cursor_to_back`]), in one step: the rescuer's "resume after the item I
+    /// took" (kernel `list_move_tail(&cursor->entry, &n->entry)`).
+    ///
+    /// # Safety
+    ///
+    /// `elem` points to an element on this list.
+    ///
+    /// # Panics
+    ///
+    /// If `c` belongs to another list or was freed.
+    pub unsafe fn move_cursor_before_next_elem(&mut self, c: CursorId, elem: NonNull<E>) {
         let node = self.cursor_node(c);
         // SAFETY: `elem` is live and on this list (caller's contract).
         let pos = unsafe { self.stored_node(node_of(elem)) };
         // SAFETY: `pos` is on this list.
-        let mut cursor = unsafe { self.inner.cursor_mut_from_ptr(pos.as_ptr()) };
-        // SAFETY: the cursor node is owned by this list, unlinked, and lives until
+        let mut it = unsafe { self.inner.cursor_from_ptr(pos.as_ptr()) };
+        it.move_next();
+        let before = loop {
+            match it.get_ptr() {
+                // SAFETY: a stored pointer to a live node of this list; only `meta` is read.
+                Some(n) if unsafe { (*n.as_ptr()).meta.is_none() } => it.move_next(),
+                other => break other,
+            }
+        };
+        self.relink_cursor(node, before);
+    }
+
+    /// Link cursor node `node` (one of this list's live cursor nodes) right before `before`
+    /// (a stored pointer to a node on this list, not `node` itself), or at the tail for
+    /// `None`, unlinking it first if it is elsewhere. Nothing changes if it is already there.
+    fn relink_cursor(
+        &mut self,
+        node: NonNull<Node<E::Meta>>,
+        before: Option<NonNull<Node<E::Meta>>>,
+    ) {
+        if self.node_is_linked(node) {
+            // SAFETY: a linked cursor node is on the list that owns it: this one.
+            let here = unsafe { self.inner.cursor_from_ptr(node.as_ptr()) };
+            if here.peek_next().get_ptr() == before {
+                return;
+            }
+            // SAFETY: as above.
+            let mut here = unsafe { self.inner.cursor_mut_from_ptr(node.as_ptr()) };
+            // The list holds no ownership of cursor nodes: dropping the `UnsafeRef` frees
+            // nothing.
+            let _unlinked = here.remove();
+        }
+        // SAFETY: the cursor node is owned by this list, unlinked now, and lives until
         // `free_cursor` or drop, which unlink it first.
-        cursor.insert_before(unsafe { UnsafeRef::from_raw(node.as_ptr()) });
+        let cursor_ref = unsafe { UnsafeRef::from_raw(node.as_ptr()) };
+        match before {
+            Some(pos) => {
+                // SAFETY: `pos` is on this list (this function's contract) and is not the
+                // cursor node, which is unlinked.
+                let mut at = unsafe { self.inner.cursor_mut_from_ptr(pos.as_ptr()) };
+                at.insert_before(cursor_ref);
+            }
+            None => self.inner.push_back(cursor_ref),
+        }
     }
 
     /// Place (or move) cursor `c` right after `elem`, an element on this list. O(1).
@@ -631,11 +692,8 @@ impl<E: Element> List<E> {
     ///
     /// If `c` belongs to another list or was freed.
     pub fn move_cursor_to_back(&mut self, c: CursorId) {
-        self.unlink_cursor(c);
         let node = self.cursor_node(c);
-        // SAFETY: as in `move_cursor_before`.
-        self.inner
-            .push_back(unsafe { UnsafeRef::from_raw(node.as_ptr()) });
+        self.relink_cursor(node, None);
     }
 
     /// Take every element out, head first; cursors met on the way are unlinked. When the

@@ -34,6 +34,8 @@ enum Op {
     /// Cursor `.0` before the element picked by `.1`.
     CursorBefore(u8, u8),
     CursorAfter(u8, u8),
+    /// Cursor `.0` before the first element after the one picked by `.1` (or at the back).
+    CursorBeforeNextElem(u8, u8),
     CursorToBack(u8),
     UnlinkCursor(u8),
 }
@@ -50,6 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::PopFront),
         2 => (cursor.clone(), pick).prop_map(|(c, p)| Op::CursorBefore(c, p)),
         1 => (cursor.clone(), pick).prop_map(|(c, p)| Op::CursorAfter(c, p)),
+        2 => (cursor.clone(), pick).prop_map(|(c, p)| Op::CursorBeforeNextElem(c, p)),
         1 => cursor.clone().prop_map(Op::CursorToBack),
         1 => cursor.prop_map(Op::UnlinkCursor),
     ]
@@ -170,6 +173,22 @@ fn run(ops: &[Op]) {
                     model.remove(Tok::Cursor(c));
                     let at = model.index(Tok::Item(e)) + 1;
                     model.toks.insert(at, Tok::Cursor(c));
+                }
+            }
+            Op::CursorBeforeNextElem(c, p) => {
+                if let Some(e) = picked(p) {
+                    // SAFETY: `items` outlives `list`; the model says the item is linked exactly when
+                    // it is named here as on the list, and unlinked when it is linked here.
+                    unsafe { list.move_cursor_before_next_elem(cursors[c as usize], ptr(e)) };
+                    model.remove(Tok::Cursor(c));
+                    let from = model.index(Tok::Item(e)) + 1;
+                    match model.toks[from..]
+                        .iter()
+                        .position(|t| matches!(t, Tok::Item(_)))
+                    {
+                        Some(k) => model.toks.insert(from + k, Tok::Cursor(c)),
+                        None => model.toks.push(Tok::Cursor(c)),
+                    }
                 }
             }
             Op::CursorToBack(c) => {

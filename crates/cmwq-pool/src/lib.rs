@@ -9,7 +9,9 @@
 //! rescuers, and what a rescuer takes (asked of the workqueue's
 //! [`RescuerPolicy`]). Nothing here spawns a thread, reads a
 //! clock or sleeps: time comes in as `now` (nanoseconds), and what threads and timers must
-//! do goes out as [`Action`]s in a caller-owned buffer.
+//! do goes out as [`Action`]s in a caller-owned buffer. The one other output is an
+//! observation: the kernel's `workqueue_activate_work` tracepoint, emitted as a `tracing`
+//! event (target `workqueue`) where an item starts counting against max_active.
 //!
 //! # The pieces and their locks
 //!

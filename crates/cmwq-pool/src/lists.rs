@@ -120,3 +120,23 @@ pub(crate) unsafe fn after_chain(
         }
     }
 }
+
+/// The last element of `first`'s LINKED chain on `list` (`first` itself unless it is
+/// LINKED), or `None` if the chain runs off the tail: then nothing follows it.
+/// `after_chain(first)` is the element after this one.
+///
+/// # Safety
+///
+/// `first` is an element of `list`.
+pub(crate) unsafe fn chain_end(
+    list: &WorkList,
+    first: NonNull<WorkHead>,
+) -> Option<NonNull<WorkHead>> {
+    let mut cur = first;
+    // SAFETY: cur is on list (first by contract, the rest found on list below).
+    while flags(unsafe { head(cur) }).contains(WorkFlags::LINKED) {
+        // SAFETY: cur is on list.
+        cur = unsafe { next_elem_after(list, cur) }?;
+    }
+    Some(cur)
+}

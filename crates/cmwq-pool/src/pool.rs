@@ -699,6 +699,7 @@ impl Pool {
             if !self.worklist.raw().has_linked_nodes() {
                 self.watchdog_ts = now;
             }
+            trace_activate(work.head());
             self.worklist.push_back(work);
             self.kick_pool(out);
         } else {
@@ -743,6 +744,7 @@ impl Pool {
             // SAFETY: front is the first element of p.inactive.
             let first = unsafe { lists::head(front) };
             first.set_inactive(false);
+            trace_activate(first);
             // SAFETY: front is an element of p.inactive.
             unsafe { lists::move_linked(&mut p.inactive, &mut self.worklist, front, |_| {}) };
             moved = true;
@@ -1305,8 +1307,12 @@ impl Pool {
             self.work_done(r, 0, now, out);
         }
         loop {
-            if let Some(work) = self.process_one_work(i, now, out) {
-                return RescueNext::Run(work);
+            // (The emptiness check spares a call per policy round: a Cursor rescuer asks its
+            // policy before every item.)
+            if !self.workers[i].scheduled.is_empty() {
+                if let Some(work) = self.process_one_work(i, now, out) {
+                    return RescueNext::Run(work);
+                }
             }
             let Phase::Rescuer(mut visit) = self.workers[i].phase else {
                 return RescueNext::Leave;
@@ -1320,7 +1326,7 @@ impl Pool {
             let Some(p) = self.pwq(visit.pwq) else {
                 return RescueNext::Leave;
             };
-            let wq = p.wq;
+            let (wq, cursor) = (p.wq, p.cursor);
             let ctx = RescueCtx {
                 pwq: visit.pwq,
                 nr_active: p.nr_active,
@@ -1335,7 +1341,7 @@ impl Pool {
             let takes = &mut scratch.takes;
             takes.clear();
             let (cursor_plan, then, visited) = {
-                let view = WorklistView::new(&self.worklist, visit.pwq, p.cursor);
+                let view = WorklistView::new(&self.worklist, visit.pwq, cursor);
                 let worklist = &self.worklist;
                 let (cursor_move, then) = p.policy.choose_each(&view, &ctx, &mut |c| {
                     if c.is_on(worklist) && c.is_of(visit.pwq) {
@@ -1345,9 +1351,16 @@ impl Pool {
                 let plan = match cursor_move {
                     CursorMove::Stay => CursorPlan::Stay,
                     CursorMove::Unlink => CursorPlan::Unlink,
-                    CursorMove::AfterTaken => match takes.last() {
-                        None => CursorPlan::Stay,
-                        Some(&last) => {
+                    CursorMove::AfterTaken => match *takes.as_slice() {
+                        [] => CursorPlan::Stay,
+                        // One item (Cursor's every step): the cursor goes before the element
+                        // after its LINKED chain, found and moved to in one list operation.
+                        // SAFETY: the item came from a scan of self.worklist, unchanged since.
+                        [only] => match unsafe { lists::chain_end(&self.worklist, only) } {
+                            Some(end) => CursorPlan::BeforeNextElem(end),
+                            None => CursorPlan::Before(None),
+                        },
+                        [.., last] => {
                             // SAFETY: last came from a scan of self.worklist, unchanged since.
                             let mut n = unsafe { lists::after_chain(&self.worklist, last) };
                             while let Some(x) = n {
@@ -1364,11 +1377,6 @@ impl Pool {
                 (plan, then, view.visited())
             };
             visit.passes += 1;
-            let cursor = {
-                let p = self.pwq_mut(visit.pwq).expect("checked above");
-                p.stats.rescue_nodes_visited += visited;
-                p.cursor
-            };
             match cursor_plan {
                 CursorPlan::Stay => {}
                 CursorPlan::Unlink => self.worklist.unlink_cursor(cursor),
@@ -1376,26 +1384,41 @@ impl Pool {
                 CursorPlan::Before(Some(n)) => unsafe {
                     self.worklist.move_cursor_before(cursor, lists::head(n))
                 },
+                // SAFETY: as above.
+                CursorPlan::BeforeNextElem(e) => unsafe {
+                    self.worklist
+                        .move_cursor_before_next_elem(cursor, lists::head(e))
+                },
                 CursorPlan::Before(None) => self.worklist.move_cursor_to_back(cursor),
             }
-            let chained = &mut scratch.chained;
-            chained.clear();
-            let mut took = 0u32;
-            for t in takes.iter().copied() {
-                if chained.contains(&t) {
-                    continue;
+            let took = match *takes.as_slice() {
+                // One item (Cursor's every step): nothing else to skip.
+                // SAFETY: the item came from a scan of the worklist and was not moved since.
+                [only] => u32::from(unsafe { self.assign_work(only, i, |_| {}) }),
+                _ => {
+                    let chained = &mut scratch.chained;
+                    chained.clear();
+                    let mut took = 0u32;
+                    for t in takes.iter().copied() {
+                        if chained.contains(&t) {
+                            continue;
+                        }
+                        // SAFETY: t came from a scan of the worklist and was not moved since
+                        // (items moved along with an earlier one's LINKED chain are in
+                        // `chained`).
+                        if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
+                            took += 1;
+                        }
+                    }
+                    took
                 }
-                // SAFETY: t came from a scan of the worklist and was not moved since (items
-                // moved along with an earlier one's LINKED chain are in `chained`).
-                if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
-                    took += 1;
-                }
-            }
+            };
             visit.rescued += took;
             if took > 0 {
                 self.workers[i].batch_start = true;
             }
             if let Some(p) = self.pwq_mut(visit.pwq) {
+                p.stats.rescue_nodes_visited += visited;
                 p.stats.rescued += u64::from(took);
             }
             match then {
@@ -1632,5 +1655,18 @@ unsafe impl Sync for RescueScratch {}
 enum CursorPlan {
     Stay,
     Unlink,
+    /// Before this element, or at the tail.
     Before(Option<NonNull<WorkHead>>),
+    /// Before the first element after this one, or at the tail.
+    BeforeNextElem(NonNull<WorkHead>),
+}
+
+/// The kernel's `workqueue_activate_work` tracepoint, as a `tracing` event (target
+/// `workqueue`, field `work`: the item's address, as the runtime's other workqueue events
+/// report it): `work` starts counting against max_active and goes on the pool worklist,
+/// either at once when queued or later from its pwq's inactive list. With no subscriber
+/// listening it costs a check and allocates nothing.
+fn trace_activate(work: &WorkHead) {
+    tracing::trace!(target: "workqueue", work = work as *const WorkHead as usize,
+        "workqueue_activate_work");
 }

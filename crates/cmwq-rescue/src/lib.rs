@@ -35,6 +35,9 @@
 //! Which policy a workqueue uses is a value ([`Policy`]) given when it is built, so one
 //! binary can A/B all three.
 //!
+//! The design note [`design`] (`README.md` beside this crate) explains the rescuer, the
+//! cursor and the three policies on a small worklist drawing, with a custom policy.
+//!
 //! # Example
 //!
 //! ```
@@ -65,6 +68,9 @@
 //! assert_eq!(choice.then, Then::Continue);
 //! assert_eq!(view.visited(), 1);
 //! ```
+
+#[doc = include_str!("../README.md")]
+pub mod design {}
 
 use std::cell::Cell;
 use std::fmt;
@@ -100,6 +106,7 @@ pub struct RescueCtx {
 impl RescueCtx {
     /// The Linux 7.0 test "does this pwq really need rescue?": it has active items, and the
     /// pool needs to create a worker, or its manager is still trying and no other pwq waits.
+    #[inline]
     pub fn needs_rescue(&self) -> bool {
         self.nr_active != 0
             && (self.need_to_create_worker || (self.manager_active && !self.others_waiting))
@@ -108,6 +115,7 @@ impl RescueCtx {
     /// The Linux 7.0 fairness test, checked after each rescued item: past
     /// [`RESCUER_BATCH`] items, with other pwqs waiting and this one still needing a worker,
     /// the rescuer re-sends this pwq's mayday and helps the others first.
+    #[inline]
     pub fn batch_exhausted(&self) -> bool {
         self.rescued_this_visit > RESCUER_BATCH
             && self.others_waiting
@@ -138,6 +146,7 @@ impl fmt::Debug for WorklistView<'_> {
 
 impl<'a> WorklistView<'a> {
     /// A view of `list` for rescuing `pwq`, whose positional cursor on `list` is `cursor`.
+    #[inline]
     pub fn new(list: &'a WorkList, pwq: PwqId, cursor: CursorId) -> Self {
         Self {
             list,
@@ -168,6 +177,7 @@ impl<'a> WorklistView<'a> {
     }
 
     /// Scan from the worklist head.
+    #[inline]
     pub fn scan_from_head(&self) -> Scan<'_, 'a> {
         Scan {
             view: self,
@@ -177,6 +187,7 @@ impl<'a> WorklistView<'a> {
 
     /// Scan from the node right after the pwq's cursor, or from the head when the cursor is
     /// not linked (kernel: `list_next_entry(cursor)` or `list_first_entry(worklist)`).
+    #[inline]
     pub fn scan_after_cursor(&self) -> Scan<'_, 'a> {
         Scan {
             view: self,
@@ -219,6 +230,7 @@ impl fmt::Debug for Scan<'_, '_> {
 impl<'a> Iterator for Scan<'_, 'a> {
     type Item = Visit<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Visit<'a>> {
         let entry = self.inner.next()?;
         self.view.visited.set(self.view.visited.get() + 1);
@@ -234,6 +246,7 @@ impl<'a> Iterator for Scan<'_, 'a> {
 
 impl<'a> Scan<'_, 'a> {
     /// The next work item of the rescued pwq, skipping other pwqs' items and cursors.
+    #[inline]
     pub fn next_of_pwq(&mut self) -> Option<Candidate<'a>> {
         let pwq = self.view.pwq;
         self.by_ref().find_map(|visit| match visit {
@@ -270,16 +283,19 @@ impl fmt::Debug for Candidate<'_> {
 
 impl<'a> Candidate<'a> {
     /// The work item.
+    #[inline]
     pub fn head(&self) -> &'a WorkHead {
         self.head
     }
 
     /// Whether the item is queued on `pwq` (kernel `get_work_pwq(work) == pwq`).
+    #[inline]
     pub fn is_of(&self, pwq: PwqId) -> bool {
         self.head.pwq() == Some(pwq)
     }
 
     /// Whether this candidate was met on `list` (pointer identity).
+    #[inline]
     pub fn is_on(&self, list: &WorkList) -> bool {
         std::ptr::eq(self.list, list)
     }
@@ -385,6 +401,32 @@ fn collect_choice<'a>(
     Choice { take, cursor, then }
 }
 
+/// One step of a one-item-at-a-time rescuer ([`Cursor`], [`Rescan`]), the Linux 7.0
+/// `assign_rescuer_work`: past the batch with others waiting, re-send the mayday and leave;
+/// leave unless the pwq really needs rescue; else take the first item of the pwq that
+/// `scan` meets and move the cursor by `moved`. The two policies differ only in where the
+/// scan starts and whether the cursor follows it.
+fn one_at_a_time<'v, 'a: 'v>(
+    ctx: &RescueCtx,
+    scan: impl FnOnce() -> Scan<'v, 'a>,
+    moved: CursorMove,
+    take: &mut dyn FnMut(Candidate<'a>),
+) -> (CursorMove, Then) {
+    if ctx.batch_exhausted() {
+        return (CursorMove::Stay, Then::LeaveAndRemayday);
+    }
+    if !ctx.needs_rescue() {
+        return (CursorMove::Stay, Then::Leave);
+    }
+    match scan().next_of_pwq() {
+        Some(c) => {
+            take(c);
+            (moved, Then::Continue)
+        }
+        None => (CursorMove::Stay, Then::Leave),
+    }
+}
+
 /// Pre-7.0 rescuer: take every item of the pwq in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Slurp;
@@ -398,6 +440,7 @@ impl RescuerPolicy for Slurp {
         collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
     }
 
+    #[inline]
     fn choose_each<'a>(
         &self,
         view: &WorklistView<'a>,
@@ -440,25 +483,19 @@ impl RescuerPolicy for Cursor {
         collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
     }
 
+    #[inline]
     fn choose_each<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
         take: &mut dyn FnMut(Candidate<'a>),
     ) -> (CursorMove, Then) {
-        if ctx.batch_exhausted() {
-            return (CursorMove::Stay, Then::LeaveAndRemayday);
-        }
-        if !ctx.needs_rescue() {
-            return (CursorMove::Stay, Then::Leave);
-        }
-        match view.scan_after_cursor().next_of_pwq() {
-            Some(c) => {
-                take(c);
-                (CursorMove::AfterTaken, Then::Continue)
-            }
-            None => (CursorMove::Stay, Then::Leave),
-        }
+        one_at_a_time(
+            ctx,
+            || view.scan_after_cursor(),
+            CursorMove::AfterTaken,
+            take,
+        )
     }
 }
 
@@ -475,25 +512,14 @@ impl RescuerPolicy for Rescan {
         collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
     }
 
+    #[inline]
     fn choose_each<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
         take: &mut dyn FnMut(Candidate<'a>),
     ) -> (CursorMove, Then) {
-        if ctx.batch_exhausted() {
-            return (CursorMove::Stay, Then::LeaveAndRemayday);
-        }
-        if !ctx.needs_rescue() {
-            return (CursorMove::Stay, Then::Leave);
-        }
-        match view.scan_from_head().next_of_pwq() {
-            Some(c) => {
-                take(c);
-                (CursorMove::Stay, Then::Continue)
-            }
-            None => (CursorMove::Stay, Then::Leave),
-        }
+        one_at_a_time(ctx, || view.scan_from_head(), CursorMove::Stay, take)
     }
 }
 

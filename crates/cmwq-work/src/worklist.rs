@@ -246,6 +246,21 @@ impl WorkList {
         unsafe { self.list.move_cursor_after(c, NonNull::from(head)) };
     }
 
+    /// Place (or move) the cursor right before the first work item after `head`, or at the
+    /// tail if none follows (cursors in between stay before it; see
+    /// [`List::move_cursor_before_next_elem`]).
+    ///
+    /// # Safety
+    ///
+    /// `head` is on this list.
+    pub unsafe fn move_cursor_before_next_elem(&mut self, c: CursorId, head: &WorkHead) {
+        // SAFETY: caller's contract.
+        unsafe {
+            self.list
+                .move_cursor_before_next_elem(c, NonNull::from(head))
+        };
+    }
+
     /// Place (or move) the cursor at the tail.
     pub fn move_cursor_to_back(&mut self, c: CursorId) {
         self.list.move_cursor_to_back(c);

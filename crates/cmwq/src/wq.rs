@@ -117,16 +117,9 @@ impl WqShared {
         let r = with_actions(|acts| {
             let r = {
                 let mut pool = self.rt.pool(p).core.lock();
-                // The activation event needs the inactive count before and after; with no
-                // subscriber listening, neither is looked up.
-                let traced = tracing::enabled!(target: "workqueue", tracing::Level::TRACE);
-                let inactive_before = if traced { pool.pwq_nr_inactive(pwq) } else { 0 };
-                let r = pool.queue_work(pwq, work, from, self.rt.now(), acts);
-                // Active at once unless it went to the pwq's inactive list (max_active).
-                if traced && r.is_ok() && pool.pwq_nr_inactive(pwq) == inactive_before {
-                    tracing::trace!(target: "workqueue", work = addr, "workqueue_activate_work");
-                }
-                r
+                // The core emits `workqueue_activate_work` when the item goes on the
+                // worklist, now or later from the pwq's inactive list (max_active).
+                pool.queue_work(pwq, work, from, self.rt.now(), acts)
             };
             self.rt.perform(acts);
             r
@@ -283,6 +276,23 @@ impl<T> Refused<T> {
     /// it will run, once, for this queueing too.
     pub fn is_already_pending(&self) -> bool {
         self.reason == QueueError::AlreadyPending
+    }
+}
+
+/// The queue path's fast path (`test_and_set_bit(WORK_STRUCT_PENDING_BIT)`): take PENDING
+/// for `item` and make its queue reference, or hand the `Arc` back saying why not (already
+/// pending: the queueing is a no-op; disabled: refused).
+fn claim_pending<T: WorkItem + HasWork>(item: Arc<T>) -> Result<WorkRef, Refused<T>> {
+    match item.work_head().test_and_set_pending() {
+        Ok(true) => Ok(WorkRef::from_arc(item)),
+        Ok(false) => Err(Refused {
+            item,
+            reason: QueueError::AlreadyPending,
+        }),
+        Err(_) => Err(Refused {
+            item,
+            reason: QueueError::Disabled,
+        }),
     }
 }
 
@@ -628,24 +638,9 @@ impl Workqueue {
         item: Arc<T>,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        let head = item.work_head();
-        match head.test_and_set_pending() {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Refused {
-                    item,
-                    reason: QueueError::AlreadyPending,
-                });
-            }
-            Err(_) => {
-                return Err(Refused {
-                    item,
-                    reason: QueueError::Disabled,
-                });
-            }
-        }
+        let work = claim_pending(item)?;
         self.inner
-            .queue_owned(WorkRef::from_arc(item), cpu)
+            .queue_owned(work, cpu)
             .map_err(|(reason, w)| hand_back(w, reason))
     }
 
@@ -688,22 +683,8 @@ impl Workqueue {
         delay: Duration,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        match item.work_head().test_and_set_pending() {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Refused {
-                    item,
-                    reason: QueueError::AlreadyPending,
-                });
-            }
-            Err(_) => {
-                return Err(Refused {
-                    item,
-                    reason: QueueError::Disabled,
-                });
-            }
-        }
-        self.delayed_owned(WorkRef::from_arc(item), delay, cpu)
+        let work = claim_pending(item)?;
+        self.delayed_owned(work, delay, cpu)
             .map_err(|(reason, w)| hand_back(w, reason))
     }
 

@@ -616,3 +616,24 @@ fn dropping_the_last_handle_from_its_own_item_destroys_it_without_deadlock() {
         .expect("the item returned from dropping its workqueue");
     latch.wait_for(1);
 }
+
+#[test]
+fn a_runtime_built_with_defaults_has_the_kernels_timings_and_a_30s_watchdog() {
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .build()
+        .unwrap();
+    let t = rt.timings();
+    assert_eq!(
+        t.watchdog_thresh,
+        Some(Duration::from_secs(30)),
+        "the lockup watchdog is on by default, at the kernel's 30 s"
+    );
+    assert_eq!(t.mayday_initial_timeout, Duration::from_millis(10));
+    assert_eq!(t.mayday_interval, Duration::from_millis(100));
+    assert_eq!(t.create_cooldown, Duration::from_secs(1));
+    assert_eq!(t.idle_worker_timeout, Duration::from_secs(300));
+    assert_eq!(t.cpu_intensive_thresh, Duration::from_millis(10));
+    assert_eq!(t, cmwq::Timings::default());
+}
