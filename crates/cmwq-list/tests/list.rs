@@ -462,3 +462,158 @@ fn is_linked_may_be_read_while_another_thread_changes_the_list() {
     });
     assert_eq!(list.lock().len(), 2);
 }
+
+/// Checks every link of `list` through the public API, then leaves it as it was: the shape
+/// is `want`; a node pushed at the front lands first and one pushed at the back lands last
+/// (so the head and tail are right); every element's predecessor links back to it (which
+/// `iter_after` asserts); and scanning from every linked cursor sees the rest of `want`.
+fn assert_links(list: &mut List<Item>, cursors: &[CursorId], want: &[&str]) {
+    assert_eq!(shape(list), want);
+    let ends = [
+        Item {
+            id: 100,
+            node: Node::new(&META),
+        },
+        Item {
+            id: 101,
+            node: Node::new(&META),
+        },
+    ];
+    // SAFETY: `ends` outlives their time on the list: both are removed below.
+    unsafe {
+        list.push_front(ptr(&ends[0]));
+        list.push_back(ptr(&ends[1]));
+    }
+    let mut framed = vec!["100"];
+    framed.extend_from_slice(want);
+    framed.push("101");
+    assert_eq!(shape(list), framed);
+    let items: Vec<NonNull<Item>> = list.elements().map(NonNull::from).collect();
+    for (k, &it) in items.iter().enumerate() {
+        // SAFETY: `it` is on the list (just collected from it).
+        let after: Vec<String> = unsafe { list.iter_after(it) }.map(show).collect();
+        // SAFETY: as above; the items outlive the list.
+        let at = framed
+            .iter()
+            .position(|s| *s == unsafe { it.as_ref() }.id.to_string())
+            .unwrap();
+        assert_eq!(after, framed[at + 1..], "after element #{k}");
+    }
+    for &c in cursors {
+        if list.cursor_is_linked(c) {
+            let name = format!("C{}", list.cursor_owner(c));
+            let at = framed.iter().position(|s| *s == name).unwrap();
+            assert_eq!(after_cursor(list, c), framed[at + 1..]);
+        }
+    }
+    // SAFETY: both were pushed just above.
+    unsafe {
+        list.remove(ptr(&ends[0]));
+        list.remove(ptr(&ends[1]));
+    }
+    assert_eq!(shape(list), want);
+}
+
+#[test]
+fn a_cursor_moves_between_every_kind_of_position_keeping_every_link_right() {
+    let its = items(3);
+    let mut list = filled(&its);
+    let c = list.new_cursor(1);
+    let cs = [c];
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C1", "0", "1", "2"]);
+    // Head to interior, one step forward (the rescuer's step when its item is first).
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(c, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["0", "C1", "1", "2"]);
+    // Interior to interior, one step forward, then one step back.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[2])) };
+    assert_links(&mut list, &cs, &["0", "1", "C1", "2"]);
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[1])) };
+    assert_links(&mut list, &cs, &["0", "C1", "1", "2"]);
+    // Interior to interior, two steps at once, each way.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_after(c, ptr(&its[1])) };
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(c, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["0", "C1", "1", "2"]);
+    // Interior to the head.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C1", "0", "1", "2"]);
+    // Head to the tail.
+    list.move_cursor_to_back(c);
+    assert_links(&mut list, &cs, &["0", "1", "2", "C1"]);
+    // Tail to the head.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C1", "0", "1", "2"]);
+    // Head to before the last element, then interior to the tail (past the last element).
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(c, ptr(&its[1])) };
+    assert_links(&mut list, &cs, &["0", "1", "C1", "2"]);
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(c, ptr(&its[2])) };
+    assert_links(&mut list, &cs, &["0", "1", "2", "C1"]);
+    // Tail to interior.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(c, ptr(&its[1])) };
+    assert_links(&mut list, &cs, &["0", "C1", "1", "2"]);
+    // Interior to the tail.
+    list.move_cursor_to_back(c);
+    assert_links(&mut list, &cs, &["0", "1", "2", "C1"]);
+    // Already there: unchanged.
+    list.move_cursor_to_back(c);
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(c, ptr(&its[2])) };
+    assert_links(&mut list, &cs, &["0", "1", "2", "C1"]);
+    // Throughout, the cursor node never read as unlinked, and the items stay linked.
+    assert!(list.cursor_is_linked(c));
+    assert!(its.iter().all(|it| it.node.is_linked()));
+}
+
+#[test]
+fn a_cursor_that_is_the_only_node_or_next_to_another_cursor_moves_right() {
+    let its = items(2);
+    let mut list = List::new();
+    let a = list.new_cursor(1);
+    let b = list.new_cursor(2);
+    let cs = [a, b];
+    list.move_cursor_to_back(a);
+    // The only node, already at the tail.
+    list.move_cursor_to_back(a);
+    assert_links(&mut list, &cs, &["C1"]);
+    // SAFETY: the items outlive the list and are linked once.
+    unsafe {
+        list.push_back(ptr(&its[0]));
+        list.push_back(ptr(&its[1]));
+    }
+    list.move_cursor_to_back(b);
+    assert_links(&mut list, &cs, &["C1", "0", "1", "C2"]);
+    // Two cursors side by side at the head: the second moves past the first.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(b, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C1", "C2", "0", "1"]);
+    // The first leaves the head, going before the element after the second's place.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(a, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C2", "0", "C1", "1"]);
+    // A cursor skips another one on its way: cursors between stay before it.
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before_next_elem(b, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["0", "C1", "C2", "1"]);
+    // Interior, next to the other cursor, to the tail and back to the head.
+    list.move_cursor_to_back(a);
+    assert_links(&mut list, &cs, &["0", "C2", "1", "C1"]);
+    // SAFETY: the items are on the list.
+    unsafe { list.move_cursor_before(a, ptr(&its[0])) };
+    assert_links(&mut list, &cs, &["C1", "0", "C2", "1"]);
+    // The cursors can be unlinked and freed from anywhere afterwards.
+    list.unlink_cursor(b);
+    list.free_cursor(a);
+    assert_eq!(shape(&list), ["0", "1"]);
+    assert_eq!(list.drain().count(), 2);
+}

@@ -8,7 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 const ITEMS: u8 = 6;
-const CURSORS: u8 = 2;
+/// Three, so cursors often sit side by side and move past each other.
+const CURSORS: u8 = 3;
 
 struct Item {
     id: u8,
@@ -210,8 +211,16 @@ fn run(ops: &[Op]) {
         assert_eq!(list.is_empty(), model.elems().is_empty());
         assert_eq!(list.has_linked_nodes(), !model.toks.is_empty());
         for it in &items {
-            assert_eq!(it.node.is_linked(), model.has(Tok::Item(it.id)));
-            assert_eq!(list.contains(it), model.has(Tok::Item(it.id)));
+            let t = Tok::Item(it.id);
+            assert_eq!(it.node.is_linked(), model.has(t));
+            assert_eq!(list.contains(it), model.has(t));
+            if model.has(t) {
+                // Resuming after an element sees the rest of the model (and checks that the
+                // node before it links back to it: every `prev` link is right).
+                // SAFETY: the model says the item is on the list.
+                let after: Vec<Tok> = unsafe { list.iter_after(ptr(it.id)) }.map(tok).collect();
+                assert_eq!(after, model.toks[model.index(t) + 1..], "after {op:?}");
+            }
         }
         for (c, &id) in cursors.iter().enumerate() {
             let t = Tok::Cursor(c as u8);
