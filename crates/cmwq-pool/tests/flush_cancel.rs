@@ -58,12 +58,7 @@ fn flush_work_of_an_idle_item_has_nothing_to_wait_for() {
 fn flush_work_of_a_running_item_waits_for_that_run_only() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
-    h.blocking.push("running".into());
-    let r = h.item("running");
-    h.queue(wq, &r).unwrap();
-    let Some(Runner::Worker(w)) = h.holder("running") else {
-        panic!()
-    };
+    let (r, w) = h.start_blocking(wq, "running");
     let bar = Barrier::new(9);
     h.sys
         .flush_work(r.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out)
@@ -83,12 +78,7 @@ fn flush_work_of_a_running_item_waits_for_that_run_only() {
 fn a_barrier_behind_an_inactive_item_moves_with_it_and_to_the_running_worker() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()).max_active(1));
-    h.blocking.push("again".into());
-    let a = h.item("again");
-    h.queue(wq, &a).unwrap();
-    let Some(Runner::Worker(w1)) = h.holder("again") else {
-        panic!()
-    };
+    let (a, w1) = h.start_blocking(wq, "again");
     // Requeue while it runs: it waits inactive (max_active 1); flush it: the barrier is
     // linked behind it on the inactive list.
     h.queue(wq, &a).unwrap();

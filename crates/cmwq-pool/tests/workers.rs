@@ -66,12 +66,7 @@ fn sleeping_with_work_pending_counts_a_cm_wakeup() {
 fn worker_running_again_counts_again() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
-    h.blocking.push("sleeper".into());
-    let s = h.item("sleeper");
-    h.queue(wq, &s).unwrap();
-    let Some(Runner::Worker(w)) = h.holder("sleeper") else {
-        panic!()
-    };
+    let (_s, w) = h.start_blocking(wq, "sleeper");
     assert_eq!(h.sys.pool(pool0()).unwrap().nr_running(), 0);
     h.sys.worker_running(w, h.now);
     assert_eq!(h.sys.pool(pool0()).unwrap().nr_running(), 1);
@@ -236,12 +231,7 @@ fn surplus_idle_workers_are_culled_after_the_idle_timeout() {
 fn a_requeued_running_item_is_handed_to_the_worker_running_it() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
-    h.blocking.push("again".into());
-    let a = h.item("again");
-    h.queue(wq, &a).unwrap();
-    let Some(Runner::Worker(w1)) = h.holder("again") else {
-        panic!()
-    };
+    let (a, w1) = h.start_blocking(wq, "again");
     // Queue it again while it runs: another worker picks it off the worklist but hands it
     // to w1 (never two workers on one item).
     h.queue(wq, &a).unwrap();
@@ -280,12 +270,7 @@ fn a_running_item_queued_on_another_cpu_stays_on_its_pool() {
 fn a_driver_that_forgets_worker_running_does_not_skew_nr_running() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
-    h.blocking.push("sleeper".into());
-    let s = h.item("sleeper");
-    h.queue(wq, &s).unwrap();
-    let Some(Runner::Worker(w)) = h.holder("sleeper") else {
-        panic!()
-    };
+    let (_s, w) = h.start_blocking(wq, "sleeper");
     // Finish it without worker_running: work_done/next_work count the worker running again.
     let held = h.held.remove(&Runner::Worker(w)).unwrap();
     held.work.run();
@@ -306,12 +291,7 @@ fn a_driver_that_forgets_worker_running_does_not_skew_nr_running() {
 fn a_handed_off_item_takes_its_linked_barrier_along() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
-    h.blocking.push("again".into());
-    let a = h.item("again");
-    h.queue(wq, &a).unwrap();
-    let Some(Runner::Worker(w1)) = h.holder("again") else {
-        panic!()
-    };
+    let (a, w1) = h.start_blocking(wq, "again");
     // Pending again while it runs, with a flush barrier LINKED behind the pending instance.
     h.queue_quiet(wq, &a).unwrap();
     let bar = Barrier::new(3);

@@ -387,6 +387,19 @@ impl Harness {
         }
     }
 
+    /// Queue a new item `name` that blocks when it runs (it stays held until released) and
+    /// return it with the worker running it: the common start of handoff and
+    /// concurrency-management tests.
+    pub fn start_blocking(&mut self, wq: WqId, name: &'static str) -> (Item, WorkerId) {
+        self.blocking.push(name.into());
+        let item = self.item(name);
+        self.queue(wq, &item).unwrap();
+        match self.holder(name) {
+            Some(Runner::Worker(w)) => (item, w),
+            other => panic!("a worker should run `{name}`, found {other:?}"),
+        }
+    }
+
     /// The runner holding an item with this name.
     pub fn holder(&self, name: &str) -> Option<Runner> {
         self.held
