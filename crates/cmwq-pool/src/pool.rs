@@ -159,7 +159,8 @@ pub(crate) struct Pwq {
     pub(crate) nr_in_flight: [u32; WORK_NR_COLORS as usize],
     pub(crate) work_color: u8,
     pub(crate) flush_color: Option<u8>,
-    pub(crate) draining: bool,
+    /// Drains in progress on its workqueue (queueing from outside is refused while > 0).
+    pub(crate) draining: u32,
     pub(crate) stats: PwqStats,
 }
 
@@ -553,7 +554,7 @@ impl Pool {
             nr_in_flight: [0; WORK_NR_COLORS as usize],
             work_color: 0,
             flush_color: None,
-            draining: false,
+            draining: 0,
             stats: PwqStats::default(),
         });
         if self.nr_workers == 0 && !self.manager_active() {
@@ -636,10 +637,16 @@ impl Pool {
             .is_none_or(|p| p.nr_active == 0 && p.inactive.is_empty())
     }
 
-    /// Mark a pwq draining (queueing from outside its workqueue is refused) or not.
+    /// A drain of the pwq's workqueue starts (`true`: queueing from outside the workqueue
+    /// is refused) or ends (`false`). Counted, so that a drain ending while another starts
+    /// leaves the pwq draining.
     pub fn pwq_set_draining(&mut self, id: PwqId, draining: bool) {
         if let Some(p) = self.pwq_mut(id) {
-            p.draining = draining;
+            if draining {
+                p.draining += 1;
+            } else {
+                p.draining = p.draining.saturating_sub(1);
+            }
         }
     }
 
@@ -686,7 +693,7 @@ impl Pool {
             work.head().clear_pending();
             return Err((QueueError::NoSuchPwq(pwq), work));
         };
-        if p.draining && from != QueueFrom::WorkOf(p.wq) {
+        if p.draining > 0 && from != QueueFrom::WorkOf(p.wq) {
             let wq = p.wq;
             work.head().clear_pending();
             return Err((QueueError::Draining(wq), work));
