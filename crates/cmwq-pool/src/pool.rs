@@ -368,24 +368,20 @@ impl Pool {
     }
 
     /// The kernel-style name of a worker of this pool (`kworker/0:1`, `kworker/1:0H`,
-    /// `kworker/u8:2`), or `None` for an unknown worker or the rescuer.
+    /// `kworker/u8:2`, [`crate::worker_name`]), or `None` for an unknown worker or the
+    /// rescuer.
     pub fn worker_name(&self, w: WorkerId) -> Option<String> {
         let wk = self.worker(w)?;
         if wk.is_rescuer() {
             return None;
         }
-        Some(match self.kind {
-            PoolKind::Bh { cpu, pri } | PoolKind::PerCpu { cpu, pri } => format!(
-                "kworker/{cpu}:{}{}",
-                wk.seq,
-                if pri == crate::Priority::High {
-                    "H"
-                } else {
-                    ""
-                }
-            ),
-            PoolKind::Unbound(_) => format!("kworker/u{}:{}", self.id.0, wk.seq),
-        })
+        Some(crate::topology::worker_name(self.id, &self.kind, wk.seq))
+    }
+
+    /// The name the next worker created for this pool gets (creation is one request at a
+    /// time per pool, so a driver names the thread it spawns with this).
+    pub fn next_worker_name(&self) -> String {
+        crate::topology::worker_name(self.id, &self.kind, self.next_seq)
     }
 
     /// The item a worker is running, as its address (`current_work`), if any.

@@ -173,7 +173,8 @@ pub fn delayed_deadline(now: u64, delay_ns: u64) -> u64 {
 /// item waits on its timer ([`crate::DelayedTimers`]) and, if its deadline is the earliest,
 /// [`Action::ArmDelayedTimer`] asks the driver to call [`delayed_timeout`] then. The CPU is
 /// resolved now (the caller's, when none is given), as the kernel records `dwork->cpu`.
-fn delayed_owned<D: Driver>(
+/// On refusal PENDING is cleared again and the reference handed back.
+pub fn queue_delayed_work_owned<D: Driver>(
     d: &mut D,
     wq: WqId,
     cpu: Option<u32>,
@@ -224,7 +225,7 @@ pub fn queue_delayed_work<D: Driver>(
         Ok(false) => return Err((QueueError::AlreadyPending, work)),
         Ok(true) => {}
     }
-    delayed_owned(d, wq, cpu, work, delay_ns, out)
+    queue_delayed_work_owned(d, wq, cpu, work, delay_ns, out)
 }
 
 /// `mod_delayed_work_on`: grab the item wherever it is pending (timer, worklist, inactive
@@ -247,7 +248,7 @@ pub fn mod_delayed_work<D: Driver>(
         work.head().clear_pending();
         return Err((QueueError::Disabled, work));
     }
-    delayed_owned(d, wq, cpu, work, delay_ns, out).map(|()| Ok(was))
+    queue_delayed_work_owned(d, wq, cpu, work, delay_ns, out).map(|()| Ok(was))
 }
 
 /// The delayed-work timer expired (`delayed_work_timer_fn`): queue every item whose
