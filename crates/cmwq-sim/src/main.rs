@@ -45,6 +45,8 @@ enum Command {
         /// The scenario file (TOML).
         file: PathBuf,
     },
+    /// Print the scenario file format as a JSON Schema, for editors (taplo) and validators.
+    Schema,
     /// Run a scenario and print its timelines, kernel-format dumps and metrics.
     Run(RunArgs),
 }
@@ -163,6 +165,10 @@ fn real_main(command: Command) -> Result<(), CliError> {
                 cmwq_sim::starter::summary(&scenario)
             );
             eprintln!("cmwq-sim: the format is described in {FORMAT_DOC}");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", cmwq_sim::file::json_schema());
             Ok(())
         }
         Command::Run(args) => run(args),
