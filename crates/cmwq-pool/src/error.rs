@@ -122,7 +122,8 @@ pub enum QueueError {
 /// Pool-level misuse (wrong ids from a driver).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
-    /// The pool has no room for another pwq (65536 per pool).
+    /// The pool has no room for another pwq (65536 at once per pool; removed pwqs free
+    /// their slots).
     #[error("pool {0:?} has no free pwq slot")]
     NoPwqSlot(PoolId),
     /// No such pwq on this pool.
