@@ -1,7 +1,8 @@
 //! Defects found from the outside: each test names the behaviour a fix restored.
 
 use cmwq_pool::{
-    Actions, Pool, PoolId, PoolKind, Priority, PwqSpec, System, SystemConfig, WqFlags, WqId, WqSpec,
+    Actions, Pool, PoolId, PoolKind, Priority, PwqSpec, System, SystemConfig, WqError, WqFlags,
+    WqId, WqSpec,
 };
 
 fn spec(wq: u32) -> PwqSpec {
@@ -51,4 +52,50 @@ fn a_system_creates_and_destroys_more_workqueues_than_a_pool_has_slots() {
         out.clear();
         sys.destroy_workqueue(wq).unwrap();
     }
+}
+
+#[test]
+fn a_workqueue_name_with_a_control_character_is_refused() {
+    let refused = |name: &str| WqSpec::new(name, WqFlags::empty()).validate().unwrap_err();
+    assert_eq!(
+        refused("evil\nworkqueue x: flags=0x0"),
+        WqError::NameHasControl {
+            ch: '\n',
+            offset: 4
+        }
+    );
+    assert_eq!(
+        refused("\ttab"),
+        WqError::NameHasControl {
+            ch: '\t',
+            offset: 0
+        }
+    );
+    assert_eq!(
+        refused("esc\u{1b}[2J"),
+        WqError::NameHasControl {
+            ch: '\u{1b}',
+            offset: 3
+        }
+    );
+    assert_eq!(
+        refused("del\u{7f}"),
+        WqError::NameHasControl {
+            ch: '\u{7f}',
+            offset: 3
+        }
+    );
+    // What the kernel's names hold stays accepted: spaces, punctuation, non-ASCII.
+    for ok in ["kblockd", "xfs-buf/sda1", "nvme reset", "caf\u{e9}"] {
+        WqSpec::new(ok, WqFlags::empty()).validate().unwrap();
+    }
+    let mut sys = System::new(SystemConfig { nr_cpus: 1 });
+    assert!(matches!(
+        sys.alloc_workqueue(
+            WqSpec::new("a\rb", WqFlags::empty()),
+            0,
+            &mut Actions::new()
+        ),
+        Err(WqError::NameHasControl { ch: '\r', .. })
+    ));
 }

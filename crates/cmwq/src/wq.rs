@@ -573,7 +573,9 @@ fn remove_pwqs(shared: &Shared, pwqs: &[PwqId]) {
 }
 
 impl Workqueue {
-    /// Start building a workqueue named `name` (at most 31 bytes).
+    /// Start building a workqueue named `name`: 1 to 31 bytes, no control characters (the
+    /// dump is a line protocol; `build` refuses such a name with
+    /// [`BuildError::Spec`]`(WqError::NameHasControl)`).
     pub fn builder(name: impl Into<String>) -> WorkqueueBuilder {
         WorkqueueBuilder {
             name: name.into(),

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cmwq::{
-    Affinity, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, ThreadSpawner,
-    WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
+    Affinity, BuildError, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole,
+    ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
 };
+use cmwq_pool::WqError;
 use common::*;
 
 /// A spawner that counts the rescuer threads alive, beside a `ThreadSpawner` whose stats
@@ -88,4 +89,21 @@ fn creating_and_dropping_100_000_workqueues_works_without_thread_growth() {
         spawner.rescuers_alive.load(Ordering::SeqCst) <= 1,
         "a dropped workqueue's rescuer has exited (the last may still be returning)"
     );
+}
+
+#[test]
+fn a_workqueue_name_with_a_control_character_is_refused_by_build() {
+    let rt = quiet_runtime().build().unwrap();
+    for name in ["evil\nline", "bell\u{7}", "\u{1b}[31mred"] {
+        let e = rt.workqueue(name).build().unwrap_err();
+        assert!(
+            matches!(e, BuildError::Spec(WqError::NameHasControl { .. })),
+            "{name:?}: {e}"
+        );
+    }
+    assert!(
+        !rt.show_all_workqueues().contains("evil"),
+        "nothing of a refused workqueue reaches the dump"
+    );
+    rt.workqueue("plain name/0").build().unwrap();
 }
