@@ -159,6 +159,29 @@ impl DelayedTimers {
         self.want_callback(at)
     }
 
+    /// Take every item of workqueue `wq` off its timer, earliest deadline first (the
+    /// workqueue is being destroyed: they are queued at once).
+    pub(crate) fn take_wq(&mut self, wq: WqId) -> Vec<Expired> {
+        let mine: Vec<(u64, u64, usize)> = self
+            .by_deadline
+            .iter()
+            .filter(|(_, _, a)| self.items.get(a).is_some_and(|x| x.wq == wq))
+            .copied()
+            .collect();
+        mine.into_iter()
+            .filter_map(|k| {
+                self.by_deadline.remove(&k);
+                let armed = self.items.remove(&k.2)?;
+                Some(Expired {
+                    work: armed.work,
+                    wq: armed.wq,
+                    cpu: armed.cpu,
+                    from: armed.from,
+                })
+            })
+            .collect()
+    }
+
     /// Take every waiting item off its timer (the runtime shuts down): the caller clears
     /// their PENDING and drops the references.
     pub fn take_all(&mut self) -> Vec<WorkRef> {

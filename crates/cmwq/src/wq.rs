@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use cmwq_pool::ops;
-use cmwq_pool::{Again, WqId, WqSpec};
+use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
@@ -84,11 +84,24 @@ impl WqShared {
         if self.destroyed.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Delayed items still waiting run now, as part of the drain (nothing is lost).
+        rt.run_op(Some(self), |d, acts| {
+            ops::expire_delayed_of(d, self.id, acts)
+        });
         loop {
             self.drain(rt);
+            // The rescuer goes first (the kernel stops it before releasing the pwqs): a
+            // stale mayday it still serves must find this workqueue's pwqs.
+            if let Some(r) = &self.rescuer {
+                r.stop_rescuer();
+            }
+            self.pwqs_removed.store(true, Ordering::Release);
             match rt.run_op(Some(self), |d, _| ops::destroy_workqueue(d, self.id)) {
                 Ok(()) => break,
-                Err(cmwq_pool::WqError::NotDrained(_)) => std::thread::yield_now(),
+                Err(cmwq_pool::WqError::NotDrained(_)) => {
+                    self.pwqs_removed.store(false, Ordering::Release);
+                    std::thread::yield_now();
+                }
                 Err(e) => {
                     tracing::warn!(target: "workqueue", workqueue = self.name.as_str(),
                         error = %e, "destroy_workqueue");
@@ -96,13 +109,7 @@ impl WqShared {
                 }
             }
         }
-        if let Some(r) = &self.rescuer {
-            r.exit.store(true, Ordering::Release);
-            r.wake();
-        }
-        if let Some(slot) = rt.wqs.write().get_mut(self.id.0 as usize) {
-            *slot = None;
-        }
+        rt.unregister_wq(self.id);
     }
 }
 
@@ -330,21 +337,27 @@ impl Runtime {
         }
         spec.validate()
             .map_err(|e| BuildError::from_spec(e, &name, max_active))?;
-        let id = {
-            let mut wqs = shared.wqs.write();
-            let id = wqs.len() as u32;
-            wqs.push(None);
-            WqId(id)
-        };
+        let id = shared.reserve_wq_id();
         let pwqs = shared
             .run_op(None, |d, acts| cmwq_pool::alloc_pwqs(d, id, &spec, acts))
-            .map_err(|e| BuildError::from_spec(e, &name, max_active))?;
+            .map_err(|e| {
+                shared.unregister_wq(id);
+                BuildError::from_spec(e, &name, max_active)
+            })?;
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| shared.new_rescuer(shared.alloc_worker_id(), id, &name));
         let core_wq =
             cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
-                .map_err(|e| BuildError::from_spec(e, &name, max_active))?;
+                .map_err(|e| {
+                    for &pwq in &pwqs {
+                        shared.run_op(None, |d, _| {
+                            d.with_pool(cmwq_pool::pool_of(pwq), |p, _| p.remove_pwq(pwq))
+                        });
+                    }
+                    shared.unregister_wq(id);
+                    BuildError::from_spec(e, &name, max_active)
+                })?;
         let inner = Arc::new(WqShared::new(
             id,
             name.clone(),
@@ -369,7 +382,9 @@ impl Runtime {
 }
 
 impl Workqueue {
-    /// Start building a workqueue named `name` (at most 31 bytes).
+    /// Start building a workqueue named `name`: 1 to 31 bytes, no control characters (the
+    /// dump is a line protocol; `build` refuses such a name with
+    /// [`BuildError::Spec`]`(WqError::NameHasControl)`).
     pub fn builder(name: impl Into<String>) -> WorkqueueBuilder {
         WorkqueueBuilder {
             name: name.into(),

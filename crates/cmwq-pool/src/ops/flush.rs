@@ -216,16 +216,17 @@ pub(crate) fn drain_step<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) {
 /// `destroy_workqueue`: the workqueue must be empty (drain it first) and its rescuer
 /// gone from every pool; its pwqs and cursors are freed and later calls get `Destroyed`.
 pub fn destroy_workqueue<D: Driver>(d: &mut D, wq: WqId) -> Result<(), WqError> {
-    let visiting = d
+    // The workqueue's own list of its pwqs: the queue path's table may already read as
+    // empty (a driver hides it while the pwqs are removed).
+    let (visiting, pwqs) = d
         .with_wq(wq, |w| {
             if w.is_destroyed() {
                 Err(WqError::Destroyed(wq))
             } else {
-                Ok(w.rescuer_visiting().is_some())
+                Ok((w.rescuer_visiting().is_some(), w.pwqs().to_vec()))
             }
         })
         .ok_or(WqError::NoSuchWorkqueue(wq))??;
-    let pwqs = pwqs_of(d, wq)?;
     if visiting || !wq_is_empty(d, &pwqs) {
         return Err(WqError::NotDrained(wq));
     }

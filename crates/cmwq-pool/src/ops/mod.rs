@@ -22,8 +22,9 @@ pub use flush::{
     set_max_active,
 };
 pub use queue::{
-    PwqTable, delayed_deadline, delayed_timeout, mod_delayed_work, queue_delayed_work,
-    queue_delayed_work_owned, queue_work, queue_work_owned, release_delayed, select_pwq,
+    PwqTable, delayed_deadline, delayed_timeout, expire_delayed_of, mod_delayed_work,
+    queue_delayed_work, queue_delayed_work_owned, queue_work, queue_work_owned, release_delayed,
+    select_pwq,
 };
 pub use rescuer::{RescuerStep, rescuer_step};
 pub use worker::{worker_next, worker_work_done};

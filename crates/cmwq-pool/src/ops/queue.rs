@@ -139,7 +139,14 @@ pub(crate) fn queue_from<D: Driver>(
         }
     }
     let r = d.with_pool(pool_of(pwq), |p, _| {
-        slot.take().map(|w| p.queue_work(pwq, w, from, now, out))
+        let w = slot.take()?;
+        if p.pwq_wq(pwq) != Some(wq) {
+            // The pwq was removed (its slot may already serve another workqueue): the
+            // workqueue is destroyed.
+            slot = Some(w);
+            return None;
+        }
+        Some(p.queue_work(pwq, w, from, now, out))
     });
     match (r, slot) {
         (Some(Some(r)), _) => map_removed(r, wq),
@@ -264,6 +271,17 @@ pub fn delayed_timeout<D: Driver>(d: &mut D, out: &mut Actions) {
     }
     if let Some(at) = d.with_timers(|t| t.rearm_after_expiry()) {
         out.push(Action::ArmDelayedTimer { at });
+    }
+}
+
+/// Queue at once every item of `wq` still waiting on its delay timer (before the
+/// workqueue is destroyed: its drain then runs them, so nothing is lost).
+pub fn expire_delayed_of<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) {
+    for e in d.with_timers(|t| t.take_wq(wq)) {
+        if let Err((err, w)) = queue_from(d, e.wq, e.cpu, e.work, e.from, out) {
+            tracing::warn!(target: "workqueue", work = w.addr(), function = w.name(),
+                error = %err, "delayed work of a destroyed workqueue refused");
+        }
     }
 }
 
