@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use cmwq_rescue::Policy;
 
 use crate::action::FlushTicket;
-use crate::error::{QueueError, WqError};
+use crate::error::WqError;
 use crate::types::{
     PwqId, WORK_NR_COLORS, WQ_DFL_ACTIVE, WQ_DFL_MIN_ACTIVE, WQ_MAX_ACTIVE, WQ_NAME_LEN, WorkerId,
     WqFlags, WqId,
@@ -273,25 +273,6 @@ impl Workqueue {
     /// Whether it is draining.
     pub fn is_draining(&self) -> bool {
         self.flags.contains(WqFlags::DRAINING)
-    }
-
-    /// The pwq a queueing on `cpu` uses (`None`: CPU 0 for per-CPU workqueues, as there is
-    /// no "current CPU" in the core; unbound workqueues have one pwq).
-    pub fn select_pwq(&self, cpu: Option<u32>) -> Result<PwqId, QueueError> {
-        if self.destroyed {
-            return Err(QueueError::Destroyed(self.id));
-        }
-        if self.pwqs.len() == 1 {
-            return Ok(self.pwqs[0]);
-        }
-        let cpu = cpu.unwrap_or(0);
-        self.pwqs
-            .get(cpu as usize)
-            .copied()
-            .ok_or(QueueError::NoSuchCpu {
-                cpu,
-                nr_cpus: self.pwqs.len() as u32,
-            })
     }
 
     /// `workqueue_set_max_active` validation: returns the new value, which the caller
