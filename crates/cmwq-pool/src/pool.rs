@@ -1028,9 +1028,12 @@ impl Pool {
         }
     }
 
-    /// `wq_worker_tick`: a concurrency-managed worker that has run its current item for
-    /// CPU_INTENSIVE_THRESH is marked CPU_INTENSIVE and stops counting; the pool is kicked.
-    pub fn worker_tick(&mut self, w: WorkerId, now: u64, out: &mut Actions) {
+    /// `wq_worker_tick`: a concurrency-managed worker whose current item has consumed
+    /// CPU_INTENSIVE_THRESH of CPU time since it started or last woke (`cpu_ns`, the
+    /// kernel's `sum_exec_runtime - current_at`, measured by the driver's CPU clock) is
+    /// marked CPU_INTENSIVE and stops counting; the pool is kicked. The driver may call it
+    /// as often as it likes: below the threshold, or once marked, nothing changes.
+    pub fn worker_tick(&mut self, w: WorkerId, cpu_ns: u64, out: &mut Actions) {
         let Some(&i) = self.windex.get(&w) else {
             return;
         };
@@ -1038,7 +1041,7 @@ impl Pool {
         let Some(cur) = wk.current else { return };
         if wk.flags.intersects(WorkerFlags::NOT_RUNNING)
             || wk.sleeping
-            || now.saturating_sub(cur.at) < self.timings.cpu_intensive_thresh
+            || cpu_ns < self.timings.cpu_intensive_thresh
         {
             return;
         }

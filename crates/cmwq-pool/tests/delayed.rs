@@ -10,7 +10,12 @@ use harness::*;
 
 const MS: u64 = 1_000_000;
 
-fn delayed(h: &mut Harness, wq: cmwq_pool::WqId, item: &Item, delay: u64) -> Result<(), QueueError> {
+fn delayed(
+    h: &mut Harness,
+    wq: cmwq_pool::WqId,
+    item: &Item,
+    delay: u64,
+) -> Result<(), QueueError> {
     let r = h
         .sys
         .queue_delayed_work(
@@ -64,7 +69,9 @@ fn a_zero_delay_queues_at_once_and_arms_no_timer() {
     );
     assert!(r.is_ok());
     assert!(
-        !h.out.iter().any(|x| matches!(x, Action::ArmDelayedTimer { .. })),
+        !h.out
+            .iter()
+            .any(|x| matches!(x, Action::ArmDelayedTimer { .. })),
         "{:?}",
         h.out
     );
@@ -81,8 +88,14 @@ fn an_overflowing_deadline_saturates_instead_of_firing_at_once() {
     delayed(&mut h, wq, &a, u64::MAX).unwrap();
     assert_eq!(h.sys.delayed_timers().deadline(a.head()), Some(u64::MAX));
     h.advance_to(1_000_000 * MS);
-    assert!(h.ran().is_empty(), "a delay past the clock's end never comes");
-    assert!(h.sys.cancel_work(a.head(), h.now, &mut h.out), "but it can be cancelled");
+    assert!(
+        h.ran().is_empty(),
+        "a delay past the clock's end never comes"
+    );
+    assert!(
+        h.sys.cancel_work(a.head(), h.now, &mut h.out),
+        "but it can be cancelled"
+    );
     assert!(!a.head().is_pending());
 }
 
@@ -154,12 +167,9 @@ fn flush_delayed_work_queues_a_waiting_item_at_once_and_waits_for_it() {
     let a = h.item("a");
     delayed(&mut h, wq, &a, 100 * MS).unwrap();
     let bar = Barrier::new(7);
-    let (had, r) = h.sys.flush_delayed_work(
-        a.head(),
-        WorkRef::from_arc(bar.clone()),
-        h.now,
-        &mut h.out,
-    );
+    let (had, r) =
+        h.sys
+            .flush_delayed_work(a.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out);
     assert!(had && r.is_ok());
     h.settle();
     assert_eq!(h.ran(), Vec::<String>::new(), "a started and blocks");
@@ -183,6 +193,9 @@ fn a_delayed_queueing_onto_a_missing_cpu_is_refused_at_once() {
         h.now,
         &mut h.out,
     );
-    assert!(matches!(r, Err((QueueError::NoSuchCpu { cpu: 5, nr_cpus: 2 }, _))));
+    assert!(matches!(
+        r,
+        Err((QueueError::NoSuchCpu { cpu: 5, nr_cpus: 2 }, _))
+    ));
     assert!(!a.head().is_pending());
 }

@@ -21,9 +21,10 @@
 //!   unbound workers); a worker alone on its CPU runs its whole step without slicing, so the
 //!   loop only pays for slices under contention. Only `run` steps use a CPU: sleeping,
 //!   blocking, queueing and signalling take no CPU time.
-//! - **CPU-intensive ticks**: once an item has used the core's CPU_INTENSIVE_THRESH of CPU
-//!   time since it started or last woke (the kernel's `current_at`), the worker gets a
-//!   `worker_tick`, so it stops counting in nr_running.
+//! - **CPU-intensive ticks**: whenever a worker's slice ends, the core gets a
+//!   `worker_tick` with the simulated CPU time its item used since it started or last woke
+//!   (the kernel's `sum_exec_runtime - current_at`); the core decides when that crosses
+//!   CPU_INTENSIVE_THRESH, so the worker stops counting in nr_running.
 //! - **Determinism**: events at one instant run in the order they were scheduled (the heap
 //!   key is `(time, seq)`), and the only randomness, the optional jitter of run steps, comes
 //!   from a ChaCha8 generator seeded by the scenario.
@@ -1345,13 +1346,14 @@ impl<'s> Sim<'s> {
         if let Some(cur) = worker.current.as_mut() {
             cur.cpu_ns += used;
         }
-        let tick = worker.rescuer.is_none()
-            && !worker.ticked
-            && worker.run_cpu >= cmwq_pool::CPU_INTENSIVE_THRESH;
-        if tick {
-            worker.ticked = true;
-            let id = worker.id;
-            self.sys.worker_tick(id, now, &mut self.out);
+        // Feed the core the item's CPU time since it started or woke; the core decides
+        // whether that crossed the cpu-intensive threshold (calls below it, or after the
+        // worker was marked, change nothing).
+        if worker.rescuer.is_none() && worker.current.is_some() && !worker.ticked {
+            // Slices are cut at the threshold (`dispatch`): once past it, no more cuts.
+            worker.ticked = worker.run_cpu >= cmwq_pool::CPU_INTENSIVE_THRESH;
+            let (id, cpu) = (worker.id, worker.run_cpu);
+            self.sys.worker_tick(id, cpu, &mut self.out);
         }
         let worker = &self.workers[w as usize];
         if worker.cpu_left == 0 {
