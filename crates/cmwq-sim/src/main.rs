@@ -144,8 +144,14 @@ fn main() -> ExitCode {
 fn real_main(command: Command) -> Result<(), CliError> {
     match command {
         Command::List => {
+            // One scenario per paragraph, wrapped to the report's width.
+            let indent = " ".repeat(21);
+            let options = textwrap::Options::new(cmwq_sim::report::REPORT_WIDTH)
+                .subsequent_indent(&indent)
+                .break_words(false);
             for s in cmwq_sim::library::all() {
-                println!("{:<20} [{}] {}", s.name, s.policy.name(), s.description);
+                let line = format!("{:<20} [{}] {}", s.name, s.policy.name(), s.description);
+                println!("{}", textwrap::fill(&line, &options));
             }
             Ok(())
         }
