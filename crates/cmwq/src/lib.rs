@@ -78,7 +78,6 @@ mod config;
 mod error;
 mod flags;
 mod item;
-mod ops;
 mod panic;
 mod rt;
 mod runtime;
@@ -96,14 +95,14 @@ pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{LockupHook, Runtime, RuntimeBuilder};
+pub use runtime::{Runtime, RuntimeBuilder};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,
 };
 pub use stats::WorkqueueStats;
 pub use system::*;
-pub use watch::Stall;
+pub use watch::{LockupHook, Stall};
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
 
 /// The Rust examples of the repository's README.md, compiled and run as doctests so the
