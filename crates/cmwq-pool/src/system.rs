@@ -464,7 +464,7 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), WqError> {
-        ops::drain_workqueue(&mut self.drv(now, Context::default()), wq, out)
+        ops::drain_workqueue(&mut self.drv(now, Context::default()), wq, out).map(|_| ())
     }
 
     /// `cancel_work` ([`ops::cancel_work`]), delayed items included: whether it was

@@ -171,6 +171,7 @@ pub struct Workqueue {
     next_ticket: u64,
     reserved: Option<FlushTicket>,
     pub(crate) drain_requested: bool,
+    drains_begun: u64,
     destroyed: bool,
 }
 
@@ -206,6 +207,7 @@ impl Workqueue {
             next_ticket: 0,
             reserved: None,
             drain_requested: false,
+            drains_begun: 0,
             destroyed: false,
         })
     }
@@ -456,7 +458,14 @@ impl Workqueue {
             return Err(WqError::AlreadyDraining(self.id));
         }
         self.flags |= WqFlags::DRAINING;
+        self.drains_begun += 1;
         Ok(())
+    }
+
+    /// How many drains have begun. Drains run one at a time and each ends with one
+    /// `WqDrained`, so the n-th drain is over once n `WqDrained` have been performed.
+    pub fn drains_begun(&self) -> u64 {
+        self.drains_begun
     }
 
     /// Draining is over.

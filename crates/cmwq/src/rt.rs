@@ -166,16 +166,12 @@ impl WqShared {
         }
     }
 
-    /// Drains completed so far (read before starting or joining a drain).
-    pub(crate) fn drains(&self) -> u64 {
-        self.done.lock().drained
-    }
-
-    /// Wait (in a blocking scope) until more than `seen` drains have completed.
-    pub(crate) fn wait_drain(&self, seen: u64) {
+    /// Wait (in a blocking scope) until drain number `n` has completed (drains run one at a
+    /// time, each ends with one `WqDrained`).
+    pub(crate) fn wait_drain(&self, n: u64) {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
-        while d.drained <= seen {
+        while d.drained < n {
             self.done_cv.wait(&mut d);
         }
     }

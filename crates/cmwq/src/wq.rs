@@ -55,9 +55,13 @@ impl WqShared {
 
     /// `drain_workqueue`: wait for this drain (or the one running) to complete.
     fn drain(&self, rt: &Shared) {
-        let seen = self.drains();
         match rt.run_op(Some(self), |d, acts| ops::drain_workqueue(d, self.id, acts)) {
-            Ok(()) | Err(cmwq_pool::WqError::AlreadyDraining(_)) => self.wait_drain(seen),
+            Ok(n) => self.wait_drain(n),
+            // Join the drain that runs: the latest one begun.
+            Err(cmwq_pool::WqError::AlreadyDraining(_)) => {
+                let n = self.core.lock().drains_begun();
+                self.wait_drain(n);
+            }
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "drain_workqueue refused");
