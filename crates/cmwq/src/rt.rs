@@ -727,15 +727,16 @@ impl NameBuf {
 }
 
 impl std::fmt::Write for NameBuf {
+    /// Appends the longest prefix of `s` that fits and ends on a char boundary, in one
+    /// copy (this runs for every item; a char-by-char loop cost 1.6% of a throughput
+    /// profile).
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        for c in s.chars() {
-            let n = c.len_utf8();
-            if self.len + n > self.buf.len() {
-                break;
-            }
-            c.encode_utf8(&mut self.buf[self.len..]);
-            self.len += n;
+        let mut n = s.len().min(self.buf.len() - self.len);
+        while !s.is_char_boundary(n) {
+            n -= 1;
         }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
         Ok(())
     }
 }
@@ -886,4 +887,32 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
     }
     shared.unregister(ws.id);
     ws.mark_exited();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::NameBuf;
+
+    #[test]
+    fn name_buf_keeps_the_longest_whole_char_prefix_that_fits() {
+        let mut b = NameBuf::new();
+        let _ = b.write_str("bench_work_fn");
+        assert_eq!(b.as_str(), "bench_work_fn");
+        let mut b = NameBuf::new();
+        let long = "x".repeat(70);
+        let _ = b.write_str(&long);
+        assert_eq!(b.as_str(), &long[..64]);
+        // a two-byte char straddling the 64-byte end is left out whole
+        let mut b = NameBuf::new();
+        let s = format!("{}é", "y".repeat(63));
+        let _ = b.write_str(&s);
+        assert_eq!(b.as_str(), "y".repeat(63));
+        // appending continues after what is there
+        let mut b = NameBuf::new();
+        let _ = b.write_str("ab");
+        let _ = b.write_str("ç");
+        assert_eq!(b.as_str(), "abç");
+    }
 }
