@@ -159,7 +159,8 @@ pub(crate) struct Pwq {
     pub(crate) nr_in_flight: [u32; WORK_NR_COLORS as usize],
     pub(crate) work_color: u8,
     pub(crate) flush_color: Option<u8>,
-    pub(crate) draining: bool,
+    /// Drains in progress on its workqueue (queueing from outside is refused while > 0).
+    pub(crate) draining: u32,
     pub(crate) stats: PwqStats,
 }
 
@@ -372,24 +373,20 @@ impl Pool {
     }
 
     /// The kernel-style name of a worker of this pool (`kworker/0:1`, `kworker/1:0H`,
-    /// `kworker/u8:2`), or `None` for an unknown worker or the rescuer.
+    /// `kworker/u8:2`, [`crate::worker_name`]), or `None` for an unknown worker or the
+    /// rescuer.
     pub fn worker_name(&self, w: WorkerId) -> Option<String> {
         let wk = self.worker(w)?;
         if wk.is_rescuer() {
             return None;
         }
-        Some(match self.kind {
-            PoolKind::Bh { cpu, pri } | PoolKind::PerCpu { cpu, pri } => format!(
-                "kworker/{cpu}:{}{}",
-                wk.seq,
-                if pri == crate::Priority::High {
-                    "H"
-                } else {
-                    ""
-                }
-            ),
-            PoolKind::Unbound(_) => format!("kworker/u{}:{}", self.id.0, wk.seq),
-        })
+        Some(crate::topology::worker_name(self.id, &self.kind, wk.seq))
+    }
+
+    /// The name the next worker created for this pool gets (creation is one request at a
+    /// time per pool, so a driver names the thread it spawns with this).
+    pub fn next_worker_name(&self) -> String {
+        crate::topology::worker_name(self.id, &self.kind, self.next_seq)
     }
 
     /// The item a worker is running, as its address (`current_work`), if any.
@@ -558,7 +555,7 @@ impl Pool {
             nr_in_flight: [0; WORK_NR_COLORS as usize],
             work_color: 0,
             flush_color: None,
-            draining: false,
+            draining: 0,
             stats: PwqStats::default(),
         });
         if self.nr_workers == 0 && !self.manager_active() {
@@ -644,10 +641,16 @@ impl Pool {
             .is_none_or(|p| p.nr_active == 0 && p.inactive.is_empty())
     }
 
-    /// Mark a pwq draining (queueing from outside its workqueue is refused) or not.
+    /// A drain of the pwq's workqueue starts (`true`: queueing from outside the workqueue
+    /// is refused) or ends (`false`). Counted, so that a drain ending while another starts
+    /// leaves the pwq draining.
     pub fn pwq_set_draining(&mut self, id: PwqId, draining: bool) {
         if let Some(p) = self.pwq_mut(id) {
-            p.draining = draining;
+            if draining {
+                p.draining += 1;
+            } else {
+                p.draining = p.draining.saturating_sub(1);
+            }
         }
     }
 
@@ -694,7 +697,7 @@ impl Pool {
             work.head().clear_pending();
             return Err((QueueError::NoSuchPwq(pwq), work));
         };
-        if p.draining && from != QueueFrom::WorkOf(p.wq) {
+        if p.draining > 0 && from != QueueFrom::WorkOf(p.wq) {
             let wq = p.wq;
             work.head().clear_pending();
             return Err((QueueError::Draining(wq), work));
