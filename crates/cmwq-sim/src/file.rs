@@ -657,6 +657,36 @@ at = "3s"
     }
 
     #[test]
+    fn schema_patterns_accept_what_the_parser_accepts() {
+        let duration = regex::Regex::new(DURATION).unwrap();
+        let step = regex::Regex::new(STEP).unwrap();
+        for d in ["0", "10ms", "1.5s", "250ns", "3us", ".5ms", "2 s"] {
+            assert!(parse_duration(d).is_ok(), "{d}");
+            assert!(duration.is_match(d), "the schema rejects duration {d:?}");
+        }
+        for d in ["10", "1.5", "ms", "1h", "-1s"] {
+            assert!(parse_duration(d).is_err(), "{d}");
+            assert!(!duration.is_match(d), "the schema accepts duration {d:?}");
+        }
+        // Every step of every built-in scenario and of the starter file, as the file
+        // format writes it: a new kind of step needs the schema's STEP pattern too.
+        let mut scenarios = crate::library::all();
+        scenarios.push(Scenario::from_toml(crate::starter::STARTER).unwrap());
+        for s in &scenarios {
+            for item in &s.items {
+                for st in &item.script {
+                    let text = format_step(st);
+                    assert!(step.is_match(&text), "the schema rejects step {text:?}");
+                }
+            }
+        }
+        for bad in ["jump 1ms", "run", "run 1ms 2ms", "block"] {
+            assert!(parse_step("x", bad).is_err(), "{bad}");
+            assert!(!step.is_match(bad), "the schema accepts step {bad:?}");
+        }
+    }
+
+    #[test]
     fn every_key_of_the_format_is_documented_in_the_reference() {
         let doc = include_str!("../SCENARIOS.md");
         let tables = schema_tables();
