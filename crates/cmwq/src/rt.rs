@@ -913,12 +913,8 @@ impl Shared {
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
-        // run_at before current: a tick that sees the item measures from its start.
-        let t0 = Instant::now();
-        ws.run_at.store(
-            t0.saturating_duration_since(self.epoch).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
+        // (The caller stored `run_at` before this: a tick that sees `current` measures
+        // from the item's start.)
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -1110,6 +1106,8 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         match next {
             Next::Run(work) => {
                 let wq = wq.and_then(|id| shared.wq(id));
+                // The item starts at the lock hold that handed it out.
+                ws.run_at.store(now, Ordering::Relaxed);
                 let end = shared.run_item(ws, work, wq.as_deref());
                 done = Some((end.saturating_sub(now), end));
             }
