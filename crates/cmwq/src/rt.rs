@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use cmwq_pool::ops::{self, RescuerStep};
 use cmwq_pool::{
     Action, Actions, Context, DelayedTimers, Driver, FlushTicket, MaydaySink, Next, Pool, PoolKind,
-    PwqTable, Topology, WorkerId, WqId,
+    PwqTable, Topology, WorkerId, WqId, WqLocks,
 };
 use cmwq_work::{PoolId, PwqId, WorkRef};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -961,19 +961,16 @@ fn watchdog_period(thresh: Duration) -> Duration {
 /// lock inside it (lock order: pool, then workqueue).
 pub(crate) struct Sink<'a>(pub(crate) &'a Shared);
 
-impl MaydaySink for Sink<'_> {
-    fn send_mayday(&mut self, wq: WqId, pwq: PwqId) -> bool {
-        self.0
-            .wq(wq)
-            .is_some_and(|w| w.core.lock().send_mayday(pwq))
+impl WqLocks for Sink<'_> {
+    fn read_wq<R>(&self, id: WqId, f: impl FnOnce(&cmwq_pool::Workqueue) -> R) -> Option<R> {
+        self.0.wq(id).map(|w| f(&w.core.lock()))
     }
-    fn others_waiting(&self, wq: WqId) -> bool {
-        self.0.wq(wq).is_some_and(|w| w.core.lock().has_maydays())
-    }
-    fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool {
-        self.0
-            .wq(wq)
-            .is_some_and(|w| w.core.lock().is_on_maydays(pwq))
+    fn write_wq<R>(
+        &mut self,
+        id: WqId,
+        f: impl FnOnce(&mut cmwq_pool::Workqueue) -> R,
+    ) -> Option<R> {
+        self.0.wq(id).map(|w| f(&mut w.core.lock()))
     }
 }
 
