@@ -78,14 +78,17 @@ pub fn queue_work_owned<D: Driver>(
     work: WorkRef,
     out: &mut Actions,
 ) -> Result<(), (QueueError, WorkRef)> {
+    // One look at the caller's context on the hot path.
     let ctx = d.context();
     let from = match ctx.wq {
         Some(w) if w == wq => QueueFrom::WorkOf(w),
         _ => QueueFrom::Outside,
     };
-    queue_from(d, wq, cpu, work, from, out)
+    queue_inner(d, wq, cpu, ctx.cpu, work, from, out)
 }
 
+/// `__queue_work` for a queueing whose origin (`from`) is already known: a delayed item's
+/// expiry, a flush of a delayed item.
 pub(crate) fn queue_from<D: Driver>(
     d: &mut D,
     wq: WqId,
@@ -95,6 +98,18 @@ pub(crate) fn queue_from<D: Driver>(
     out: &mut Actions,
 ) -> Result<(), (QueueError, WorkRef)> {
     let ctx_cpu = if cpu.is_none() { d.context().cpu } else { None };
+    queue_inner(d, wq, cpu, ctx_cpu, work, from, out)
+}
+
+fn queue_inner<D: Driver>(
+    d: &mut D,
+    wq: WqId,
+    cpu: Option<u32>,
+    ctx_cpu: Option<u32>,
+    work: WorkRef,
+    from: QueueFrom,
+    out: &mut Actions,
+) -> Result<(), (QueueError, WorkRef)> {
     let chosen = d.wq_pwqs(wq, |t| {
         let r = select_pwq(&t, wq, cpu, ctx_cpu);
         if let Ok(pwq) = r {
