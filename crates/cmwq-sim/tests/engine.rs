@@ -181,3 +181,17 @@ fn unbound_workers_spread_over_idle_cpus() {
         "two CPUs run both at once: {done:?}"
     );
 }
+
+#[test]
+fn the_delayed_cancel_and_flush_scenario_files_read_back_as_the_library_ones() {
+    for (file, built) in [
+        ("delayed-rearm.toml", cmwq_sim::library::delayed_rearm()),
+        (
+            "cancel-flush-rescue.toml",
+            cmwq_sim::library::cancel_flush_rescue(),
+        ),
+    ] {
+        let path = format!("{}/scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(load(&path).unwrap(), built, "{file}");
+    }
+}
