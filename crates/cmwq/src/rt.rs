@@ -104,6 +104,10 @@ pub(crate) struct WqShared {
     /// Set before `destroy` removes the pwqs: a pool reuses a removed pwq's slot, so the
     /// queue path must no longer see the ids (the table reads as empty: `Destroyed`).
     pub(crate) pwqs_removed: AtomicBool,
+    /// Held (read) by each queueing through a `WeakWorkqueue`, (write) by `destroy` while
+    /// it sets `destroyed`: a weak queueing either completes before destruction begins or
+    /// is refused.
+    pub(crate) weak_gate: RwLock<()>,
 }
 
 impl WqShared {
@@ -130,6 +134,7 @@ impl WqShared {
             panics: AtomicU64::new(0),
             destroyed: AtomicBool::new(false),
             pwqs_removed: AtomicBool::new(false),
+            weak_gate: RwLock::new(()),
         }
     }
 
@@ -1054,6 +1059,12 @@ impl WorkerHooks for Hooks {
     }
     fn is_rescuer(&self) -> bool {
         self.ws.rescuer_of.is_some()
+    }
+    fn current_workqueue(&self) -> Option<crate::WeakWorkqueue> {
+        let (_, id) = self.current_wq()?;
+        // Registered while one of its items runs: destroy drains before unregistering.
+        let wq = self.shared.wq(id)?;
+        Some(crate::WeakWorkqueue::new(&self.shared, &wq))
     }
     fn current_cpu(&self) -> Option<u32> {
         match self.ws.pool.load(Ordering::Relaxed) {
