@@ -166,16 +166,12 @@ impl WqShared {
         }
     }
 
-    /// Drains completed so far (read before starting or joining a drain).
-    pub(crate) fn drains(&self) -> u64 {
-        self.done.lock().drained
-    }
-
-    /// Wait (in a blocking scope) until more than `seen` drains have completed.
-    pub(crate) fn wait_drain(&self, seen: u64) {
+    /// Wait (in a blocking scope) until drain number `n` has completed (drains run one at a
+    /// time, each ends with one `WqDrained`).
+    pub(crate) fn wait_drain(&self, n: u64) {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
-        while d.drained <= seen {
+        while d.drained < n {
             self.done_cv.wait(&mut d);
         }
     }
@@ -194,6 +190,9 @@ pub(crate) struct WorkerShared {
     pub(crate) current: AtomicUsize,
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
+    /// When the item running now started or its worker last woke (the core's clock): the
+    /// cpu-intensive tick measures from here.
+    run_at: AtomicU64,
     pub(crate) exit: AtomicBool,
     /// A rescuer thread was started for this worker (set by `spawn_rescuer`).
     started: AtomicBool,
@@ -213,6 +212,7 @@ impl WorkerShared {
             token: AtomicBool::new(false),
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
+            run_at: AtomicU64::new(0),
             exit: AtomicBool::new(false),
             started: AtomicBool::new(false),
             exited: Mutex::new(false),
@@ -831,18 +831,23 @@ impl Shared {
     /// item runs.
     fn tick(&self) {
         self.tick_armed.store(false, Ordering::Release);
-        let busy: Vec<(PoolId, WorkerId)> = self
+        let now = self.now();
+        let busy: Vec<(PoolId, WorkerId, u64)> = self
             .workers
             .read()
             .iter()
             .flatten()
             .filter(|w| w.rescuer_of.is_none() && w.current.load(Ordering::Relaxed) != 0)
-            .map(|w| (PoolId(w.pool.load(Ordering::Relaxed)), w.id))
+            .map(|w| {
+                let ran = now.saturating_sub(w.run_at.load(Ordering::Relaxed));
+                (PoolId(w.pool.load(Ordering::Relaxed)), w.id, ran)
+            })
             .collect();
-        for &(p, w) in &busy {
+        // The core decides; the runtime feeds it the item's run time since it started or
+        // last woke (wall time: an upper bound of the CPU time it consumed).
+        for &(p, w, ran) in &busy {
             self.run_op(None, |d, acts| {
-                let now = d.now();
-                d.with_pool(p, |pool, _| pool.worker_tick(w, now, acts));
+                d.with_pool(p, |pool, _| pool.worker_tick(w, ran, acts));
             });
         }
         if !busy.is_empty() {
@@ -908,6 +913,12 @@ impl Shared {
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
+        // run_at before current: a tick that sees the item measures from its start.
+        let t0 = Instant::now();
+        ws.run_at.store(
+            t0.saturating_duration_since(self.epoch).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -1032,6 +1043,7 @@ impl WorkerHooks for Hooks {
         let w = self.ws.id;
         self.shared.run_op(None, |d, _| {
             let now = d.now();
+            self.ws.run_at.store(now, Ordering::Relaxed);
             d.with_pool(p, |pool, _| pool.worker_running(w, now));
         });
     }
