@@ -165,6 +165,16 @@ fn fmt_ratio(r: &Ratio) -> String {
     format!("{:.3} [{:.3} – {:.3}]", r.point, r.lower, r.upper)
 }
 
+/// A ratio cell of a table: [`fmt_ratio`], marked when its interval crosses 1.0 (the run
+/// cannot tell the two sides apart).
+fn fmt_ratio_cell(r: &Ratio) -> String {
+    if r.lower < r.upper && r.lower <= 1.0 && r.upper >= 1.0 {
+        format!("{} inconclusive", fmt_ratio(r))
+    } else {
+        fmt_ratio(r)
+    }
+}
+
 fn fmt_rate(per_sec: f64) -> String {
     if per_sec >= 1e6 {
         format!("{:.2} M/s", per_sec / 1e6)
@@ -233,7 +243,8 @@ impl Report {
             md,
             "Mode: {}. Times are criterion medians with their 95% confidence interval \
              in brackets; ratios carry the conservative interval of the two (lower over \
-             upper, upper over lower). Figures from the simulator are exact virtual time.\n",
+             upper, upper over lower); one whose interval crosses 1.0 is marked inconclusive. \
+             Figures from the simulator are exact virtual time.\n",
             if input.quick { "`--quick`" } else { "full" }
         );
         if !input.criterion_args.is_empty() {
@@ -380,7 +391,7 @@ impl Report {
                         worst_few = Some((r.point, n));
                     }
                     scan_verdicts.push((n, r, c.median.point, s.median.point));
-                    fmt_ratio(&r)
+                    fmt_ratio_cell(&r)
                 }
                 _ => "–".into(),
             };
@@ -388,7 +399,7 @@ impl Report {
                 (Some(r), Some(c)) => {
                     let ratio = r.median.ratio(&c.median);
                     far_at = Some((ratio, n));
-                    fmt_ratio(&ratio)
+                    fmt_ratio_cell(&ratio)
                 }
                 _ => "–".into(),
             };
@@ -777,7 +788,11 @@ impl Report {
         let slurp = benches.iter().find(|b| b.function == "slurp");
         let cursor = benches.iter().find(|b| b.function == "cursor");
         for b in benches {
-            let ratio = slurp.map_or("–".into(), |s| fmt_ratio(&b.median.ratio(&s.median)));
+            let ratio = match slurp {
+                Some(s) if s.function == b.function => "reference".into(),
+                Some(s) => fmt_ratio_cell(&b.median.ratio(&s.median)),
+                None => "–".into(),
+            };
             let _ = writeln!(
                 md,
                 "| {} | {} | {:.2} | {ratio} |",
@@ -889,7 +904,11 @@ impl Report {
             let sd = side_of(&b.function).unwrap_or(Value::Null);
             let lat = sd.get("latency_ns").cloned().unwrap_or(Value::Null);
             let cell = |k: &str| f(&lat, k).map_or("–".into(), fmt_ns);
-            let ratio = cmwq.map_or("–".into(), |c| fmt_ratio(&c.median.ratio(&b.median)));
+            let ratio = match cmwq {
+                Some(c) if c.function == b.function => "reference".into(),
+                Some(c) => fmt_ratio_cell(&c.median.ratio(&b.median)),
+                None => "–".into(),
+            };
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {ratio} | {} | {} | {} | {} |",
@@ -1157,7 +1176,11 @@ impl Report {
             for b in &here {
                 let best_other = here.iter().find(|o| o.function != b.function);
                 let ratio = best_other.map_or("–".into(), |o| {
-                    format!("{} ({})", fmt_ratio(&o.median.ratio(&b.median)), o.function)
+                    format!(
+                        "{} ({})",
+                        fmt_ratio_cell(&o.median.ratio(&b.median)),
+                        o.function
+                    )
                 });
                 let c = case(&b.function, p);
                 let lat = c.get("latency_ns").cloned().unwrap_or(Value::Null);

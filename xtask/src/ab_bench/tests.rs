@@ -419,6 +419,8 @@ fn report_opens_with_a_verdict_table_that_answers_cursor_against_slurp() {
         .find(|v| v.question.contains("N = 1000"))
         .expect("a scan-cost row");
     assert!(scan.answer.contains("inconclusive"), "{scan:?}");
+    // ... and the table cell says so too
+    assert!(md.contains("1.020 [0.980 – 1.062] inconclusive |"), "{md}");
     // the runtime against its peers, closed loop and throughput
     assert!(
         report
