@@ -247,6 +247,11 @@ fn goals_are_judged_against_the_figures_not_tuned() {
         "{summary}"
     );
     assert!(summary.contains("-16.7%"), "{summary}");
+    // p95 is judged against the lowest peer p95 (rayon's here), not the fastest peer's
+    assert!(
+        summary.contains("cmwq 2.00 µs against the lowest peer p95, rayon 3.00 µs"),
+        "{summary}"
+    );
 }
 
 #[test]
