@@ -1,6 +1,6 @@
 //! The runtime: a set of worker pools, their threads and a timer thread. Most programs use
-//! the global one (through [`Workqueue::new`] and the system workqueues); tests and
-//! benches build their own, with their own [`Spawner`].
+//! the global one (through [`Workqueue::new`](crate::Workqueue::new) and the system
+//! workqueues); tests and benches build their own, with their own [`Spawner`].
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -13,7 +13,6 @@ use crate::panic::{PanicHook, WorkPanic};
 use crate::rt::Shared;
 use crate::spawner::{Spawner, ThreadSpawner};
 use crate::watch::{LockupHook, Stall};
-use crate::wq::{Workqueue, WorkqueueBuilder};
 
 /// Shuts the runtime's threads down when the last handle goes.
 struct Owner(Arc<Shared>);
@@ -176,8 +175,8 @@ impl Runtime {
     /// holds, and wait for work it cannot see the end of; instead:
     ///
     /// - before the process exits, wait for the work that must finish: drop (or
-    ///   [`destroy`](Workqueue::destroy)) your own workqueues, which drains them (their
-    ///   delayed items run at once), and [`flush`](Workqueue::flush) the system
+    ///   [`destroy`](crate::Workqueue::destroy)) your own workqueues, which drains them (their
+    ///   delayed items run at once), and [`flush`](crate::Workqueue::flush) the system
     ///   workqueues you queued on. Work still queued when `main` returns is not run: the
     ///   worker threads end with the process, as every thread does.
     /// - a program that needs to stop the runtime itself builds its own with
@@ -194,11 +193,6 @@ impl Runtime {
                 .build()
                 .unwrap_or_else(|e| panic!("cmwq: cannot start the global runtime: {e}"))
         })
-    }
-
-    /// A workqueue builder on this runtime.
-    pub fn workqueue(&self, name: impl Into<String>) -> WorkqueueBuilder {
-        Workqueue::builder(name).runtime(self)
     }
 
     /// How many CPUs the runtime has.

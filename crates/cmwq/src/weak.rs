@@ -174,3 +174,12 @@ impl WeakWorkqueue {
         self.with(|rt, wq| wq.mod_delayed(rt, item, delay))?
     }
 }
+
+impl crate::Workqueue {
+    /// A non-owning handle to this workqueue, to queue on it without keeping it alive
+    /// (see [`WeakWorkqueue`]); a work item running on it gets the same from
+    /// [`current_workqueue`](crate::current_workqueue).
+    pub fn downgrade(&self) -> WeakWorkqueue {
+        WeakWorkqueue::new(&self.rt.shared, &self.inner)
+    }
+}

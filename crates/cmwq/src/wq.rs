@@ -18,7 +18,6 @@ use crate::item::{Barrier, FnOnceWork};
 use crate::rt::{Shared, WqShared};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
-use crate::weak::WeakWorkqueue;
 
 /// Retry a core operation that found another context owning the item's PENDING (the
 /// kernel's -EAGAIN loop): yield at first, then sleep briefly between tries.
@@ -72,7 +71,7 @@ impl WqShared {
     }
 
     /// `queue_work` on this workqueue of runtime `rt` (for [`Workqueue`] and
-    /// [`WeakWorkqueue`]).
+    /// [`WeakWorkqueue`](crate::WeakWorkqueue)).
     pub(crate) fn queue<T: WorkItem + HasWork>(
         &self,
         rt: &Shared,
@@ -338,6 +337,11 @@ impl Drop for Workqueue {
 }
 
 impl Runtime {
+    /// A workqueue builder on this runtime.
+    pub fn workqueue(&self, name: impl Into<String>) -> WorkqueueBuilder {
+        Workqueue::builder(name).runtime(self)
+    }
+
     pub(crate) fn create_workqueue(
         &self,
         name: String,
@@ -564,13 +568,6 @@ impl Workqueue {
         delay: Duration,
     ) -> Result<bool, QueueError> {
         self.inner.mod_delayed(&self.rt.shared, item, delay)
-    }
-
-    /// A non-owning handle to this workqueue, to queue on it without keeping it alive
-    /// (see [`WeakWorkqueue`]); a work item running on it gets the same from
-    /// [`current_workqueue`](crate::current_workqueue).
-    pub fn downgrade(&self) -> WeakWorkqueue {
-        WeakWorkqueue::new(&self.rt.shared, &self.inner)
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
