@@ -36,6 +36,23 @@ const PARK_SPIN_CHECK: u32 = 32;
 /// each, before it blocks (see [`WorkerShared::park_idle`] and SLEEP.md, *Wake tokens*).
 const PARK_YIELDS: u32 = 32;
 
+/// The longest delay a timer is armed for (about 100 years): longer delays, up to
+/// `Duration::MAX`, saturate to it rather than overflow `Instant`.
+pub(crate) const MAX_TIMER_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `Instant::now() + d`, saturated at [`MAX_TIMER_DELAY`] (and, on a platform whose
+/// `Instant` cannot reach that far, at the furthest instant it can): never panics.
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d.min(MAX_TIMER_DELAY);
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        d /= 2;
+    }
+}
+
 /// What the timer thread does when a deadline passes.
 pub(crate) enum TimerEvent {
     /// `Pool::mayday_timeout`.
@@ -298,7 +315,7 @@ impl Shared {
         if let Some(t) = timings.watchdog_thresh {
             shared
                 .timer
-                .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
         }
         shared
     }
@@ -324,7 +341,9 @@ impl Shared {
     }
 
     fn instant(&self, ns: u64) -> Instant {
-        self.epoch + Duration::from_nanos(ns)
+        self.epoch
+            .checked_add(Duration::from_nanos(ns))
+            .unwrap_or_else(|| deadline_after(MAX_TIMER_DELAY))
     }
 
     pub(crate) fn pool(&self, id: PoolId) -> &PoolSlot {
@@ -480,7 +499,7 @@ impl Shared {
                 if let Some(t) = self.timings.watchdog_thresh {
                     crate::watch::watchdog(self, t);
                     self.timer
-                        .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                        .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
                 }
             }
         }
@@ -584,7 +603,7 @@ impl Shared {
         if !self.tick_armed.load(Ordering::Relaxed) && !self.tick_armed.swap(true, Ordering::AcqRel)
         {
             self.timer.arm(
-                Instant::now() + self.timings.cpu_intensive_thresh,
+                deadline_after(self.timings.cpu_intensive_thresh),
                 TimerEvent::Tick,
             );
         }

@@ -11,7 +11,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WQ_NAME_LEN, WqFlags};
-use crate::rt::{Shared, TimerEvent, WorkerShared, percpu_pool_id, with_actions};
+use crate::rt::{Shared, TimerEvent, WorkerShared, deadline_after, percpu_pool_id, with_actions};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 
@@ -667,7 +667,9 @@ impl Workqueue {
         self.queue_work(item).map_err(|r| r.reason)
     }
 
-    /// `queue_delayed_work`: queue `item` after `delay` (at once if zero).
+    /// `queue_delayed_work`: queue `item` after `delay` (at once if zero). A delay longer
+    /// than about 100 years (up to `Duration::MAX`) saturates there: the item waits on its
+    /// timer until flushed, cancelled, modified or its workqueue is dropped.
     pub fn queue_delayed_work<T: WorkItem + HasWork>(
         &self,
         item: Arc<T>,
@@ -717,7 +719,7 @@ impl Workqueue {
         let generation = rt.next_gen.fetch_add(1, Ordering::Relaxed);
         rt.delayed.lock().insert(work.addr(), generation);
         rt.timer.arm(
-            Instant::now() + delay,
+            deadline_after(delay),
             TimerEvent::Delayed {
                 work,
                 generation,
@@ -729,7 +731,8 @@ impl Workqueue {
     }
 
     /// `mod_delayed_work`: (re)queue `item` to run after `delay` from now, whether it was
-    /// idle, waiting on its timer or pending. Returns whether it was pending before.
+    /// idle, waiting on its timer or pending. Returns whether it was pending before. Long
+    /// delays saturate as for [`queue_delayed_work`](Self::queue_delayed_work).
     pub fn mod_delayed_work<T: WorkItem + HasWork>(
         &self,
         item: &Arc<T>,
