@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
 use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
