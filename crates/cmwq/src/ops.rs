@@ -7,6 +7,7 @@ use std::time::Duration;
 use cmwq_pool::Grab;
 use cmwq_work::{PoolId, WorkHead, WorkRef};
 
+use crate::error::DisableError;
 use crate::flags::WorkBusy;
 use crate::item::Barrier;
 use crate::rt::Shared;
@@ -105,17 +106,22 @@ pub(crate) fn cancel_sync(rt: &Shared, head: &WorkHead) -> bool {
     was
 }
 
-/// `disable_work(_sync)`.
-pub(crate) fn disable(rt: &Shared, head: &WorkHead, sync: bool) -> bool {
+/// `disable_work(_sync)`. At the count's limit nothing changes (the item is not even
+/// cancelled) and the call is refused.
+pub(crate) fn disable(rt: &Shared, head: &WorkHead, sync: bool) -> Result<bool, DisableError> {
+    let full = || DisableError::Overflow { count: u16::MAX };
+    if head.disable_count() == u16::MAX {
+        return Err(full());
+    }
     let was = grab_pending(rt, head);
     if sync {
         flush_work(rt, head);
     }
-    if let Err(e) = head.disable() {
-        tracing::warn!(target: "workqueue", error = %e, "disable_work");
-    }
+    // With PENDING held the word is off queue; only a disabler racing this one to the
+    // limit can make it fail now (the item is then cancelled but not disabled).
+    let r = head.disable().map(|_| was).map_err(|_| full());
     release_pending(head);
-    was
+    r
 }
 
 /// `enable_work`: true when the count reached zero.

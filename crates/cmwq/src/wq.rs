@@ -9,7 +9,7 @@ use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
 use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::{BuildError, MaxActiveError, QueueError};
+use crate::error::{BuildError, DisableError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WQ_NAME_LEN, WqFlags};
 use crate::rt::{Shared, TimerEvent, WorkerShared, deadline_after, percpu_pool_id, with_actions};
 use crate::runtime::Runtime;
@@ -883,15 +883,21 @@ impl Workqueue {
     }
 
     /// `disable_work`: cancel `item` and refuse to queue it until [`enable_work`]; nests.
-    /// Returns whether it was pending.
+    /// Returns whether it was pending. The count nests up to 65 535 deep (the kernel's
+    /// 16-bit count); one more is refused with [`DisableError::Overflow`] and changes
+    /// nothing, where the kernel would warn and lose the matching enable.
     ///
     /// [`enable_work`]: Self::enable_work
-    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> Result<bool, DisableError> {
         crate::ops::disable(&self.inner.rt, item.work_head(), false)
     }
 
-    /// `disable_work_sync`: disable and wait for a running instance.
-    pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    /// `disable_work_sync`: disable and wait for a running instance. Refused as
+    /// [`disable_work`](Self::disable_work) is at the count's limit.
+    pub fn disable_work_sync<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+    ) -> Result<bool, DisableError> {
         crate::ops::disable(&self.inner.rt, item.work_head(), true)
     }
 
