@@ -320,19 +320,44 @@ impl Shared {
         shared
     }
 
-    /// Start the timer thread (through the spawner, role `Timer`).
+    /// Start the timer thread (through the spawner, role `Timer`). A panic in what the
+    /// timer thread calls (user hooks, the spawner) is caught and reported there: the
+    /// thread serves the next deadline, as mayday and delayed work depend on it.
     pub(crate) fn start_timer(self: &Arc<Self>) -> Result<(), crate::SpawnError> {
         let me = Arc::clone(self);
-        self.spawner.spawn(
+        self.spawn_caught(
             &SpawnRequest {
                 name: "cmwq-timer".into(),
                 role: ThreadRole::Timer,
             },
             Box::new(move || {
                 let me2 = Arc::clone(&me);
-                me.timer.run(move |ev| me2.fire(ev));
+                me.timer.run(move |ev| {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| me2.fire(ev))) {
+                        tracing::error!(target: "workqueue", message = payload_message(&*p),
+                            "cmwq timer: a timer event panicked; the timer thread goes on");
+                    }
+                });
             }),
         )
+    }
+
+    /// Call the spawner; a panic in it is caught, reported and returned as
+    /// [`SpawnError::Panicked`](crate::SpawnError::Panicked): a failed attempt.
+    fn spawn_caught(
+        &self,
+        req: &SpawnRequest,
+        body: crate::ThreadBody,
+    ) -> Result<(), crate::SpawnError> {
+        catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(req, body))).unwrap_or_else(|p| {
+            let message = payload_message(&*p).to_owned();
+            tracing::error!(target: "workqueue", thread = req.name.as_str(),
+                message = message.as_str(), "the spawner panicked; counted as a failed attempt");
+            Err(crate::SpawnError::Panicked {
+                name: req.name.clone(),
+                message,
+            })
+        })
     }
 
     /// Nanoseconds since the runtime's epoch: the core's clock.
@@ -544,7 +569,7 @@ impl Shared {
             let ws = Arc::clone(&ws);
             Box::new(move || worker_main(&me, &ws))
         };
-        match self.spawner.spawn(&req, body) {
+        match self.spawn_caught(&req, body) {
             Ok(()) => {
                 self.with_pool(p, |pool, now, acts| pool.worker_created(id, now, acts));
                 // Start it: its first next_work() now finds it known to the pool.
@@ -571,7 +596,7 @@ impl Shared {
             let ws = Arc::clone(ws);
             Box::new(move || rescuer_main(&me, &wq, &ws))
         };
-        let r = self.spawner.spawn(
+        let r = self.spawn_caught(
             &SpawnRequest {
                 name: ws.name.clone(),
                 role: ThreadRole::Rescuer {
@@ -688,7 +713,10 @@ impl Shared {
             let hook = self.panic_hook.read().clone();
             if let Some(h) = hook {
                 // A panicking hook must not take the worker down either.
-                let _ = catch_unwind(AssertUnwindSafe(|| h(&report)));
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| h(&report))) {
+                    tracing::error!(target: "workqueue", workqueue = wq_name,
+                        message = payload_message(&*p), "the panic hook panicked");
+                }
             }
         }
         tracing::trace!(target: "workqueue", work = addr, function = name.as_str(),

@@ -96,11 +96,18 @@ pub(crate) fn watchdog(rt: &Shared, thresh: Duration) {
                 &rt.lockup_hook,
                 s.watchdog_lockups(thresh_ms).find(|l| l.0.id == p.id.0),
             ) {
-                hook(&Stall {
+                let stall = Stall {
                     pool: l.0.id,
                     stuck_for: Duration::from_millis(l.0.since_progress_ms),
                     report: l.to_string().trim_end().to_owned(),
-                });
+                };
+                // User code on the timer thread: a panic in it must not stop the watchdog.
+                let called =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&stall)));
+                if let Err(p) = called {
+                    tracing::error!(target: "workqueue", pool = stall.pool,
+                        message = crate::panic::payload_message(&*p), "the lockup hook panicked");
+                }
             }
         }
     }
