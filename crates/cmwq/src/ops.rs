@@ -10,7 +10,7 @@ use cmwq_work::{PoolId, WorkHead, WorkRef};
 use crate::error::DisableError;
 use crate::flags::WorkBusy;
 use crate::item::Barrier;
-use crate::rt::Shared;
+use crate::rt::{DelayedEntry, Shared};
 
 fn addr(head: &WorkHead) -> usize {
     std::ptr::from_ref(head).addr()
@@ -23,10 +23,10 @@ fn pool_of_item(head: &WorkHead) -> Option<PoolId> {
         .or_else(|| head.last_pool())
 }
 
-/// Take a delayed item off its timer (the timer entry goes stale). True if it was armed;
-/// the caller then owns PENDING.
-pub(crate) fn steal_from_timer(rt: &Shared, head: &WorkHead) -> bool {
-    rt.delayed.lock().remove(&addr(head)).is_some()
+/// Take a delayed item off its timer (the timer entry goes stale): its entry if it was
+/// armed; the caller then owns PENDING.
+pub(crate) fn steal_from_timer(rt: &Shared, head: &WorkHead) -> Option<DelayedEntry> {
+    rt.delayed.lock().remove(&addr(head))
 }
 
 /// The kernel's `try_to_grab_pending`, retried until it succeeds: afterwards the caller
@@ -38,7 +38,8 @@ pub(crate) fn grab_pending(rt: &Shared, head: &WorkHead) -> bool {
         if head.grab_pending() {
             return false;
         }
-        if steal_from_timer(rt, head) {
+        if let Some(entry) = steal_from_timer(rt, head) {
+            drop(entry);
             return true;
         }
         if let Some(pwq) = head.pwq() {

@@ -63,17 +63,37 @@ pub(crate) enum TimerEvent {
     CreateRetry(PoolId),
     /// Create a worker for the pool (the core's `CreateWorker`), off the queue path.
     Create(PoolId),
-    /// A delayed item's timer (kernel `delayed_work_timer_fn`); stale if `generation` moved on.
-    Delayed {
-        work: WorkRef,
-        generation: u64,
-        wq: Arc<WqShared>,
-        cpu: Option<u32>,
-    },
+    /// A delayed item's timer (kernel `delayed_work_timer_fn`): the item at `addr` in
+    /// [`Shared::delayed`], stale if its entry is gone or has another `generation`.
+    Delayed { addr: usize, generation: u64 },
     /// The cpu-intensive tick over running workers.
     Tick,
     /// The lockup watchdog.
     Watchdog,
+}
+
+/// A delayed item waiting on its timer: its queue reference (PENDING is owned by the
+/// timer), the workqueue and CPU it is to be queued on.
+pub(crate) struct DelayedEntry {
+    pub(crate) generation: u64,
+    pub(crate) work: WorkRef,
+    pub(crate) wq: Arc<WqShared>,
+    pub(crate) cpu: Option<u32>,
+}
+
+impl DelayedEntry {
+    /// Queue it now (its timer fired, or it is flushed early), on the workqueue it was
+    /// delayed on. Accepted while that workqueue drains: the queueing was accepted when
+    /// the item was delayed.
+    pub(crate) fn queue_now(self) {
+        if let Err((e, w)) =
+            self.wq
+                .queue_owned_from(self.work, self.cpu, crate::wq::Origin::OwnTimer)
+        {
+            tracing::warn!(target: "workqueue", workqueue = self.wq.name.as_str(),
+                work = w.addr(), error = %e, "delayed work item could not be queued");
+        }
+    }
 }
 
 /// One worker pool: the core's `Pool` under its one lock.
@@ -220,8 +240,8 @@ pub(crate) struct Shared {
     /// workqueues all day does not grow `wqs`).
     free_wq_ids: Mutex<Vec<u32>>,
     next_worker: AtomicU32,
-    /// Delayed items waiting on their timer: item address -> timer generation.
-    pub(crate) delayed: Mutex<std::collections::HashMap<usize, u64>>,
+    /// Delayed items waiting on their timer, by item address.
+    pub(crate) delayed: Mutex<std::collections::HashMap<usize, DelayedEntry>>,
     pub(crate) next_gen: AtomicU64,
     tick_armed: AtomicBool,
     pub(crate) shut_down: AtomicBool,
@@ -496,27 +516,17 @@ impl Shared {
                 self.with_pool(p, |pool, now, acts| pool.create_retry_timeout(now, acts));
             }
             TimerEvent::Create(p) => self.create_worker(p),
-            TimerEvent::Delayed {
-                work,
-                generation,
-                wq,
-                cpu,
-            } => {
-                let addr = work.addr();
-                let mine = {
+            TimerEvent::Delayed { addr, generation } => {
+                let entry = {
                     let mut d = self.delayed.lock();
-                    if d.get(&addr) == Some(&generation) {
-                        d.remove(&addr);
-                        true
-                    } else {
-                        false
+                    match d.get(&addr) {
+                        Some(e) if e.generation == generation => d.remove(&addr),
+                        _ => None,
                     }
                 };
-                if mine {
-                    // PENDING is ours: queue it now (kernel delayed_work_timer_fn).
-                    if let Err((_, w)) = wq.queue_owned(work, cpu) {
-                        drop(w);
-                    }
+                // PENDING is the timer's: queue it now (kernel delayed_work_timer_fn).
+                if let Some(e) = entry {
+                    e.queue_now();
                 }
             }
             TimerEvent::Tick => self.tick(),
@@ -658,20 +668,14 @@ impl Shared {
     /// items still waiting on a delay timer.
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
-        for ev in self.timer.shutdown() {
-            // A delayed item whose timer never fired gets its PENDING bit back, so it can
-            // be queued elsewhere; its reference (and the workqueue's) is dropped here.
-            if let TimerEvent::Delayed {
-                work, generation, ..
-            } = ev
-            {
-                let mut d = self.delayed.lock();
-                if d.get(&work.addr()) == Some(&generation) {
-                    d.remove(&work.addr());
-                    drop(d);
-                    work.head().clear_pending();
-                }
-            }
+        drop(self.timer.shutdown());
+        // A delayed item whose timer never fired gets its PENDING bit back, so it can be
+        // queued elsewhere; its reference (and the workqueue's) is dropped here, with no
+        // lock held. (Dropping a workqueue queues its delayed items, so this finds only
+        // items of workqueues that are never dropped.)
+        let left: Vec<DelayedEntry> = self.delayed.lock().drain().map(|(_, e)| e).collect();
+        for e in left {
+            e.work.head().clear_pending();
         }
         for w in self.workers.read().iter().flatten() {
             w.exit.store(true, Ordering::Release);

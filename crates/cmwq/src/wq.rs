@@ -11,7 +11,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::error::{BuildError, DisableError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WQ_NAME_LEN, WqFlags};
-use crate::rt::{Shared, TimerEvent, WorkerShared, deadline_after, percpu_pool_id, with_actions};
+use crate::rt::{
+    DelayedEntry, Shared, TimerEvent, WorkerShared, deadline_after, percpu_pool_id, with_actions,
+};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 
@@ -41,6 +43,17 @@ pub(crate) struct WqShared {
     /// must not reach the id once it may name another workqueue's pwq. Read under the pool
     /// lock on the queue path.
     pwqs_removed: AtomicBool,
+}
+
+/// Who queues an item whose PENDING bit is owned already.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Origin {
+    /// The caller of a queueing function (or a work item: chained queueing is detected).
+    Caller,
+    /// The workqueue's own delay timer (fired, or flushed early): accepted while the
+    /// workqueue drains, as chained queueing is, since the queueing was accepted when the
+    /// item was delayed.
+    OwnTimer,
 }
 
 /// A thread's "home CPU" for queueing without a CPU (the kernel uses the local CPU).
@@ -91,6 +104,16 @@ impl WqShared {
         work: WorkRef,
         cpu: Option<u32>,
     ) -> Result<(), (QueueError, WorkRef)> {
+        self.queue_owned_from(work, cpu, Origin::Caller)
+    }
+
+    /// `__queue_work` with PENDING owned, saying who queues.
+    pub(crate) fn queue_owned_from(
+        &self,
+        work: WorkRef,
+        cpu: Option<u32>,
+        origin: Origin,
+    ) -> Result<(), (QueueError, WorkRef)> {
         let mut pwq = match self.select_pwq(cpu) {
             Ok(p) => p,
             Err(e) => {
@@ -112,6 +135,7 @@ impl WqShared {
         }
         let me = Arc::as_ptr(&self.rt).addr();
         let from = match crate::blocking::with_hooks(|h| h.current_wq()).flatten() {
+            _ if origin == Origin::OwnTimer => QueueFrom::WorkOf(self.id),
             Some((rt, w)) if rt == me && w == self.id => QueueFrom::WorkOf(w),
             _ => QueueFrom::Outside,
         };
@@ -231,11 +255,30 @@ impl WqShared {
         }
     }
 
-    /// Drain, remove the pwqs, stop the rescuer, unregister.
+    /// Queue now every item waiting on a delay timer for this workqueue (as
+    /// `flush_delayed_work` would), so that the drain runs them.
+    fn queue_delayed_now(&self) {
+        let mine: Vec<DelayedEntry> = {
+            let mut d = self.rt.delayed.lock();
+            let addrs: Vec<usize> = d
+                .iter()
+                .filter(|(_, e)| std::ptr::eq(Arc::as_ptr(&e.wq), self))
+                .map(|(&a, _)| a)
+                .collect();
+            addrs.iter().filter_map(|a| d.remove(a)).collect()
+        };
+        for e in mine {
+            e.queue_now();
+        }
+    }
+
+    /// Queue the delayed items now, drain, stop the rescuer, remove the pwqs, unregister.
     fn destroy(&self) {
         if self.destroyed.swap(true, Ordering::AcqRel) {
             return;
         }
+        // Nothing accepted is lost: an item still on its delay timer runs now.
+        self.queue_delayed_now();
         // Drain and stay draining: from here on only chained queueing is accepted, and once
         // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
         let _serial = self.drain_lock.lock();
@@ -414,8 +457,9 @@ impl WorkqueueBuilder {
 /// A workqueue: items queued on it run on its runtime's worker pools, at most
 /// `max_active` at once per pool, each item on at most one worker at a time.
 ///
-/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): it is drained first, so every
-/// item queued on it has run. (Dropped by one of its own items, it is destroyed from
+/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): items still waiting on a delay
+/// timer for it are queued at once (as by `flush_delayed_work`), then it is drained, so
+/// every item queued on it has run; nothing accepted with `Ok` is lost. (Dropped by one of its own items, it is destroyed from
 /// another thread once that item returns.) Share it with `Arc<Workqueue>` or a `static`.
 pub struct Workqueue {
     pub(crate) inner: Arc<WqShared>,
@@ -717,15 +761,20 @@ impl Workqueue {
         }
         let rt = &self.inner.rt;
         let generation = rt.next_gen.fetch_add(1, Ordering::Relaxed);
-        rt.delayed.lock().insert(work.addr(), generation);
+        let addr = work.addr();
+        let entry = DelayedEntry {
+            generation,
+            work,
+            wq: Arc::clone(&self.inner),
+            cpu,
+        };
+        // PENDING is ours, so no entry is there for this item; one would be dropped
+        // outside the lock.
+        let old = rt.delayed.lock().insert(addr, entry);
+        drop(old);
         rt.timer.arm(
             deadline_after(delay),
-            TimerEvent::Delayed {
-                work,
-                generation,
-                wq: Arc::clone(&self.inner),
-                cpu,
-            },
+            TimerEvent::Delayed { addr, generation },
         );
         Ok(())
     }
@@ -756,8 +805,10 @@ impl Workqueue {
     }
 
     /// `drain_workqueue`: flush until the workqueue is empty. While draining, only its own
-    /// items may queue on it (chained queueing); other queueings are refused with
-    /// [`QueueError::Draining`].
+    /// items may queue on it (chained queueing), and delayed items whose timer fires;
+    /// other queueings are refused with [`QueueError::Draining`]. Items still waiting on a
+    /// delay timer are not waited for (as in the kernel); dropping the workqueue queues
+    /// them first.
     pub fn drain(&self) {
         self.inner.drain();
     }
@@ -848,13 +899,12 @@ impl Workqueue {
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.inner.rt;
         let stolen = crate::ops::steal_from_timer(rt, item.work_head());
-        if stolen {
-            // PENDING is ours now: queue it at once.
-            let _ = self
-                .inner
-                .queue_owned(WorkRef::from_arc(Arc::clone(item)), None);
+        let was_delayed = stolen.is_some();
+        if let Some(entry) = stolen {
+            // PENDING is ours now: queue it at once, where it was delayed to go.
+            entry.queue_now();
         }
-        crate::ops::flush_work(rt, item.work_head()) || stolen
+        crate::ops::flush_work(rt, item.work_head()) || was_delayed
     }
 
     /// `cancel_work`: take `item` off its queue (or delay timer) if it is pending. Returns
