@@ -10,7 +10,7 @@ use cmwq_work::{PoolId, WorkHead, WorkRef};
 use crate::error::DisableError;
 use crate::flags::WorkBusy;
 use crate::item::Barrier;
-use crate::rt::{DelayedEntry, Shared};
+use crate::rt::{DelayedEntry, Shared, other_runtimes};
 
 fn addr(head: &WorkHead) -> usize {
     std::ptr::from_ref(head).addr()
@@ -29,28 +29,51 @@ pub(crate) fn steal_from_timer(rt: &Shared, head: &WorkHead) -> Option<DelayedEn
     rt.delayed.lock().remove(&addr(head))
 }
 
+/// One `try_to_grab_pending` attempt on runtime `rt`: take the pending item off its
+/// timer or its pool's lists there. True if it was there (the caller owns PENDING now).
+fn try_grab_on(rt: &Shared, head: &WorkHead) -> bool {
+    if let Some(entry) = steal_from_timer(rt, head) {
+        drop(entry);
+        return true;
+    }
+    if let Some(pwq) = head.pwq() {
+        let p = cmwq_pool::pool_of(pwq);
+        if rt.pool_exists(p) {
+            let g = rt.with_pool(p, |pool, now, acts| pool.try_grab_pending(head, now, acts));
+            if let Grab::Grabbed(w) = g {
+                drop(w);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Tries on the caller's runtime before the other runtimes are searched too.
+const TRIES_BEFORE_OTHER_RUNTIMES: u32 = 8;
+
 /// The kernel's `try_to_grab_pending`, retried until it succeeds: afterwards the caller
 /// owns PENDING and the item is on no list and no timer. Returns whether it was pending
 /// (queued or waiting on its timer).
+///
+/// The item may be pending on another runtime than `rt` (an item can be queued through
+/// any workqueue of any runtime, and cancelled through any other): its data word does not
+/// say which, so after a few tries the other runtimes are searched as well and the item
+/// is taken off wherever it is. A pending item is always on some runtime's list or timer
+/// but for the short window of its queueing, so this never spins for long.
 pub(crate) fn grab_pending(rt: &Shared, head: &WorkHead) -> bool {
     let mut tries = 0u32;
     loop {
         if head.grab_pending() {
             return false;
         }
-        if let Some(entry) = steal_from_timer(rt, head) {
-            drop(entry);
+        if try_grab_on(rt, head) {
             return true;
         }
-        if let Some(pwq) = head.pwq() {
-            let p = cmwq_pool::pool_of(pwq);
-            if rt.pool_exists(p) {
-                let g = rt.with_pool(p, |pool, now, acts| pool.try_grab_pending(head, now, acts));
-                if let Grab::Grabbed(w) = g {
-                    drop(w);
-                    return true;
-                }
-            }
+        if tries >= TRIES_BEFORE_OTHER_RUNTIMES
+            && other_runtimes(rt).iter().any(|x| try_grab_on(x, head))
+        {
+            return true;
         }
         // Someone is between setting PENDING and putting the item on a list or timer
         // (or another canceller owns it): retry, as the kernel does on -EAGAIN.
@@ -79,23 +102,30 @@ pub(crate) fn flush_work(rt: &Shared, head: &WorkHead) -> bool {
     let Some(p) = pool_of_item(head) else {
         return false;
     };
+    let barrier = Barrier::new();
+    // Its pool on this runtime first; if nothing there is to wait for, the item may be
+    // pending or running on another runtime (see `grab_pending`).
+    let inserted = insert_barrier_on(rt, p, head, &barrier)
+        || other_runtimes(rt)
+            .iter()
+            .any(|x| insert_barrier_on(x, p, head, &barrier));
+    if inserted {
+        barrier.wait();
+    }
+    inserted
+}
+
+/// `insert_wq_barrier` on pool `p` of runtime `rt`: true if the item is pending or
+/// running there and `barrier` now waits behind it.
+fn insert_barrier_on(rt: &Shared, p: PoolId, head: &WorkHead, barrier: &Arc<Barrier>) -> bool {
     if !rt.pool_exists(p) {
         return false;
     }
-    let barrier = Barrier::new();
     let r = rt.with_pool(p, |pool, now, acts| {
-        pool.insert_barrier(head, WorkRef::from_arc(Arc::clone(&barrier)), now, acts)
+        pool.insert_barrier(head, WorkRef::from_arc(Arc::clone(barrier)), now, acts)
     });
-    match r {
-        Ok(()) => {
-            barrier.wait();
-            true
-        }
-        Err(b) => {
-            drop(b);
-            false
-        }
-    }
+    // Err: nothing to wait for there (the barrier's reference comes back; drop it).
+    r.is_ok()
 }
 
 /// `cancel_work_sync`: grab PENDING, wait for a running instance with PENDING held (so

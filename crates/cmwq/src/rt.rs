@@ -72,6 +72,27 @@ pub(crate) enum TimerEvent {
     Watchdog,
 }
 
+/// Every runtime of the process, so that an item operation called through one runtime
+/// can find an item pending on another (see `ops::grab_pending`). Changed only when a
+/// runtime is built.
+static RUNTIMES: Mutex<Vec<std::sync::Weak<Shared>>> = Mutex::new(Vec::new());
+
+fn register_runtime(shared: &Arc<Shared>) {
+    let mut all = RUNTIMES.lock();
+    all.retain(|w| w.strong_count() > 0);
+    all.push(Arc::downgrade(shared));
+}
+
+/// The live runtimes other than `me`.
+pub(crate) fn other_runtimes(me: &Shared) -> Vec<Arc<Shared>> {
+    RUNTIMES
+        .lock()
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .filter(|x| !std::ptr::eq(Arc::as_ptr(x), me))
+        .collect()
+}
+
 /// A delayed item waiting on its timer: its queue reference (PENDING is owned by the
 /// timer), the workqueue and CPU it is to be queued on.
 pub(crate) struct DelayedEntry {
@@ -332,6 +353,7 @@ impl Shared {
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
         });
+        register_runtime(&shared);
         if let Some(t) = timings.watchdog_thresh {
             shared
                 .timer

@@ -914,7 +914,9 @@ impl Workqueue {
         crate::watch::show_one(&self.rt.shared, &self.inner)
     }
 
-    // ---- item operations (they work for any workqueue of the same runtime)
+    // ---- item operations: they find the item through its data word, so they work
+    // through any workqueue, of this runtime or another (an item pending or running on
+    // another runtime is found there: `ops::grab_pending`, `ops::flush_work`).
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for.
