@@ -25,7 +25,12 @@
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
-//!   Dropping a workqueue drains it.
+//!   Dropping a workqueue drains it (its delayed items are queued at once first).
+//!   [`Workqueue::flush_work_timeout`], [`Workqueue::flush_timeout`] and
+//!   [`Workqueue::drain_timeout`] give up after a timeout ([`FlushError`]): as in the
+//!   kernel, the work of a pool that can never get a worker waits for good unless a
+//!   rescuer serves it, and the runtime says so at the first failure (a `warn` event
+//!   naming the pool and the spawn error, once per stall).
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that
@@ -92,7 +97,7 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
-pub use error::{BuildError, DisableError, MaxActiveError, QueueError, SpawnError};
+pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};

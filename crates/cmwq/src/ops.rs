@@ -2,7 +2,7 @@
 //! flush, busy. They work for any workqueue of the runtime.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cmwq_pool::Grab;
 use cmwq_work::{PoolId, WorkHead, WorkRef};
@@ -94,13 +94,22 @@ pub(crate) fn release_pending(head: &WorkHead) {
 /// `flush_work`: wait for the item's last queueing to finish. An item flushing itself
 /// would wait for itself forever: that is reported and refused (returns false).
 pub(crate) fn flush_work(rt: &Shared, head: &WorkHead) -> bool {
+    flush_work_until(rt, head, None).unwrap_or(false)
+}
+
+/// `flush_work` until `deadline` at most: `Ok(whether there was anything to wait for)`.
+pub(crate) fn flush_work_until(
+    rt: &Shared,
+    head: &WorkHead,
+    deadline: Option<Instant>,
+) -> Result<bool, FlushStop> {
     if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(addr(head)) {
         tracing::warn!(target: "workqueue", work = addr(head),
             "flush_work of the running item from inside it: it would wait for itself");
-        return false;
+        return Err(FlushStop::WouldWaitForItself);
     }
     let Some(p) = pool_of_item(head) else {
-        return false;
+        return Ok(false);
     };
     let barrier = Barrier::new();
     // Its pool on this runtime first; if nothing there is to wait for, the item may be
@@ -109,10 +118,28 @@ pub(crate) fn flush_work(rt: &Shared, head: &WorkHead) -> bool {
         || other_runtimes(rt)
             .iter()
             .any(|x| insert_barrier_on(x, p, head, &barrier));
-    if inserted {
-        barrier.wait();
+    if inserted && !barrier.wait(deadline) {
+        return Err(FlushStop::TimedOut);
     }
-    inserted
+    Ok(inserted)
+}
+
+/// Why a wait with a deadline stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FlushStop {
+    /// The deadline passed.
+    TimedOut,
+    /// The caller is what it would wait for.
+    WouldWaitForItself,
+}
+
+impl FlushStop {
+    pub(crate) fn into_error(self, timeout: std::time::Duration) -> crate::FlushError {
+        match self {
+            FlushStop::TimedOut => crate::FlushError::TimedOut { timeout },
+            FlushStop::WouldWaitForItself => crate::FlushError::WouldWaitForItself,
+        }
+    }
 }
 
 /// `insert_wq_barrier` on pool `p` of runtime `rt`: true if the item is pending or

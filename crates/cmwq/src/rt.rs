@@ -128,6 +128,9 @@ pub(crate) struct PoolSlot {
     next_nr: AtomicU32,
     /// A watchdog report was made for the current stall (reported once per stall).
     pub(crate) reported: AtomicBool,
+    /// Worker creation failed since the pool last got a worker: the failure was reported
+    /// (a `warn` once per such stall; each later failure at `debug`).
+    create_failing: AtomicBool,
 }
 
 /// A worker or rescuer thread, as the runtime sees it.
@@ -314,6 +317,7 @@ impl Shared {
             }),
             next_nr: AtomicU32::new(0),
             reported: AtomicBool::new(false),
+            create_failing: AtomicBool::new(false),
         };
         for cpu in 0..nr_cpus {
             for (highpri, pri) in [(false, Priority::Normal), (true, Priority::High)] {
@@ -603,13 +607,27 @@ impl Shared {
         };
         match self.spawn_caught(&req, body) {
             Ok(()) => {
+                if slot.create_failing.swap(false, Ordering::AcqRel) {
+                    tracing::info!(target: "workqueue", pool = p.0,
+                        "worker pool {} got a worker again", p.0);
+                }
                 self.with_pool(p, |pool, now, acts| pool.worker_created(id, now, acts));
                 // Start it: its first next_work() now finds it known to the pool.
                 ws.wake();
             }
             Err(e) => {
                 self.unregister(id);
-                tracing::warn!(target: "workqueue", pool = p.0, error = %e, "worker creation failed");
+                // Once per stall, at the first failure (long before the lockup watchdog):
+                // work of this pool waits until a worker can be created, and only a
+                // WQ_MEM_RECLAIM workqueue's rescuer runs it meanwhile.
+                if slot.create_failing.swap(true, Ordering::AcqRel) {
+                    tracing::debug!(target: "workqueue", pool = p.0, error = %e,
+                        "worker creation failed again");
+                } else {
+                    tracing::warn!(target: "workqueue", pool = p.0, error = %e,
+                        "worker pool {} cannot create a worker: {e}; its work waits (only rescuers of WQ_MEM_RECLAIM workqueues run it) and creation is retried; reported once until a worker is created",
+                        p.0);
+                }
                 self.with_pool(p, |pool, now, acts| pool.worker_create_failed(now, acts));
             }
         }

@@ -3,13 +3,13 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
 use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::{BuildError, DisableError, MaxActiveError, QueueError};
+use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WQ_NAME_LEN, WqFlags};
 use crate::rt::{
     DelayedEntry, Shared, TimerEvent, WorkerShared, deadline_after, percpu_pool_id, with_actions,
@@ -43,6 +43,32 @@ pub(crate) struct WqShared {
     /// must not reach the id once it may name another workqueue's pwq. Read under the pool
     /// lock on the queue path.
     pwqs_removed: AtomicBool,
+}
+
+/// Lock `m`, waiting until `deadline` at most (`None`: no limit).
+fn lock_until<T>(
+    m: &Mutex<T>,
+    deadline: Option<Instant>,
+) -> Option<parking_lot::MutexGuard<'_, T>> {
+    match deadline {
+        None => Some(m.lock()),
+        Some(at) => m.try_lock_until(at),
+    }
+}
+
+/// Wait on `cv` until notified or `deadline`; `false` once the deadline has passed.
+fn wait_until<T>(
+    cv: &Condvar,
+    guard: &mut parking_lot::MutexGuard<'_, T>,
+    deadline: Option<Instant>,
+) -> bool {
+    match deadline {
+        None => {
+            cv.wait(guard);
+            true
+        }
+        Some(at) => !cv.wait_until(guard, at).timed_out(),
+    }
 }
 
 /// Who queues an item whose PENDING bit is owned already.
@@ -193,15 +219,33 @@ impl WqShared {
 
     /// `flush_workqueue`: wait until every item queued before the call has finished.
     fn flush(&self) {
-        let _serial = self.flush_lock.lock();
+        let _ = self.flush_until(None);
+    }
+
+    /// `flush_workqueue` until `deadline` at most; `false` if it passed first. A flush
+    /// given up on goes on in the core, and the next flush waits for it to end first.
+    fn flush_until(&self, deadline: Option<Instant>) -> bool {
+        let Some(_serial) = lock_until(&self.flush_lock, deadline) else {
+            return false;
+        };
         let _blocking = crate::BlockingGuard::enter();
+        // A flush that an earlier caller gave up on (a timeout) may still be in progress:
+        // wait for it to end (one flush at a time per workqueue in the core).
+        {
+            let mut done = self.flush_done.lock();
+            while self.core.lock().flush_in_progress().is_some() {
+                if !wait_until(&self.flush_cv, &mut done, deadline) {
+                    return false;
+                }
+            }
+        }
         let target = *self.flush_done.lock() + 1;
         let begin = match self.core.lock().flush_begin() {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "flush_workqueue refused");
-                return;
+                return true;
             }
         };
         for &pwq in self.pwqs.iter() {
@@ -217,8 +261,11 @@ impl WqShared {
         }
         let mut done = self.flush_done.lock();
         while *done < target {
-            self.flush_cv.wait(&mut done);
+            if !wait_until(&self.flush_cv, &mut done, deadline) {
+                return false;
+            }
         }
+        true
     }
 
     fn all_pwqs_empty(&self) -> bool {
@@ -231,19 +278,31 @@ impl WqShared {
     /// `drain_workqueue`: flush until empty; meanwhile only the workqueue's own items may
     /// queue on it (chained queueing). Drains are serialised by `drain_lock`.
     fn drain(&self) {
-        let _serial = self.drain_lock.lock();
-        self.drain_locked();
-        self.set_draining(false);
+        let _ = self.drain_until(None);
     }
 
-    /// The drain loop, with `drain_lock` held; leaves the workqueue draining.
-    fn drain_locked(&self) {
+    /// `drain_workqueue` until `deadline` at most; `false` if it passed first (the
+    /// workqueue stops draining either way).
+    fn drain_until(&self, deadline: Option<Instant>) -> bool {
+        let Some(_serial) = lock_until(&self.drain_lock, deadline) else {
+            return false;
+        };
+        let drained = self.drain_locked(deadline);
+        self.set_draining(false);
+        drained
+    }
+
+    /// The drain loop, with `drain_lock` held; leaves the workqueue draining. `false` if
+    /// `deadline` passed first.
+    fn drain_locked(&self, deadline: Option<Instant>) -> bool {
         self.set_draining(true);
         let mut rounds = 0u32;
         loop {
-            self.flush();
+            if !self.flush_until(deadline) {
+                return false;
+            }
             if self.all_pwqs_empty() {
-                break;
+                return true;
             }
             rounds += 1;
             if rounds % 100 == 0 {
@@ -299,7 +358,7 @@ impl WqShared {
         // Drain and stay draining: from here on only chained queueing is accepted, and once
         // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
         let _serial = self.drain_lock.lock();
-        self.drain_locked();
+        self.drain_locked(None);
         // The rescuer goes first (the kernel stops it before releasing the pwqs): a stale
         // mayday it still serves must find this workqueue's pwqs, not a reused slot.
         if let Some(r) = &self.rescuer {
@@ -842,6 +901,35 @@ impl Workqueue {
         true
     }
 
+    /// [`flush`](Self::flush), giving up after `timeout`: for a caller that must not wait
+    /// forever (a pool that can never get a worker, and no rescuer, never runs its items:
+    /// as in the kernel, a plain flush then waits for good). The flush goes on in the
+    /// background; nothing is undone.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own("flush_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self.inner.flush_until(Some(deadline_after(timeout))) {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
+    }
+
+    /// [`drain`](Self::drain), giving up after `timeout` (then the workqueue stops
+    /// draining and takes queueings again). Dropping a workqueue drains it with no limit:
+    /// to give up on a stuck one, cancel its items first.
+    pub fn drain_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own("drain_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self.inner.drain_until(Some(deadline_after(timeout))) {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
+    }
+
     /// `destroy_workqueue`: drain, then stop. The same as dropping it.
     pub fn destroy(self) {}
 
@@ -922,6 +1010,21 @@ impl Workqueue {
     /// whether there was anything to wait for.
     pub fn flush_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         crate::ops::flush_work(&self.inner.rt, item.work_head())
+    }
+
+    /// [`flush_work`](Self::flush_work), giving up after `timeout`: `Ok(whether there was
+    /// anything to wait for)`, or why it stopped (the item runs later all the same).
+    pub fn flush_work_timeout<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+        timeout: Duration,
+    ) -> Result<bool, FlushError> {
+        crate::ops::flush_work_until(
+            &self.inner.rt,
+            item.work_head(),
+            Some(deadline_after(timeout)),
+        )
+        .map_err(|e| e.into_error(timeout))
     }
 
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
