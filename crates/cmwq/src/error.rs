@@ -58,8 +58,32 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    pub(crate) fn from_core<E: Into<BuildError>>(e: E) -> BuildError {
-        e.into()
+    /// The core refused the specification of workqueue `name` (`max_active` as given):
+    /// its errors in the runtime's terms.
+    pub(crate) fn from_spec(e: cmwq_pool::WqError, name: &str, max_active: u32) -> BuildError {
+        use cmwq_pool::WqError as E;
+        match e {
+            E::EmptyName | E::NameTooLong { .. } => BuildError::BadName {
+                name: name.to_owned(),
+                len: name.len(),
+                max: cmwq_pool::WQ_NAME_LEN - 1,
+            },
+            E::MaxActiveOutOfRange { .. } => BuildError::BadMaxActive {
+                given: max_active,
+                max: u32::from(cmwq_pool::WQ_MAX_ACTIVE),
+            },
+            E::OrderedMaxActive { .. } => {
+                BuildError::Conflict("an ordered workqueue has max_active 1")
+            }
+            E::UnboundAndPercpu => {
+                BuildError::Conflict("WQ_UNBOUND and WQ_PERCPU exclude each other")
+            }
+            E::Unsupported { .. } => BuildError::Conflict(
+                "WQ_BH: userspace has no softirq context to run bottom-half work in",
+            ),
+            E::Pool(p) => BuildError::Pwq(p),
+            e => BuildError::Spec(e),
+        }
     }
 }
 
@@ -95,16 +119,6 @@ pub enum SpawnError {
         live: usize,
         /// The configured cap.
         max: usize,
-    },
-    /// The [`Spawner`](crate::Spawner) panicked. The runtime caught the panic and treats
-    /// it as a failed attempt (a worker is retried after `CREATE_COOLDOWN`, and the
-    /// rescuers are called meanwhile).
-    #[error("the spawner panicked creating thread {name:?}: {message}")]
-    Panicked {
-        /// The thread's name.
-        name: String,
-        /// The panic's message.
-        message: String,
     },
     /// A failure injected on purpose (tests and benches) by a [`FailurePlan`](crate::FailurePlan).
     #[error("worker creation failure injected by {plan} (try #{attempt})")]
@@ -173,40 +187,4 @@ impl QueueError {
             _ => QueueError::Destroyed,
         }
     }
-}
-
-/// Why a `disable_work` call was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
-#[non_exhaustive]
-pub enum DisableError {
-    /// The item is disabled 65 535 times already (the data word's 16-bit count): one more
-    /// would be lost, and with it the matching `enable_work`. Nothing was changed.
-    #[error("work item is disabled {count} times already; the count cannot go higher")]
-    Overflow {
-        /// The disable count (`u16::MAX`).
-        count: u16,
-    },
-}
-
-/// Why a flush or drain with a timeout ([`Workqueue::flush_work_timeout`],
-/// [`Workqueue::flush_timeout`], [`Workqueue::drain_timeout`]) gave up.
-///
-/// [`Workqueue::flush_work_timeout`]: crate::Workqueue::flush_work_timeout
-/// [`Workqueue::flush_timeout`]: crate::Workqueue::flush_timeout
-/// [`Workqueue::drain_timeout`]: crate::Workqueue::drain_timeout
-#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
-#[non_exhaustive]
-pub enum FlushError {
-    /// What was waited for had not finished when the timeout passed (for example, its
-    /// pool cannot create a worker and no rescuer serves it). Nothing was undone: the
-    /// items still run when they can.
-    #[error("gave up after {timeout:?}: the work waited for has not finished")]
-    TimedOut {
-        /// The timeout given.
-        timeout: std::time::Duration,
-    },
-    /// Called from the work item waited for, or (flush, drain) from one of the
-    /// workqueue's own items: it would wait for itself.
-    #[error("refused: called from the work it would wait for")]
-    WouldWaitForItself,
 }

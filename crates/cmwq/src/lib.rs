@@ -25,12 +25,11 @@
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
-//!   Dropping a workqueue drains it (its delayed items are queued at once first).
-//!   [`Workqueue::flush_work_timeout`], [`Workqueue::flush_timeout`] and
-//!   [`Workqueue::drain_timeout`] give up after a timeout ([`FlushError`]): as in the
-//!   kernel, the work of a pool that can never get a worker waits for good unless a
-//!   rescuer serves it, and the runtime says so at the first failure (a `warn` event
-//!   naming the pool and the spawn error, once per stall).
+//!   Dropping a workqueue drains it. The item operations (`flush_work`, `cancel_work`,
+//!   `cancel_work_sync`, `flush_delayed_work`, `cancel_delayed_work*`) act on the item
+//!   wherever it is queued, as the kernel's do: its work head records where it was last
+//!   queued, so through any workqueue of the same runtime they reach the item on its own
+//!   workqueue. Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that
@@ -83,7 +82,6 @@ mod config;
 mod error;
 mod flags;
 mod item;
-mod ops;
 mod panic;
 mod rt;
 mod runtime;
@@ -97,18 +95,18 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
-pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
+pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{LockupHook, Runtime, RuntimeBuilder};
+pub use runtime::{Runtime, RuntimeBuilder};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,
 };
 pub use stats::WorkqueueStats;
 pub use system::*;
-pub use watch::Stall;
+pub use watch::{LockupHook, Stall};
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
 
 /// The Rust examples of the repository's README.md, compiled and run as doctests so the
