@@ -39,6 +39,23 @@ const PARK_SPIN_CHECK: u32 = 32;
 /// each, before it blocks (see [`WorkerShared::park_idle`] and SLEEP.md, *Wake tokens*).
 const PARK_YIELDS: u32 = 32;
 
+/// The longest delay a runtime timer is armed for (about 100 years): longer ones, up to
+/// `Duration::MAX`, saturate to it rather than overflow `Instant`.
+const MAX_TIMER_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `Instant::now() + d`, saturated at [`MAX_TIMER_DELAY`] (and, on a platform whose
+/// `Instant` cannot reach that far, at the furthest instant it can): never panics.
+fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d.min(MAX_TIMER_DELAY);
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        d /= 2;
+    }
+}
+
 /// What the timer thread does when a deadline passes.
 pub(crate) enum TimerEvent {
     /// `Pool::mayday_timeout`.
@@ -476,7 +493,7 @@ impl Shared {
         if let Some(t) = timings.watchdog_thresh {
             shared
                 .timer
-                .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
         }
         shared
     }
@@ -506,7 +523,7 @@ impl Shared {
     fn instant(&self, ns: u64) -> Instant {
         self.epoch
             .checked_add(Duration::from_nanos(ns))
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600))
+            .unwrap_or_else(|| deadline_after(MAX_TIMER_DELAY))
     }
 
     pub(crate) fn pool(&self, id: PoolId) -> Option<&PoolSlot> {
@@ -660,7 +677,7 @@ impl Shared {
                         self.lockup_hook.as_ref(),
                     );
                     self.timer
-                        .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                        .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
                 }
             }
         }
@@ -807,7 +824,7 @@ impl Shared {
         if !self.tick_armed.load(Ordering::Relaxed) && !self.tick_armed.swap(true, Ordering::AcqRel)
         {
             self.timer.arm(
-                Instant::now() + self.timings.cpu_intensive_thresh,
+                deadline_after(self.timings.cpu_intensive_thresh),
                 TimerEvent::Tick,
             );
         }

@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use cmwq::{
     Affinity, BuildError, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole,
@@ -106,4 +107,46 @@ fn a_workqueue_name_with_a_control_character_is_refused_by_build() {
         "nothing of a refused workqueue reaches the dump"
     );
     rt.workqueue("plain name/0").build().unwrap();
+}
+
+#[test]
+fn a_delay_of_duration_max_saturates_and_leaves_the_item_usable() {
+    let rt = quiet_runtime().build().unwrap();
+    let wq = rt.workqueue("delays").flags(WQ_UNBOUND).build().unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    wq.queue_delayed_work(Arc::clone(&item), Duration::MAX)
+        .unwrap();
+    assert!(wq.work_busy(&item).pending, "it waits on its timer");
+    // mod_delayed_work with the longest delay, then back to now: the item runs once.
+    assert!(wq.mod_delayed_work(&item, Duration::MAX).unwrap());
+    assert!(wq.mod_delayed_work(&item, Duration::ZERO).unwrap());
+    latch.wait_for(1);
+    // Waiting "forever" on the timer, then flushed: it runs at once.
+    wq.queue_delayed_work(Arc::clone(&item), Duration::MAX)
+        .unwrap();
+    assert!(wq.flush_delayed_work(&item));
+    assert_eq!(item.runs.load(Ordering::SeqCst), 2);
+    // And cancelled from its timer.
+    wq.queue_delayed_work_on(0, Arc::clone(&item), Duration::MAX)
+        .unwrap();
+    assert!(wq.cancel_delayed_work_sync(&item));
+    assert!(!wq.work_busy(&item).pending);
+    assert_eq!(item.runs.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn timings_of_duration_max_saturate_instead_of_panicking() {
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .watchdog_thresh(Some(Duration::MAX))
+        .cpu_intensive_thresh(Duration::MAX)
+        .build()
+        .unwrap();
+    let wq = rt.workqueue("slow-clocks").build().unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    latch.wait_for(1);
 }
