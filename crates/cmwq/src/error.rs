@@ -188,3 +188,16 @@ impl QueueError {
         }
     }
 }
+
+/// Why a `disable_work` call was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum DisableError {
+    /// The item is disabled 65 535 times already (the data word's 16-bit count): one more
+    /// would be lost, and with it the matching `enable_work`. Nothing was changed.
+    #[error("work item is disabled {count} times already; the count cannot go higher")]
+    Overflow {
+        /// The disable count (`u16::MAX`).
+        count: u16,
+    },
+}

@@ -95,7 +95,7 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
-pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
+pub use error::{BuildError, DisableError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};

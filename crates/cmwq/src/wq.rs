@@ -11,7 +11,7 @@ use cmwq_pool::ops;
 use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
-use crate::error::{BuildError, MaxActiveError, QueueError};
+use crate::error::{BuildError, DisableError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WqFlags};
 use crate::item::Barrier;
 use crate::rt::{Shared, WqShared};
@@ -664,21 +664,27 @@ impl Workqueue {
     }
 
     /// `disable_work`: cancel `item` and refuse to queue it until [`enable_work`]; nests.
-    /// Returns whether it was pending.
+    /// Returns whether it was pending. The count nests up to 65 535 deep (the kernel's
+    /// 16-bit count); one more is refused with [`DisableError::Overflow`] and changes
+    /// nothing, where the kernel would warn and lose the matching enable.
     ///
     /// [`enable_work`]: Self::enable_work
-    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> Result<bool, DisableError> {
         self.disable(item.work_head())
     }
 
-    /// `disable_work_sync`: disable and wait for a running instance.
-    pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let was = self.disable(item.work_head());
+    /// `disable_work_sync`: disable and wait for a running instance. Refused as
+    /// [`disable_work`](Self::disable_work) is at the count's limit.
+    pub fn disable_work_sync<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+    ) -> Result<bool, DisableError> {
+        let was = self.disable(item.work_head())?;
         flush_work_head(&self.rt.shared, item.work_head());
-        was
+        Ok(was)
     }
 
-    fn disable(&self, head: &WorkHead) -> bool {
+    fn disable(&self, head: &WorkHead) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
         let r = retry(
             || match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
@@ -686,9 +692,17 @@ impl Workqueue {
                 r => Ok(r),
             },
         );
-        r.unwrap_or_else(|e| {
-            tracing::warn!(target: "workqueue", error = %e, "disable_work");
-            false
+        r.map_err(|e| {
+            if !matches!(
+                e,
+                cmwq_pool::DisableWorkError::Count(cmwq_work::DisableError::Overflow)
+            ) {
+                // The core grabs PENDING first, so the word is never on a queue here.
+                tracing::warn!(target: "workqueue", error = %e, "disable_work");
+            }
+            DisableError::Overflow {
+                count: head.disable_count(),
+            }
         })
     }
 

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, BuildError, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole,
-    ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
+    Affinity, BuildError, DisableError, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
+    ThreadRole, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
 };
 use cmwq_pool::WqError;
 use common::*;
@@ -147,6 +147,31 @@ fn timings_of_duration_max_saturate_instead_of_panicking() {
     let wq = rt.workqueue("slow-clocks").build().unwrap();
     let latch = Latch::new();
     let item = Counted::new(&latch);
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    latch.wait_for(1);
+}
+
+#[test]
+fn disabling_past_the_count_limit_is_refused_and_no_enable_is_lost() {
+    let rt = quiet_runtime().build().unwrap();
+    let wq = rt.workqueue("disables").build().unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    for _ in 0..u16::MAX {
+        assert!(!wq.disable_work(&item).unwrap());
+    }
+    assert_eq!(
+        wq.disable_work(&item),
+        Err(DisableError::Overflow { count: u16::MAX })
+    );
+    assert_eq!(
+        wq.disable_work_sync(&item),
+        Err(DisableError::Overflow { count: u16::MAX })
+    );
+    // Every accepted disable has its enable: the last one makes the item queueable.
+    for left in (0..u16::MAX).rev() {
+        assert_eq!(wq.enable_work(&item), left == 0);
+    }
     wq.queue_work(Arc::clone(&item)).unwrap();
     latch.wait_for(1);
 }
