@@ -120,6 +120,16 @@ pub enum SpawnError {
         /// The configured cap.
         max: usize,
     },
+    /// The [`Spawner`](crate::Spawner) panicked. The runtime caught the panic and treats
+    /// it as a failed attempt (a worker is retried after `CREATE_COOLDOWN`, and the
+    /// rescuers are called meanwhile).
+    #[error("the spawner panicked creating thread {name:?}: {message}")]
+    Panicked {
+        /// The thread's name.
+        name: String,
+        /// The panic's message.
+        message: String,
+    },
     /// A failure injected on purpose (tests and benches) by a [`FailurePlan`](crate::FailurePlan).
     #[error("worker creation failure injected by {plan} (try #{attempt})")]
     Injected {

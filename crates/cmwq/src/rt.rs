@@ -501,16 +501,42 @@ impl Shared {
     /// Start the timer thread (through the spawner, role `Timer`).
     pub(crate) fn start_timer(self: &Arc<Self>) -> Result<(), crate::SpawnError> {
         let me = Arc::clone(self);
-        self.spawner.spawn(
+        self.spawn_caught(
             &SpawnRequest {
                 name: "cmwq-timer".into(),
                 role: ThreadRole::Timer,
             },
             Box::new(move || {
                 let me2 = Arc::clone(&me);
-                me.timer.run(move |ev| me2.fire(ev));
+                // A panic in what a timer event calls (user hooks) is caught and reported
+                // here: the thread serves the next deadline, as maydays and delayed work
+                // depend on it.
+                me.timer.run(move |ev| {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| me2.fire(ev))) {
+                        tracing::error!(target: "workqueue", message = payload_message(&*p),
+                            "cmwq timer: a timer event panicked; the timer thread goes on");
+                    }
+                });
             }),
         )
+    }
+
+    /// Call the spawner; a panic in it is caught, reported and returned as
+    /// [`SpawnError::Panicked`](crate::SpawnError::Panicked): a failed attempt.
+    fn spawn_caught(
+        &self,
+        req: &SpawnRequest,
+        body: crate::ThreadBody,
+    ) -> Result<(), crate::SpawnError> {
+        catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(req, body))).unwrap_or_else(|p| {
+            let message = payload_message(&*p).to_owned();
+            tracing::error!(target: "workqueue", thread = req.name.as_str(),
+                message = message.as_str(), "the spawner panicked; counted as a failed attempt");
+            Err(crate::SpawnError::Panicked {
+                name: req.name.clone(),
+                message,
+            })
+        })
     }
 
     /// Nanoseconds since the runtime's epoch: the core's clock.
@@ -750,16 +776,10 @@ impl Shared {
         };
         // A spawner that panics is a failed creation (the pool keeps its manager state
         // and retries after the cooldown) rather than a dead manager thread.
-        let r = catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(&req, body)));
-        let ok = match r {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
+        let ok = match self.spawn_caught(&req, body) {
+            Ok(()) => true,
+            Err(e) => {
                 tracing::warn!(target: "workqueue", pool = p.0, error = %e, "worker creation failed");
-                false
-            }
-            Err(payload) => {
-                tracing::error!(target: "workqueue", pool = p.0,
-                    "the spawner panicked: {}", payload_message(&*payload));
                 false
             }
         };
@@ -792,7 +812,7 @@ impl Shared {
             let ws = Arc::clone(ws);
             Box::new(move || rescuer_main(&me, &wq, &ws))
         };
-        let r = self.spawner.spawn(
+        let r = self.spawn_caught(
             &SpawnRequest {
                 name: ws.name.clone(),
                 role: ThreadRole::Rescuer {
@@ -935,7 +955,10 @@ impl Shared {
             let hook = self.panic_hook.read().clone();
             if let Some(h) = hook {
                 // A panicking hook must not take the worker down either.
-                let _ = catch_unwind(AssertUnwindSafe(|| h(&report)));
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| h(&report))) {
+                    tracing::error!(target: "workqueue", workqueue = wq_name,
+                        message = payload_message(&*p), "the panic hook panicked");
+                }
             }
         }
         tracing::trace!(target: "workqueue", work = addr, function = name.as_str(),

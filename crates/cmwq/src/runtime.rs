@@ -112,13 +112,15 @@ impl RuntimeBuilder {
         self.affinity = a;
         self
     }
-    /// Called for each work function that panics (after the `tracing` error).
+    /// Called for each work function that panics (after the `tracing` error). A panic in
+    /// the hook itself is caught and reported; the worker goes on.
     pub fn panic_hook(mut self, f: impl Fn(&WorkPanic<'_>) + Send + Sync + 'static) -> Self {
         self.panic_hook = Some(Arc::new(f));
         self
     }
     /// Called by the lockup watchdog for each pool it finds stalled (once per stall),
-    /// besides its `tracing` error with the dump.
+    /// besides its `tracing` error with the dump. It runs on the timer thread; a panic in
+    /// it is caught and reported, and the timer thread goes on.
     pub fn lockup_hook(mut self, f: impl Fn(&Stall) + Send + Sync + 'static) -> Self {
         self.lockup_hook = Some(Arc::new(f));
         self

@@ -56,7 +56,9 @@ pub type ThreadBody = Box<dyn FnOnce() + Send + 'static>;
 /// `CREATE_COOLDOWN`, and the mayday timer calls the rescuers meanwhile.
 ///
 /// An implementation must either run `body` on a new thread and return `Ok`, or drop
-/// `body` without running it and return `Err`.
+/// `body` without running it and return `Err`. A panic in `spawn` is caught, reported
+/// (`tracing` error, target `workqueue`) and treated as an `Err`
+/// ([`SpawnError::Panicked`]): a failed attempt, retried like any other.
 pub trait Spawner: Send + Sync + 'static {
     /// Create a thread for `req` running `body`.
     fn spawn(&self, req: &SpawnRequest, body: ThreadBody) -> Result<(), SpawnError>;

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, BuildError, DisableError, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
-    ThreadRole, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
+    Affinity, BuildError, DisableError, FailSwitch, Runtime, SpawnError, SpawnRequest, Spawner,
+    ThreadBody, ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
 };
 use cmwq_pool::WqError;
 use common::*;
@@ -174,4 +174,116 @@ fn disabling_past_the_count_limit_is_refused_and_no_enable_is_lost() {
     }
     wq.queue_work(Arc::clone(&item)).unwrap();
     latch.wait_for(1);
+}
+
+/// A spawner that panics for pool workers while its switch is on (rescuers and the timer
+/// are created normally), counting the panics.
+struct PanickingSpawner {
+    inner: ThreadSpawner,
+    panicking: FailSwitch,
+    panics: AtomicUsize,
+}
+
+impl Spawner for PanickingSpawner {
+    fn spawn(&self, req: &SpawnRequest, body: ThreadBody) -> Result<(), SpawnError> {
+        if matches!(req.role, ThreadRole::Worker { .. }) && self.panicking.is_failing() {
+            self.panics.fetch_add(1, Ordering::SeqCst);
+            panic!("spawner bug creating {}", req.name);
+        }
+        self.inner.spawn(req, body)
+    }
+}
+
+fn panicking_spawner() -> Arc<PanickingSpawner> {
+    Arc::new(PanickingSpawner {
+        inner: ThreadSpawner::new(),
+        panicking: FailSwitch::failing(),
+        panics: AtomicUsize::new(0),
+    })
+}
+
+#[test]
+fn a_panicking_spawner_is_a_failed_attempt_and_the_rescuer_still_runs() {
+    let spawner = panicking_spawner();
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(fast_timings())
+        .spawner_arc(Arc::clone(&spawner) as Arc<dyn Spawner>)
+        .build()
+        .unwrap();
+    let wq = rt
+        .workqueue("reclaim")
+        .flags(WQ_MEM_RECLAIM | WQ_UNBOUND)
+        .build()
+        .unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    // No worker can be made: the mayday timer keeps firing and the rescuer runs the item.
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    latch.wait_for(1);
+    // The timer thread survived the panics: delayed work still fires, through the rescuer.
+    wq.queue_delayed_work(Arc::clone(&item), Duration::from_millis(1))
+        .unwrap();
+    latch.wait_for(2);
+    assert!(spawner.panics.load(Ordering::SeqCst) >= 1);
+    // Each panic counted as a failed attempt: creation is retried, and once the spawner
+    // works, a queue without a rescuer gets its worker.
+    spawner.panicking.stop_failing();
+    let plain = rt.workqueue("plain").build().unwrap();
+    plain.queue_work(Arc::clone(&item)).unwrap();
+    latch.wait_for(3);
+    drop(plain);
+    drop(wq); // does not hang
+}
+
+#[test]
+fn panicking_panic_and_lockup_hooks_leave_workers_and_the_watchdog_running() {
+    let spawner = panicking_spawner();
+    let (stall_tx, stall_rx) = std::sync::mpsc::channel();
+    let stall_tx = parking_lot::Mutex::new(stall_tx);
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .timings(Timings {
+            watchdog_thresh: Some(Duration::from_millis(20)),
+            ..fast_timings()
+        })
+        .spawner_arc(Arc::clone(&spawner) as Arc<dyn Spawner>)
+        .lockup_hook(move |s| {
+            let _ = stall_tx.lock().send(s.pool);
+            panic!("lockup hook bug");
+        })
+        .panic_hook(|_| panic!("panic hook bug"))
+        .build()
+        .unwrap();
+    // A per-CPU pool that never gets a worker: the watchdog reports it, the hook panics.
+    let stuck = rt.workqueue("stuck").build().unwrap();
+    let latch = Latch::new();
+    let waiting = Counted::new(&latch);
+    stuck.queue_work(Arc::clone(&waiting)).unwrap();
+    let first = stall_rx
+        .recv_timeout(GUARD)
+        .expect("the watchdog reports the stall");
+    // The timer thread lives on: a reclaim queue's items (a panicking one first, whose
+    // panic hook panics too) run through its rescuer, called by the mayday timer.
+    let reclaim = rt
+        .workqueue("reclaim")
+        .flags(WQ_MEM_RECLAIM | WQ_UNBOUND)
+        .build()
+        .unwrap();
+    reclaim.queue_fn("boom", || panic!("item panics")).unwrap();
+    let after = Counted::new(&latch);
+    reclaim
+        .queue_delayed_work(Arc::clone(&after), Duration::from_millis(1))
+        .unwrap();
+    latch.wait_for(1);
+    reclaim.flush();
+    assert_eq!(after.runs.load(Ordering::SeqCst), 1);
+    assert_eq!(rt.panics(), 1, "the panicking item was caught and counted");
+    assert_eq!(first, 2, "the watchdog named the CPU 0 normal pool");
+    // Let the stuck queue drain so that dropping it returns.
+    spawner.panicking.stop_failing();
+    latch.wait_for(2);
+    assert_eq!(waiting.runs.load(Ordering::SeqCst), 1);
 }
