@@ -287,3 +287,49 @@ fn panicking_panic_and_lockup_hooks_leave_workers_and_the_watchdog_running() {
     latch.wait_for(2);
     assert_eq!(waiting.runs.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn dropping_a_workqueue_runs_its_delayed_items_first() {
+    let rt = quiet_runtime().build().unwrap();
+    let latch = Latch::new();
+    let hour = Duration::from_secs(3600);
+    let a = Counted::new(&latch);
+    let b = Counted::new(&latch);
+    let wq = rt.workqueue("short-lived").build().unwrap();
+    wq.queue_delayed_work(Arc::clone(&a), hour).unwrap();
+    wq.queue_delayed_work_on(0, Arc::clone(&b), hour).unwrap();
+    let other = rt.workqueue("other").flags(WQ_UNBOUND).build().unwrap();
+    let c = Counted::new(&latch);
+    other.queue_delayed_work(Arc::clone(&c), hour).unwrap();
+    drop(wq);
+    assert_eq!(a.runs.load(Ordering::SeqCst), 1, "flushed by the drop");
+    assert_eq!(b.runs.load(Ordering::SeqCst), 1, "flushed by the drop");
+    assert!(
+        other.work_busy(&c).pending,
+        "another queue's timer is left alone"
+    );
+    assert_eq!(c.runs.load(Ordering::SeqCst), 0);
+    // Not left PENDING: the items can be queued again at once.
+    other.queue_work(Arc::clone(&a)).unwrap();
+    latch.wait_for(3);
+    assert!(other.cancel_delayed_work(&c));
+}
+
+#[test]
+fn flush_delayed_work_through_another_queue_runs_the_item_where_it_was_delayed() {
+    let rt = quiet_runtime().build().unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    let home = rt.workqueue("home").flags(WQ_UNBOUND).build().unwrap();
+    let other = rt.workqueue("other").build().unwrap();
+    home.queue_delayed_work(Arc::clone(&item), Duration::from_secs(3600))
+        .unwrap();
+    assert!(other.flush_delayed_work(&item));
+    assert_eq!(item.runs.load(Ordering::SeqCst), 1);
+    // (The flush's barrier counts as a completion on the item's pwq too.)
+    assert!(
+        home.stats().completed >= 1,
+        "it ran on the queue it was delayed on"
+    );
+    assert_eq!(other.stats().completed, 0);
+}
