@@ -55,6 +55,23 @@ impl WqShared {
         .map_err(|(e, w)| (QueueError::from_core(e), w))
     }
 
+    /// Whether the calling thread runs one of this workqueue's items now (a flush or drain
+    /// from there would wait for that item itself: the kernel's lockdep catches it).
+    fn called_from_own_item(&self, rt: &Shared) -> bool {
+        let me = (std::ptr::from_ref(rt).addr(), self.id);
+        crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me)
+    }
+
+    /// Refuse (with a warning) a flush or drain from one of this workqueue's own items.
+    fn refuse_own(&self, rt: &Shared, what: &'static str) -> bool {
+        if self.called_from_own_item(rt) {
+            tracing::warn!(target: "workqueue", workqueue = self.name.as_str(),
+                "{what} from one of the workqueue's own work items: it would wait for itself; refused");
+            return true;
+        }
+        false
+    }
+
     /// `flush_workqueue`: wait until every item queued before the call has finished.
     fn flush(&self, rt: &Shared) {
         match rt.run_op(Some(self), |d, acts| ops::flush_workqueue(d, self.id, acts)) {
@@ -283,8 +300,7 @@ impl fmt::Debug for Workqueue {
 
 impl Drop for Workqueue {
     fn drop(&mut self) {
-        let me = (Arc::as_ptr(&self.rt.shared).addr(), self.inner.id);
-        if crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me) {
+        if self.inner.called_from_own_item(&self.rt.shared) {
             // The last handle dropped by one of the workqueue's own items: draining here
             // would wait for this very item. Destroy from another thread instead; it
             // drains once this item has returned.
@@ -536,20 +552,32 @@ impl Workqueue {
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
-    /// Items queued meanwhile are not waited for. Called from a work item of this same
-    /// workqueue it would wait for itself: don't.
-    pub fn flush(&self) {
+    /// Items queued meanwhile are not waited for. Returns `true` once flushed.
+    ///
+    /// Called from one of this workqueue's own work items, it would wait for that item
+    /// itself and never return: it is refused instead, with a `tracing` warning, and
+    /// returns `false` at once (as [`flush_work`](Self::flush_work) of the running item
+    /// does; the kernel's lockdep reports it).
+    pub fn flush(&self) -> bool {
+        if self.inner.refuse_own(&self.rt.shared, "flush_workqueue") {
+            return false;
+        }
         self.inner.flush(&self.rt.shared);
+        true
     }
 
     /// `drain_workqueue`: flush until the workqueue is empty. While draining, only its own
     /// items may queue on it (chained queueing); other queueings are refused with
-    /// [`QueueError::Draining`].
-    pub fn drain(&self) {
+    /// [`QueueError::Draining`]. Returns `true` once drained; from one of its own work
+    /// items it is refused as [`flush`](Self::flush) is, returning `false`.
+    pub fn drain(&self) -> bool {
+        if self.inner.refuse_own(&self.rt.shared, "drain_workqueue") {
+            return false;
+        }
         self.inner.drain(&self.rt.shared);
+        true
     }
 
-    /// `destroy_workqueue`: drain, then stop. The same as dropping it.
     pub fn destroy(self) {}
 
     /// `workqueue_set_max_active`.

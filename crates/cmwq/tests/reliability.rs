@@ -333,3 +333,48 @@ fn flush_delayed_work_through_another_queue_runs_the_item_where_it_was_delayed()
     );
     assert_eq!(other.stats().completed, 0);
 }
+
+/// An item that calls `op` on its own workqueue and reports what it returned.
+struct SelfCaller {
+    work: cmwq::WorkHead,
+    wq: parking_lot::Mutex<Option<Arc<cmwq::Workqueue>>>,
+    op: fn(&cmwq::Workqueue) -> bool,
+    tx: parking_lot::Mutex<std::sync::mpsc::Sender<bool>>,
+}
+cmwq::impl_has_work!(SelfCaller { work });
+impl cmwq::WorkItem for SelfCaller {
+    fn run(this: Arc<Self>) {
+        let wq = this.wq.lock().clone().expect("set before queueing");
+        let r = (this.op)(&wq);
+        let _ = this.tx.lock().send(r);
+    }
+}
+
+fn call_from_own_item(op: fn(&cmwq::Workqueue) -> bool, flags: WqFlags) -> bool {
+    let rt = quiet_runtime().build().unwrap();
+    let wq = Arc::new(rt.workqueue("selfish").flags(flags).build().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let item = Arc::new(SelfCaller {
+        work: cmwq::WorkHead::new::<SelfCaller>(),
+        wq: parking_lot::Mutex::new(Some(Arc::clone(&wq))),
+        op,
+        tx: parking_lot::Mutex::new(tx),
+    });
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    let r = rx.recv_timeout(GUARD).expect("the item's call returned");
+    item.wq.lock().take();
+    assert!(wq.flush(), "from outside, a flush works");
+    r
+}
+
+#[test]
+fn flush_from_one_of_the_workqueues_own_items_is_refused_instead_of_deadlocking() {
+    assert!(!call_from_own_item(|wq| wq.flush(), WqFlags::empty()));
+    assert!(!call_from_own_item(|wq| wq.flush(), WQ_UNBOUND));
+}
+
+#[test]
+fn drain_from_one_of_the_workqueues_own_items_is_refused_instead_of_deadlocking() {
+    assert!(!call_from_own_item(|wq| wq.drain(), WqFlags::empty()));
+    assert!(!call_from_own_item(|wq| wq.drain(), WQ_UNBOUND));
+}
