@@ -578,6 +578,7 @@ impl Workqueue {
         true
     }
 
+    /// `destroy_workqueue`: drain, then stop. The same as dropping it.
     pub fn destroy(self) {}
 
     /// `workqueue_set_max_active`.
