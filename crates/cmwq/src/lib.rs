@@ -28,8 +28,9 @@
 //!   Dropping a workqueue drains it. The item operations (`flush_work`, `cancel_work`,
 //!   `cancel_work_sync`, `flush_delayed_work`, `cancel_delayed_work*`) act on the item
 //!   wherever it is queued, as the kernel's do: its work head records where it was last
-//!   queued, so through any workqueue of the same runtime they reach the item on its own
-//!   workqueue. Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
+//!   queued, so through any workqueue they reach the item on its own workqueue (of this
+//!   runtime or, found by a search when this one does not hold it, of another).
+//!   Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that

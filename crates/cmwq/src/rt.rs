@@ -56,6 +56,21 @@ fn deadline_after(d: Duration) -> Instant {
     }
 }
 
+/// Every runtime of the process, so that an item operation called through one runtime
+/// can find an item pending on another (see `wq::retry`). Changed only when a runtime is
+/// built.
+static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// The live runtimes other than `me`.
+pub(crate) fn other_runtimes(me: &Shared) -> Vec<Arc<Shared>> {
+    RUNTIMES
+        .lock()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|x| !std::ptr::eq(Arc::as_ptr(x), me))
+        .collect()
+}
+
 /// What the timer thread does when a deadline passes.
 pub(crate) enum TimerEvent {
     /// `Pool::mayday_timeout`.
@@ -490,6 +505,11 @@ impl Shared {
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
         });
+        {
+            let mut all = RUNTIMES.lock();
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(&shared));
+        }
         if let Some(t) = timings.watchdog_thresh {
             shared
                 .timer

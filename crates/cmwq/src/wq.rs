@@ -18,21 +18,35 @@ use crate::rt::{Shared, WqShared};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 
+/// Tries on the caller's runtime before the other runtimes are tried as well.
+const TRIES_BEFORE_OTHER_RUNTIMES: u32 = 8;
+
 /// Retry a core operation that found another context owning the item's PENDING (the
 /// kernel's -EAGAIN loop): yield at first, then sleep briefly between tries.
-fn retry<R>(mut f: impl FnMut() -> Result<R, Again>) -> R {
+///
+/// `f` runs on the caller's runtime `rt`; after a few tries, on the other runtimes of the
+/// process too. An item can be queued through a workqueue of one runtime and cancelled
+/// through one of another, and its data word does not say which runtime holds it: a
+/// pending item is on some runtime's list or delay timer (but for the short window of its
+/// queueing), so the operation succeeds there instead of spinning on `rt` forever.
+fn retry<R>(rt: &Shared, mut f: impl FnMut(&Shared) -> Result<R, Again>) -> R {
     let mut tries = 0u32;
     loop {
-        match f() {
-            Ok(r) => return r,
-            Err(Again) => {
-                tries += 1;
-                if tries < 64 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::park_timeout(Duration::from_micros(50));
+        if let Ok(r) = f(rt) {
+            return r;
+        }
+        if tries >= TRIES_BEFORE_OTHER_RUNTIMES {
+            for x in crate::rt::other_runtimes(rt) {
+                if let Ok(r) = f(&x) {
+                    return r;
                 }
             }
+        }
+        tries += 1;
+        if tries < 64 {
+            std::thread::yield_now();
+        } else {
+            std::thread::park_timeout(Duration::from_micros(50));
         }
     }
 }
@@ -133,24 +147,26 @@ impl WqShared {
 /// `flush_work`: wait for the item's last queueing to finish.
 fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
     let barrier = Barrier::new();
-    let r = rt.run_op(None, |d, acts| {
-        ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
-    });
-    match r {
-        Ok(()) => {
-            barrier.wait();
-            true
-        }
-        Err(b) => {
-            drop(b);
-            false
-        }
+    let insert = |rt: &Shared| {
+        rt.run_op(None, |d, acts| {
+            ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
+        })
+        .is_ok()
+    };
+    // Nothing to wait for on this runtime: the item may be pending or running on another
+    // (see `retry`).
+    let inserted = insert(rt) || crate::rt::other_runtimes(rt).iter().any(|x| insert(x));
+    if inserted {
+        barrier.wait();
     }
+    inserted
 }
 
 /// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
 fn grab(rt: &Shared, head: &WorkHead) -> bool {
-    retry(|| rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts)))
+    retry(rt, |rt| {
+        rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts))
+    })
 }
 
 /// A queueing that was refused: the item is handed back with the reason.
@@ -537,18 +553,21 @@ impl Workqueue {
         delay: Duration,
     ) -> Result<bool, QueueError> {
         let id = self.inner.id;
-        loop {
-            let work = WorkRef::from_arc(Arc::clone(item));
-            let r = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
-                ops::mod_delayed_work(d, id, None, work, delay_ns(delay), acts)
-            });
-            match r {
-                Ok(Ok(was)) => return Ok(was),
-                // Another context owns its PENDING: retry (the kernel's -EAGAIN loop).
-                Ok(Err(_)) => std::thread::yield_now(),
-                Err((e, _)) => return Err(QueueError::from_core(e)),
-            }
+        let rt = &self.rt.shared;
+        let head = item.work_head();
+        // Own PENDING wherever the item is (this runtime or another), then re-arm it here
+        // (the core's `mod_delayed_work`, split so the grab can search other runtimes).
+        let was = grab(rt, head);
+        if head.disable_count() != 0 {
+            head.clear_pending();
+            return Err(QueueError::Disabled);
         }
+        let work = WorkRef::from_arc(Arc::clone(item));
+        rt.run_op(Some(&self.inner), |d, acts| {
+            ops::queue_delayed_work_owned(d, id, None, work, delay_ns(delay), acts)
+        })
+        .map(|()| was)
+        .map_err(|(e, _)| QueueError::from_core(e))
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
@@ -635,7 +654,8 @@ impl Workqueue {
         crate::watch::show_one(&self.rt.shared.snapshot(), &self.inner.name)
     }
 
-    // ---- item operations (they work for any workqueue of the same runtime)
+    // ---- item operations: they find the item through its data word, so they work
+    // through any workqueue, of this runtime or of another (see `retry`).
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for (never for the caller's own running item: it
@@ -667,7 +687,9 @@ impl Workqueue {
     /// whether it was pending. A running instance is not waited for.
     pub fn cancel_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
-        retry(|| rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts)))
+        retry(rt, |rt| {
+            rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts))
+        })
     }
 
     /// `cancel_work_sync`: cancel, then wait for a running instance to finish. When it
@@ -715,12 +737,12 @@ impl Workqueue {
 
     fn disable(&self, head: &WorkHead) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
-        let r = retry(
-            || match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
+        let r = retry(rt, |rt| {
+            match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
                 Err(cmwq_pool::DisableWorkError::Busy) => Err(Again),
                 r => Ok(r),
-            },
-        );
+            }
+        });
         r.map_err(|e| {
             if !matches!(
                 e,

@@ -378,3 +378,90 @@ fn drain_from_one_of_the_workqueues_own_items_is_refused_instead_of_deadlocking(
     assert!(!call_from_own_item(|wq| wq.drain(), WqFlags::empty()));
     assert!(!call_from_own_item(|wq| wq.drain(), WQ_UNBOUND));
 }
+
+/// An item that says when it started and then blocks (in a blocking scope) until the test
+/// releases it.
+struct Blocker {
+    work: cmwq::WorkHead,
+    started: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    release: parking_lot::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+cmwq::impl_has_work!(Blocker { work });
+impl cmwq::WorkItem for Blocker {
+    fn run(this: Arc<Self>) {
+        if let Some(tx) = this.started.lock().take() {
+            let _ = tx.send(());
+        }
+        if let Some(rx) = this.release.lock().take() {
+            cmwq::blocking(|| {
+                let _ = rx.recv();
+            });
+        }
+    }
+}
+
+fn blocker() -> (
+    Arc<Blocker>,
+    std::sync::mpsc::Receiver<()>,
+    std::sync::mpsc::Sender<()>,
+) {
+    let (stx, srx) = std::sync::mpsc::channel();
+    let (rtx, rrx) = std::sync::mpsc::channel();
+    let b = Arc::new(Blocker {
+        work: cmwq::WorkHead::new::<Blocker>(),
+        started: parking_lot::Mutex::new(Some(stx)),
+        release: parking_lot::Mutex::new(Some(rrx)),
+    });
+    (b, srx, rtx)
+}
+
+/// Run `f` on another thread; its result, or a failure if it does not return in `GUARD`.
+fn returns<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(GUARD).expect("the call returned")
+}
+
+#[test]
+fn cancelling_through_another_runtimes_workqueue_takes_the_item_off_where_it_is() {
+    let a = quiet_runtime().build().unwrap();
+    let b = quiet_runtime().build().unwrap();
+    let wq_a = Arc::new(a.workqueue("on-a").ordered().build().unwrap());
+    let wq_b = Arc::new(b.workqueue("on-b").build().unwrap());
+    let (stuck, started, release) = blocker();
+    wq_a.queue_work(Arc::clone(&stuck)).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    // Pending (inactive, behind the blocked item) on runtime a; cancelled through b.
+    wq_a.queue_work(Arc::clone(&item)).unwrap();
+    let (wq, it) = (Arc::clone(&wq_b), Arc::clone(&item));
+    assert!(returns(move || wq.cancel_work_sync(&it)), "it was pending");
+    assert!(!wq_a.work_busy(&item).pending);
+    // Waiting on runtime a's delay timer; cancelled and disabled through b.
+    wq_a.queue_delayed_work(Arc::clone(&item), Duration::from_secs(3600))
+        .unwrap();
+    let (wq, it) = (Arc::clone(&wq_b), Arc::clone(&item));
+    assert!(returns(move || wq.cancel_delayed_work(&it)));
+    wq_a.queue_work(Arc::clone(&item)).unwrap();
+    let (wq, it) = (Arc::clone(&wq_b), Arc::clone(&item));
+    assert_eq!(returns(move || wq.disable_work(&it)), Ok(true));
+    assert!(wq_b.enable_work(&item));
+    // mod_delayed_work through b moves it from a to b.
+    wq_a.queue_work(Arc::clone(&item)).unwrap();
+    let (wq, it) = (Arc::clone(&wq_b), Arc::clone(&item));
+    assert_eq!(
+        returns(move || wq.mod_delayed_work(&it, Duration::ZERO)),
+        Ok(true)
+    );
+    latch.wait_for(1);
+    release.send(()).unwrap();
+    assert!(wq_a.flush());
+    assert_eq!(
+        item.runs.load(Ordering::SeqCst),
+        1,
+        "only the moved queueing ran"
+    );
+}
