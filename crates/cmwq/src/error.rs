@@ -211,3 +211,26 @@ pub enum DisableError {
         count: u16,
     },
 }
+
+/// Why a flush or drain with a timeout ([`Workqueue::flush_work_timeout`],
+/// [`Workqueue::flush_timeout`], [`Workqueue::drain_timeout`]) gave up.
+///
+/// [`Workqueue::flush_work_timeout`]: crate::Workqueue::flush_work_timeout
+/// [`Workqueue::flush_timeout`]: crate::Workqueue::flush_timeout
+/// [`Workqueue::drain_timeout`]: crate::Workqueue::drain_timeout
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// What was waited for had not finished when the timeout passed (for example, its
+    /// pool cannot create a worker and no rescuer serves it). Nothing was undone: the
+    /// items still run when they can.
+    #[error("gave up after {timeout:?}: the work waited for has not finished")]
+    TimedOut {
+        /// The timeout given.
+        timeout: std::time::Duration,
+    },
+    /// Called from the work item waited for, or (flush, drain) from one of the
+    /// workqueue's own items: it would wait for itself.
+    #[error("refused: called from the work it would wait for")]
+    WouldWaitForItself,
+}

@@ -25,7 +25,12 @@
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
-//!   Dropping a workqueue drains it. The item operations (`flush_work`, `cancel_work`,
+//!   Dropping a workqueue drains it (items still on a delay timer for it are queued at
+//!   once first). [`Workqueue::flush_work_timeout`], [`Workqueue::flush_timeout`] and
+//!   [`Workqueue::drain_timeout`] give up after a timeout ([`FlushError`]): as in the
+//!   kernel, the work of a pool that can never get a worker waits for good unless a
+//!   rescuer serves it, and the runtime says so at the first failed creation (a `warn`
+//!   event naming the pool and the spawn error, once per stall). The item operations (`flush_work`, `cancel_work`,
 //!   `cancel_work_sync`, `flush_delayed_work`, `cancel_delayed_work*`) act on the item
 //!   wherever it is queued, as the kernel's do: its work head records where it was last
 //!   queued, so through any workqueue they reach the item on its own workqueue (of this
@@ -96,7 +101,7 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
-pub use error::{BuildError, DisableError, MaxActiveError, QueueError, SpawnError};
+pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};

@@ -45,7 +45,7 @@ const MAX_TIMER_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
 
 /// `Instant::now() + d`, saturated at [`MAX_TIMER_DELAY`] (and, on a platform whose
 /// `Instant` cannot reach that far, at the furthest instant it can): never panics.
-fn deadline_after(d: Duration) -> Instant {
+pub(crate) fn deadline_after(d: Duration) -> Instant {
     let now = Instant::now();
     let mut d = d.min(MAX_TIMER_DELAY);
     loop {
@@ -69,6 +69,22 @@ pub(crate) fn other_runtimes(me: &Shared) -> Vec<Arc<Shared>> {
         .filter_map(Weak::upgrade)
         .filter(|x| !std::ptr::eq(Arc::as_ptr(x), me))
         .collect()
+}
+
+/// Wait on `cv` until notified or `deadline` (`None`: no limit); `false` once the
+/// deadline has passed.
+fn wait_until<T>(
+    cv: &Condvar,
+    guard: &mut parking_lot::MutexGuard<'_, T>,
+    deadline: Option<Instant>,
+) -> bool {
+    match deadline {
+        None => {
+            cv.wait(guard);
+            true
+        }
+        Some(at) => !cv.wait_until(guard, at).timed_out(),
+    }
 }
 
 /// What the timer thread does when a deadline passes.
@@ -105,6 +121,9 @@ pub(crate) struct PoolSlot {
     manager: Manager,
     /// A watchdog report was made for the current stall (reported once per stall).
     pub(crate) reported: AtomicBool,
+    /// Worker creation failed since the pool last got a worker: the failure was reported
+    /// (a `warn` once per such stall; each later failure at `debug`).
+    create_failing: AtomicBool,
 }
 
 /// Flushes and drains of a workqueue that completed, for the threads waiting on them.
@@ -190,12 +209,15 @@ impl WqShared {
     }
 
     /// Wait (in a blocking scope) until the flush with ticket `t` has completed.
-    pub(crate) fn wait_flush(&self, t: FlushTicket) {
+    pub(crate) fn wait_flush(&self, t: FlushTicket, deadline: Option<Instant>) -> bool {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
         while d.flushed_below <= t.0 {
-            self.done_cv.wait(&mut d);
+            if !wait_until(&self.done_cv, &mut d, deadline) {
+                return false;
+            }
         }
+        true
     }
 
     /// Drains completed so far (read before starting or joining a drain).
@@ -204,12 +226,15 @@ impl WqShared {
     }
 
     /// Wait (in a blocking scope) until more than `seen` drains have completed.
-    pub(crate) fn wait_drain(&self, seen: u64) {
+    pub(crate) fn wait_drain(&self, seen: u64, deadline: Option<Instant>) -> bool {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
         while d.drained <= seen {
-            self.done_cv.wait(&mut d);
+            if !wait_until(&self.done_cv, &mut d, deadline) {
+                return false;
+            }
         }
+        true
     }
 }
 
@@ -482,6 +507,7 @@ impl Shared {
                         started: AtomicBool::new(false),
                     },
                     reported: AtomicBool::new(false),
+                    create_failing: AtomicBool::new(false),
                 })
             })
             .collect();
@@ -797,9 +823,25 @@ impl Shared {
         // A spawner that panics is a failed creation (the pool keeps its manager state
         // and retries after the cooldown) rather than a dead manager thread.
         let ok = match self.spawn_caught(&req, body) {
-            Ok(()) => true,
+            Ok(()) => {
+                if slot.create_failing.swap(false, Ordering::AcqRel) {
+                    tracing::info!(target: "workqueue", pool = p.0,
+                        "worker pool {} got a worker again", p.0);
+                }
+                true
+            }
+            // Once per stall, at the first failure (long before the lockup watchdog):
+            // the pool's work waits until a worker can be created, and only rescuers of
+            // WQ_MEM_RECLAIM workqueues run it meanwhile.
+            Err(e) if slot.create_failing.swap(true, Ordering::AcqRel) => {
+                tracing::debug!(target: "workqueue", pool = p.0, error = %e,
+                    "worker creation failed again");
+                false
+            }
             Err(e) => {
-                tracing::warn!(target: "workqueue", pool = p.0, error = %e, "worker creation failed");
+                tracing::warn!(target: "workqueue", pool = p.0, error = %e,
+                    "worker pool {} cannot create a worker: {e}; its work waits (only rescuers of WQ_MEM_RECLAIM workqueues run it) and creation is retried; reported once until a worker is created",
+                    p.0);
                 false
             }
         };

@@ -5,16 +5,16 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cmwq_pool::ops;
 use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
-use crate::error::{BuildError, DisableError, MaxActiveError, QueueError};
+use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
 use crate::flags::{Rescue, WQ_MAX_ACTIVE, WqFlags};
 use crate::item::Barrier;
-use crate::rt::{Shared, WqShared};
+use crate::rt::{Shared, WqShared, deadline_after};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 
@@ -86,25 +86,28 @@ impl WqShared {
         false
     }
 
-    /// `flush_workqueue`: wait until every item queued before the call has finished.
-    fn flush(&self, rt: &Shared) {
+    /// `flush_workqueue`: wait until every item queued before the call has finished, or
+    /// until `deadline` (then `false`; the flush goes on in the core).
+    fn flush(&self, rt: &Shared, deadline: Option<Instant>) -> bool {
         match rt.run_op(Some(self), |d, acts| ops::flush_workqueue(d, self.id, acts)) {
-            Ok(t) => self.wait_flush(t),
+            Ok(t) => self.wait_flush(t, deadline),
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "flush_workqueue refused");
+                true
             }
         }
     }
 
     /// `drain_workqueue`: wait for this drain (or the one running) to complete.
-    fn drain(&self, rt: &Shared) {
+    fn drain(&self, rt: &Shared, deadline: Option<Instant>) -> bool {
         let seen = self.drains();
         match rt.run_op(Some(self), |d, acts| ops::drain_workqueue(d, self.id, acts)) {
-            Ok(()) | Err(cmwq_pool::WqError::AlreadyDraining(_)) => self.wait_drain(seen),
+            Ok(()) | Err(cmwq_pool::WqError::AlreadyDraining(_)) => self.wait_drain(seen, deadline),
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "drain_workqueue refused");
+                true
             }
         }
     }
@@ -120,7 +123,7 @@ impl WqShared {
             ops::expire_delayed_of(d, self.id, acts)
         });
         loop {
-            self.drain(rt);
+            self.drain(rt, None);
             // The rescuer goes first (the kernel stops it before releasing the pwqs): a
             // stale mayday it still serves must find this workqueue's pwqs.
             if let Some(r) = &self.rescuer {
@@ -146,6 +149,12 @@ impl WqShared {
 
 /// `flush_work`: wait for the item's last queueing to finish.
 fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
+    flush_work_until(rt, head, None).unwrap_or(true)
+}
+
+/// `flush_work` until `deadline` at most: `Ok(whether there was anything to wait for)`,
+/// `Err(())` if the deadline passed first.
+fn flush_work_until(rt: &Shared, head: &WorkHead, deadline: Option<Instant>) -> Result<bool, ()> {
     let barrier = Barrier::new();
     let insert = |rt: &Shared| {
         rt.run_op(None, |d, acts| {
@@ -156,10 +165,10 @@ fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
     // Nothing to wait for on this runtime: the item may be pending or running on another
     // (see `retry`).
     let inserted = insert(rt) || crate::rt::other_runtimes(rt).iter().any(|x| insert(x));
-    if inserted {
-        barrier.wait();
+    if inserted && !barrier.wait(deadline) {
+        return Err(());
     }
-    inserted
+    Ok(inserted)
 }
 
 /// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
@@ -581,8 +590,7 @@ impl Workqueue {
         if self.inner.refuse_own(&self.rt.shared, "flush_workqueue") {
             return false;
         }
-        self.inner.flush(&self.rt.shared);
-        true
+        self.inner.flush(&self.rt.shared, None)
     }
 
     /// `drain_workqueue`: flush until the workqueue is empty. While draining, only its own
@@ -593,8 +601,43 @@ impl Workqueue {
         if self.inner.refuse_own(&self.rt.shared, "drain_workqueue") {
             return false;
         }
-        self.inner.drain(&self.rt.shared);
-        true
+        self.inner.drain(&self.rt.shared, None)
+    }
+
+    /// [`flush`](Self::flush), giving up after `timeout`: for a caller that must not wait
+    /// forever (the work of a pool that can never get a worker, with no rescuer to serve
+    /// it, never runs: as in the kernel, a plain flush then waits for good). Nothing is
+    /// undone: the flush goes on and the items run when they can.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own(&self.rt.shared, "flush_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self
+            .inner
+            .flush(&self.rt.shared, Some(deadline_after(timeout)))
+        {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
+    }
+
+    /// [`drain`](Self::drain), giving up waiting after `timeout`. The drain itself goes on
+    /// (as in the kernel, a drain cannot be called off): until the workqueue is empty it
+    /// keeps refusing queueings from outside. Dropping a workqueue drains it with no
+    /// limit: to give up on a stuck one, cancel its items first.
+    pub fn drain_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own(&self.rt.shared, "drain_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self
+            .inner
+            .drain(&self.rt.shared, Some(deadline_after(timeout)))
+        {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
     }
 
     /// `destroy_workqueue`: drain, then stop. The same as dropping it.
@@ -664,6 +707,22 @@ impl Workqueue {
         flush_work_head(&self.rt.shared, item.work_head())
     }
 
+    /// [`flush_work`](Self::flush_work), giving up after `timeout`: `Ok(whether there was
+    /// anything to wait for)`, or why it stopped (the item still runs when it can).
+    pub fn flush_work_timeout<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+        timeout: Duration,
+    ) -> Result<bool, FlushError> {
+        let head = item.work_head();
+        let me = std::ptr::from_ref(head).addr();
+        if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(me) {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        flush_work_until(&self.rt.shared, head, Some(deadline_after(timeout)))
+            .map_err(|()| FlushError::TimedOut { timeout })
+    }
+
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
     /// for it as [`flush_work`](Self::flush_work). Returns whether there was anything to
     /// wait for (the item was waiting on its timer, pending or running).
@@ -678,7 +737,7 @@ impl Workqueue {
             )
         });
         if r.is_ok() {
-            barrier.wait();
+            barrier.wait(None);
         }
         had
     }

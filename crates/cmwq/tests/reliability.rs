@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, BuildError, DisableError, FailSwitch, Runtime, SpawnError, SpawnRequest, Spawner,
-    ThreadBody, ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, WQ_UNBOUND, WqFlags,
+    Affinity, BuildError, DisableError, FailSwitch, FlushError, QueueError, Runtime, SpawnError,
+    SpawnRequest, Spawner, ThreadBody, ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM,
+    WQ_UNBOUND, WqFlags,
 };
 use cmwq_pool::WqError;
 use common::*;
@@ -464,4 +465,53 @@ fn cancelling_through_another_runtimes_workqueue_takes_the_item_off_where_it_is(
         1,
         "only the moved queueing ran"
     );
+}
+
+#[test]
+fn flushes_with_a_timeout_give_up_on_a_blocked_item_and_work_again_after() {
+    let rt = quiet_runtime().build().unwrap();
+    let wq = rt.workqueue("timeouts").flags(WQ_UNBOUND).build().unwrap();
+    let (stuck, started, release) = blocker();
+    wq.queue_work(Arc::clone(&stuck)).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    // The short timeout is the behaviour under test, not a synchronisation.
+    let short = Duration::from_millis(5);
+    let timed_out = Err(FlushError::TimedOut { timeout: short });
+    assert_eq!(
+        wq.flush_work_timeout(&stuck, short),
+        timed_out.map(|()| true)
+    );
+    assert_eq!(wq.flush_timeout(short), timed_out);
+    assert_eq!(
+        wq.flush_timeout(short),
+        timed_out,
+        "again, behind the first"
+    );
+    assert_eq!(wq.drain_timeout(short), timed_out);
+    // The drain goes on: queueings from outside are refused until it ends.
+    let latch = Latch::new();
+    let after = Counted::new(&latch);
+    assert_eq!(
+        wq.queue_work(Arc::clone(&after)).unwrap_err().reason,
+        QueueError::Draining
+    );
+    release.send(()).unwrap();
+    assert_eq!(wq.drain_timeout(GUARD), Ok(()));
+    assert_eq!(wq.flush_work_timeout(&stuck, GUARD), Ok(false));
+    wq.queue_work(Arc::clone(&after)).unwrap();
+    assert_eq!(wq.flush_timeout(GUARD), Ok(()));
+    assert_eq!(after.runs.load(Ordering::SeqCst), 1);
+    assert!(wq.flush());
+}
+
+#[test]
+fn flushes_with_a_timeout_from_the_workqueues_own_item_are_refused() {
+    assert!(call_from_own_item(
+        |wq| wq.flush_timeout(GUARD) == Err(FlushError::WouldWaitForItself),
+        WqFlags::empty()
+    ));
+    assert!(call_from_own_item(
+        |wq| wq.drain_timeout(GUARD) == Err(FlushError::WouldWaitForItself),
+        WQ_UNBOUND
+    ));
 }
