@@ -6,10 +6,13 @@
 //! high-priority pool (whose workers are pinned to their CPU), plus unbound pools. The
 //! semantics are the kernel's:
 //!
-//! - **Non-reentrant, queued at most once.** Queueing an item that is already pending is a
-//!   no-op that says so (the `Arc` comes back in [`Refused`]); a pending item runs once for
-//!   all the queueings that found it pending; it never runs on two threads at once (a
-//!   queueing while it runs queues it behind that run).
+//! - **Non-reentrant per workqueue, queued at most once.** Queueing an item that is already
+//!   pending is a no-op that says so (the `Arc` comes back in [`Refused`]); a pending item
+//!   runs once for all the queueings that found it pending. Within one workqueue an item
+//!   never runs on two threads at once: queued again on the workqueue it is running on, it
+//!   is queued behind that run, on the same pool. That is all the kernel promises, and all
+//!   cmwq does: queued on another workqueue while it runs, it can run there at the same
+//!   time (an item queued on several workqueues must not rely on non-reentrancy).
 //! - **max_active** bounds how many items of a workqueue run at once on one pool; the rest
 //!   wait (inactive). Ordered workqueues run one item at a time in queueing order.
 //! - **Concurrency management.** A pool keeps about one *running* worker while it has work:

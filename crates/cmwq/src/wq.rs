@@ -304,10 +304,12 @@ impl WorkqueueBuilder {
 }
 
 /// A workqueue: items queued on it run on its runtime's worker pools, at most
-/// `max_active` at once per pool, each item on at most one worker at a time.
+/// `max_active` at once per pool, each item on at most one worker of this workqueue at a
+/// time (non-reentrancy is per workqueue, as in the kernel: the same item queued on
+/// another workqueue meanwhile may run there at the same time).
 ///
-/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): it is drained first, so every
-/// item queued on it has run. (Dropped by one of its own items, it is destroyed from
+/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): items still on a delay timer
+/// for it are queued at once, then it is drained, so every item queued on it has run. (Dropped by one of its own items, it is destroyed from
 /// another thread once that item returns.) Share it with `Arc<Workqueue>` or a `static`.
 pub struct Workqueue {
     pub(crate) inner: Arc<WqShared>,

@@ -515,3 +515,75 @@ fn flushes_with_a_timeout_from_the_workqueues_own_item_are_refused() {
         WQ_UNBOUND
     ));
 }
+
+/// An item that counts how many of its runs overlap. Its first run reports its start
+/// and blocks until released; every later run reports its start (and whether the first
+/// run was still going) and returns.
+struct Overlap {
+    work: cmwq::WorkHead,
+    active: AtomicUsize,
+    runs: AtomicUsize,
+    started: parking_lot::Mutex<std::sync::mpsc::Sender<usize>>,
+    release: parking_lot::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+cmwq::impl_has_work!(Overlap { work });
+impl cmwq::WorkItem for Overlap {
+    fn run(this: Arc<Self>) {
+        let others = this.active.fetch_add(1, Ordering::SeqCst);
+        let _ = this.started.lock().send(others);
+        if this.runs.fetch_add(1, Ordering::SeqCst) == 0 {
+            let rx = this.release.lock().take().expect("the first run blocks");
+            cmwq::blocking(|| {
+                let _ = rx.recv();
+            });
+        }
+        this.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn non_reentrancy_holds_per_workqueue_as_the_docs_say() {
+    let rt = Runtime::builder()
+        .nr_cpus(2)
+        .affinity(Affinity::Free)
+        .watchdog_thresh(None)
+        .build()
+        .unwrap();
+    let a = rt.workqueue("a").build().unwrap();
+    let b = rt.workqueue("b").build().unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (release_tx, release) = std::sync::mpsc::channel();
+    let item = Arc::new(Overlap {
+        work: cmwq::WorkHead::new::<Overlap>(),
+        active: AtomicUsize::new(0),
+        runs: AtomicUsize::new(0),
+        started: parking_lot::Mutex::new(started_tx),
+        release: parking_lot::Mutex::new(Some(release)),
+    });
+    a.queue_work_on(0, Arc::clone(&item)).unwrap();
+    assert_eq!(started.recv_timeout(GUARD).unwrap(), 0, "the first run");
+    // Queued on the same workqueue (even for another CPU) while it runs: it waits behind
+    // that run on the same pool.
+    a.queue_work_on(1, Arc::clone(&item)).unwrap();
+    release_tx.send(()).unwrap();
+    assert_eq!(
+        started.recv_timeout(GUARD).unwrap(),
+        0,
+        "the run queued on the same workqueue starts after the first one returned"
+    );
+    assert!(a.flush());
+    let (release_tx, release) = std::sync::mpsc::channel();
+    item.runs.store(0, Ordering::SeqCst);
+    *item.release.lock() = Some(release);
+    a.queue_work_on(0, Arc::clone(&item)).unwrap();
+    assert_eq!(started.recv_timeout(GUARD).unwrap(), 0);
+    // Queued on another workqueue while it runs: it runs there now, beside the first run.
+    b.queue_work_on(1, Arc::clone(&item)).unwrap();
+    assert_eq!(
+        started.recv_timeout(GUARD).unwrap(),
+        1,
+        "on another workqueue it runs while its first run still runs"
+    );
+    release_tx.send(()).unwrap();
+    assert!(a.flush() && b.flush());
+}
