@@ -371,6 +371,10 @@ pub(crate) struct Shared {
     next_worker: AtomicU32,
     /// Delayed items waiting on their timers (the core's state, under its own lock).
     delayed: Mutex<DelayedTimers>,
+    /// Read-held by the timer thread while it moves expired delayed items to their pwqs;
+    /// a destroy takes it for writing before hiding its pwqs, so that an item already
+    /// taken off its timer is on a pwq (and drained) rather than refused and lost.
+    pub(crate) expiring: RwLock<()>,
     tick_armed: AtomicBool,
     pub(crate) shut_down: AtomicBool,
     /// Count of panicking items over the whole runtime.
@@ -530,6 +534,7 @@ impl Shared {
             free_wq_ids: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(1),
             delayed: Mutex::new(DelayedTimers::new()),
+            expiring: RwLock::new(()),
             tick_armed: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
@@ -747,7 +752,12 @@ impl Shared {
                 let now = d.now();
                 d.with_pool(p, |pool, _| pool.create_retry_timeout(now, acts));
             }),
-            TimerEvent::Delayed => self.run_op(None, |d, acts| ops::delayed_timeout(d, acts)),
+            TimerEvent::Delayed => {
+                // Held while expired items go from the timers to their pwqs: a destroy
+                // waits for it before it hides the pwqs (see `WqShared::destroy`).
+                let _expiring = self.expiring.read();
+                self.run_op(None, |d, acts| ops::delayed_timeout(d, acts));
+            }
             TimerEvent::Tick => self.tick(),
             TimerEvent::Watchdog => {
                 if let Some(t) = self.timings.watchdog_thresh {

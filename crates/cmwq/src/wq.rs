@@ -120,7 +120,12 @@ impl WqShared {
             if let Some(r) = &self.rescuer {
                 r.stop_rescuer();
             }
-            self.pwqs_removed.store(true, Ordering::Release);
+            {
+                // An expiry in flight (an item of ours taken off its timer, not yet on a
+                // pwq) finishes first; the core's check below then sees its item.
+                let _no_expiry = rt.expiring.write();
+                self.pwqs_removed.store(true, Ordering::Release);
+            }
             match rt.run_op(Some(self), |d, _| ops::destroy_workqueue(d, self.id)) {
                 Ok(()) => break,
                 Err(cmwq_pool::WqError::NotDrained(_)) => {
