@@ -4,7 +4,9 @@
 //! max_active 2 queue and a WQ_MEM_RECLAIM queue: queue, queue on a CPU, delayed queue,
 //! mod_delayed_work, cancel (plain, sync, delayed), flush_work, flush_delayed_work,
 //! disable/enable, flush, drain, work_busy, and dropping a whole workqueue mid-run (a new
-//! one takes its place). Worker creation fails at random and some items panic. Checked:
+//! one takes its place). Worker creation fails at random and in memory-pressure windows
+//! the producers open (the rescuer then runs the reclaim queue's items, some of which
+//! block), and some items panic. Checked:
 //!
 //! - every accepted queueing runs exactly once, unless a cancel reported removing it;
 //! - no item runs on two threads at once within its workqueue;
@@ -25,8 +27,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, FailurePlan, Rescue, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WorkHead,
-    WorkItem, Workqueue, impl_has_work,
+    Affinity, Rescue, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WorkHead, WorkItem,
+    Workqueue, impl_has_work,
 };
 use common::*;
 use parking_lot::{Mutex, RwLock};
@@ -115,7 +117,13 @@ impl WorkItem for Probe {
         if slot.kind == Kind::Ordered {
             slot.run_log[this.owner].lock().push(this.id);
         }
-        std::hint::black_box((0..100u32).sum::<u32>());
+        if slot.kind == Kind::Reclaim && this.id % 4 == 1 {
+            // Work that blocks: the pool wants another worker (concurrency management),
+            // which may fail to come (pressure): the mayday timer calls the rescuer.
+            cmwq::blocking(std::thread::yield_now);
+        } else {
+            std::hint::black_box((0..100u32).sum::<u32>());
+        }
         let run = this.runs.fetch_add(1, Ordering::AcqRel);
         slot.active.fetch_sub(1, Ordering::AcqRel);
         this.running.store(false, Ordering::Release);
@@ -157,6 +165,10 @@ struct Report {
     drops: usize,
     drains: usize,
     spawn_failures: u64,
+    /// Memory-pressure windows opened (no worker can be made while one is open).
+    windows: usize,
+    /// Items run by rescuers (counted when their workqueue is dropped).
+    rescued: u64,
 }
 
 impl Report {
@@ -184,8 +196,8 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "  {} operations, {} workqueues dropped mid-run, {} drains; {} worker spawns failed (injected)",
-            self.ops, self.drops, self.drains, self.spawn_failures
+            "  {} operations, {} workqueues dropped mid-run, {} drains; {} worker spawns failed (injected; {} pressure windows); {} items rescued",
+            self.ops, self.drops, self.drains, self.spawn_failures, self.windows, self.rescued
         )?;
         writeln!(
             f,
@@ -234,12 +246,53 @@ fn quiet_injected_panics() {
     });
 }
 
+/// Worker creation that fails at random (p = 0.25, seeded) and always during a pressure
+/// window, which producers open at random. A window ends by itself after
+/// [`PRESSURE_ATTEMPTS`] refused attempts (creation is retried every `CREATE_COOLDOWN`),
+/// as memory pressure does: a producer stuck in a flush behind it cannot be the one to end
+/// it.
+struct Faulty {
+    inner: ThreadSpawner,
+    rng: Mutex<ChaCha8Rng>,
+    /// Attempts the open pressure window still refuses (0: none open).
+    pressure: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// Worker creation attempts a pressure window refuses.
+const PRESSURE_ATTEMPTS: u64 = 10;
+
+impl cmwq::Spawner for Faulty {
+    fn spawn(
+        &self,
+        req: &cmwq::SpawnRequest,
+        body: cmwq::ThreadBody,
+    ) -> Result<(), cmwq::SpawnError> {
+        let worker = matches!(req.role, cmwq::ThreadRole::Worker { .. });
+        let in_window = || {
+            self.pressure
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+                .is_ok()
+        };
+        if worker && (in_window() || self.rng.lock().gen_bool(0.25)) {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(cmwq::SpawnError::Injected {
+                plan: "stress".into(),
+                attempt: 0,
+            });
+        }
+        self.inner.spawn(req, body)
+    }
+}
+
 fn run_stress(cfg: Config) -> Report {
     quiet_injected_panics();
-    let spawner = Arc::new(ThreadSpawner::new().failure(FailurePlan::Random {
-        seed: cfg.seed ^ 0x5eed,
-        probability: 0.25,
-    }));
+    let spawner = Arc::new(Faulty {
+        inner: ThreadSpawner::new(),
+        rng: Mutex::new(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed)),
+        pressure: AtomicU64::new(0),
+        failures: AtomicU64::new(0),
+    });
     let rt = Runtime::builder()
         .nr_cpus(2)
         .affinity(Affinity::Free)
@@ -289,11 +342,15 @@ fn run_stress(cfg: Config) -> Report {
         .collect();
     let drops = Arc::new(AtomicUsize::new(0));
     let drains = Arc::new(AtomicUsize::new(0));
+    let windows = Arc::new(AtomicUsize::new(0));
+    let rescued = Arc::new(AtomicU64::new(0));
     let items = Arc::new(items);
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
             let (rt, slots, items) = (rt.clone(), slots.clone(), Arc::clone(&items));
             let (drops, drains) = (Arc::clone(&drops), Arc::clone(&drains));
+            let (spawner, windows) = (Arc::clone(&spawner), Arc::clone(&windows));
+            let rescued = Arc::clone(&rescued);
             std::thread::spawn(move || {
                 let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(p as u64));
                 // This producer's accepted queueings of its ordered items, in order (a
@@ -309,10 +366,17 @@ fn run_stress(cfg: Config) -> Report {
                     };
                     let it = mine[rng.gen_range(0..mine.len())];
                     let op = rng.gen_range(0..100);
+                    if op == 98 && rng.gen_bool(0.5) {
+                        // Open a memory-pressure window: no worker can be made for a while.
+                        spawner.pressure.store(PRESSURE_ATTEMPTS, Ordering::Release);
+                        windows.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
                     if op == 99 {
                         // Drop the whole workqueue mid-run; a new one takes its place.
                         let mut wq = slot.wq.write();
                         let old = std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy));
+                        rescued.fetch_add(old.stats().rescued, Ordering::Relaxed);
                         drop(old); // drains (delayed items included) before returning
                         drops.fetch_add(1, Ordering::Relaxed);
                         continue;
@@ -334,10 +398,9 @@ fn run_stress(cfg: Config) -> Report {
     // Drop every workqueue: each drains, its delayed items first.
     for slot in &slots {
         let mut wq = slot.wq.write();
-        drop(std::mem::replace(
-            &mut *wq,
-            slot.kind.build(&rt, cfg.policy),
-        ));
+        let old = std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy));
+        rescued.fetch_add(old.stats().rescued, Ordering::Relaxed);
+        drop(old);
         assert!(wq.drain());
     }
     let mut r = Report {
@@ -346,7 +409,9 @@ fn run_stress(cfg: Config) -> Report {
         drains: drains.load(Ordering::Relaxed),
         panics_injected: panics.load(Ordering::Relaxed),
         panics_caught: rt.panics(),
-        spawn_failures: spawner.stats().worker_failures,
+        spawn_failures: spawner.failures.load(Ordering::Relaxed),
+        rescued: rescued.load(Ordering::Relaxed),
+        windows: windows.load(Ordering::Relaxed),
         ..Report::default()
     };
     for (s, slot) in slots.iter().enumerate() {
