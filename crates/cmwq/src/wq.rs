@@ -155,11 +155,24 @@ impl WqShared {
             return Err(QueueError::Disabled);
         }
         let work = WorkRef::from_arc(Arc::clone(item));
-        rt.run_op(Some(self), |d, acts| {
+        let r = rt.run_op(Some(self), |d, acts| {
             ops::queue_delayed_work_owned(d, id, None, work, delay_ns(delay), acts)
-        })
-        .map(|()| was)
-        .map_err(|(e, _)| QueueError::from_core(e))
+        });
+        match r {
+            Ok(()) => Ok(was),
+            // Refused now (a zero delay on a draining workqueue) after the pending
+            // queueing was taken: that queueing was accepted before, so it must not be
+            // lost. Put it back on the delay timer, whose expiry a drain accepts.
+            Err((cmwq_pool::QueueError::Draining(_), work)) if was => {
+                if work.head().test_and_set_pending() == Ok(true) {
+                    let _ = rt.run_op(Some(self), |d, acts| {
+                        ops::queue_delayed_work_owned(d, id, None, work, 1, acts)
+                    });
+                }
+                Ok(true)
+            }
+            Err((e, _)) => Err(QueueError::from_core(e)),
+        }
     }
 
     /// Drain, then destroy in the core (retrying while an item queued meanwhile or the

@@ -587,3 +587,29 @@ fn non_reentrancy_holds_per_workqueue_as_the_docs_say() {
     release_tx.send(()).unwrap();
     assert!(a.flush() && b.flush());
 }
+
+#[test]
+fn mod_delayed_work_with_no_delay_during_a_drain_keeps_the_pending_queueing() {
+    let rt = quiet_runtime().build().unwrap();
+    let wq = rt.workqueue("draining").max_active(1).build().unwrap();
+    let (stuck, started, release) = blocker();
+    wq.queue_work_on(0, Arc::clone(&stuck)).unwrap();
+    started.recv_timeout(GUARD).unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    wq.queue_work_on(0, Arc::clone(&item)).unwrap(); // accepted: pending behind `stuck`
+    // A drain that goes on after its caller gave up (the short timeout is not a
+    // synchronisation: the drain cannot end while `stuck` runs).
+    let short = Duration::from_millis(1);
+    assert_eq!(
+        wq.drain_timeout(short),
+        Err(FlushError::TimedOut { timeout: short })
+    );
+    // The pending queueing is taken and re-armed with no delay: refused as a new
+    // queueing would be while draining, it must still not be lost.
+    assert_eq!(wq.mod_delayed_work(&item, Duration::ZERO), Ok(true));
+    release.send(()).unwrap();
+    assert_eq!(wq.drain_timeout(GUARD), Ok(()));
+    latch.wait_for(1);
+    assert_eq!(item.runs.load(Ordering::SeqCst), 1);
+}
