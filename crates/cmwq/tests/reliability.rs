@@ -613,3 +613,44 @@ fn mod_delayed_work_with_no_delay_during_a_drain_keeps_the_pending_queueing() {
     latch.wait_for(1);
     assert_eq!(item.runs.load(Ordering::SeqCst), 1);
 }
+
+/// A spawner that panics when asked for a rescuer thread.
+struct RescuerPanics(ThreadSpawner);
+
+impl Spawner for RescuerPanics {
+    fn spawn(&self, req: &SpawnRequest, body: ThreadBody) -> Result<(), SpawnError> {
+        if matches!(req.role, ThreadRole::Rescuer { .. }) {
+            panic!("no rescuer for {}", req.name);
+        }
+        self.0.spawn(req, body)
+    }
+}
+
+#[test]
+fn a_spawner_panicking_for_a_rescuer_fails_the_build_with_a_typed_error() {
+    let rt = quiet_runtime()
+        .spawner(RescuerPanics(ThreadSpawner::new()))
+        .build()
+        .unwrap();
+    let e = rt
+        .workqueue("reclaim")
+        .flags(WQ_MEM_RECLAIM)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            BuildError::Rescuer {
+                source: SpawnError::Panicked { message, .. },
+                ..
+            } if message.contains("no rescuer")
+        ),
+        "{e}"
+    );
+    // The runtime goes on: a queue without a rescuer builds and runs items.
+    let wq = rt.workqueue("plain").build().unwrap();
+    let latch = Latch::new();
+    let item = Counted::new(&latch);
+    wq.queue_work(Arc::clone(&item)).unwrap();
+    latch.wait_for(1);
+}
