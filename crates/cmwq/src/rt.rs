@@ -87,6 +87,19 @@ fn wait_until<T>(
     }
 }
 
+thread_local! {
+    /// This thread holds the `expiring` read lock (the timer thread moving expired items):
+    /// a destroy run from here (an item's last reference dropped, dropping the last handle
+    /// of a workqueue) must not wait for the write side.
+    static IN_EXPIRY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is the timer thread moving expired delayed items (see
+/// [`Shared::expiring`]).
+pub(crate) fn in_expiry() -> bool {
+    IN_EXPIRY.with(std::cell::Cell::get)
+}
+
 /// What the timer thread does when a deadline passes.
 pub(crate) enum TimerEvent {
     /// `Pool::mayday_timeout`.
@@ -761,7 +774,9 @@ impl Shared {
                 // Held while expired items go from the timers to their pwqs: a destroy
                 // waits for it before it hides the pwqs (see `WqShared::destroy`).
                 let _expiring = self.expiring.read();
+                IN_EXPIRY.with(|f| f.set(true));
                 self.run_op(None, |d, acts| ops::delayed_timeout(d, acts));
+                IN_EXPIRY.with(|f| f.set(false));
             }
             TimerEvent::Tick => self.tick(),
             TimerEvent::Watchdog => {

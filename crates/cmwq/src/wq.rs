@@ -201,7 +201,8 @@ impl WqShared {
             {
                 // An expiry in flight (an item of ours taken off its timer, not yet on a
                 // pwq) finishes first; the core's check below then sees its item.
-                let _no_expiry = rt.expiring.write();
+                // (From the expiry itself, it is this thread's own: nothing to wait for.)
+                let _no_expiry = (!crate::rt::in_expiry()).then(|| rt.expiring.write());
                 self.pwqs_removed.store(true, Ordering::Release);
             }
             match rt.run_op(Some(self), |d, _| ops::destroy_workqueue(d, self.id)) {
