@@ -184,11 +184,6 @@ fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
     }
 }
 
-/// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
-fn grab(rt: &Shared, head: &WorkHead) -> bool {
-    retry(|| rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts)))
-}
-
 /// A queueing that was refused: the item is handed back with the reason.
 pub struct Refused<T> {
     /// The item, as it was given.
@@ -701,10 +696,18 @@ impl Workqueue {
     pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
         let head = item.work_head();
-        // Hold PENDING while waiting, so that queueings meanwhile are no-ops.
-        let was = grab(rt, head);
-        flush_work_head(rt, head);
-        head.clear_pending();
+        let barrier = Barrier::new();
+        let (was, r) = retry(|| {
+            let b = WorkRef::from_arc(Arc::clone(&barrier));
+            rt.run_op(None, |d, acts| {
+                ops::cancel_work_sync_begin(d, head, b, acts)
+            })
+            .map_err(|(again, _)| again)
+        });
+        if r.is_ok() {
+            barrier.wait();
+        }
+        ops::cancel_work_sync_end(head);
         was
     }
 
@@ -741,9 +744,30 @@ impl Workqueue {
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
     pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let was = self.disable(item.work_head());
-        flush_work_head(&self.rt.shared, item.work_head());
-        was
+        let rt = &self.rt.shared;
+        let head = item.work_head();
+        let barrier = Barrier::new();
+        let r = retry(|| {
+            let b = WorkRef::from_arc(Arc::clone(&barrier));
+            match rt.run_op(None, |d, acts| {
+                ops::disable_work_sync_begin(d, head, b, acts)
+            }) {
+                Err((cmwq_pool::DisableWorkError::Busy, _)) => Err(Again),
+                r => Ok(r),
+            }
+        });
+        match r {
+            Ok((was, wait)) => {
+                if wait.is_ok() {
+                    barrier.wait();
+                }
+                was
+            }
+            Err((e, _)) => {
+                tracing::warn!(target: "workqueue", error = %e, "disable_work");
+                false
+            }
+        }
     }
 
     fn disable(&self, head: &WorkHead) -> bool {
