@@ -644,7 +644,7 @@ impl Workqueue {
         crate::watch::show_one(&self.rt.shared.snapshot(), &self.inner.name)
     }
 
-    // ---- item operations (they act on the item wherever it is queued on this runtime)
+    // ---- item operations (they act on the item wherever it is queued)
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for (never for the caller's own running item: it
