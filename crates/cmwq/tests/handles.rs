@@ -266,3 +266,16 @@ fn queue_fn_returns_a_handle_that_cancels_it() {
     );
     assert!(!wq.work_busy(&h).pending);
 }
+
+#[test]
+fn a_weak_handle_keeps_neither_the_workqueue_nor_its_runtime_alive() {
+    let rt = rt();
+    let wq = rt.workqueue("short-lived").build().unwrap();
+    let weak = wq.downgrade();
+    drop(wq);
+    drop(rt);
+    let latch = Latch::new();
+    let r = weak.queue_work(Counted::new(&latch)).unwrap_err();
+    assert_eq!(r.reason, QueueError::Destroyed);
+    assert!(weak.is_destroyed());
+}
