@@ -39,6 +39,14 @@
 //!   queued, so through any workqueue they reach the item on its own workqueue (of this
 //!   runtime or, found by a search when this one does not hold it, of another).
 //!   Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
+//! - **Handles.** A [`Workqueue`] owns its workqueue (dropping it destroys it). A work
+//!   item finds the workqueue it runs on with [`current_workqueue`], a [`WeakWorkqueue`]
+//!   that queues on it without keeping it alive and is refused ([`QueueError::Destroyed`])
+//!   once it is destroyed: a self-re-arming item needs no handle of its own.
+//!   [`Workqueue::queue_fn`] returns the closure's item, to flush or cancel it by.
+//! - **Lifetime.** A runtime of your own stops its threads when its last handle goes;
+//!   the global one ([`Runtime::global`], under the system workqueues) lives for the
+//!   process: its docs say why, and how to wait for work before the process exits.
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that

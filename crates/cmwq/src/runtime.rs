@@ -180,8 +180,10 @@ impl Runtime {
     /// - before the process exits, wait for the work that must finish: drop (or
     ///   [`destroy`](Workqueue::destroy)) your own workqueues, which drains them (their
     ///   delayed items run at once), and [`flush`](Workqueue::flush) the system
-    ///   workqueues you queued on. Work still queued when `main` returns is not run: the
-    ///   worker threads end with the process, as every thread does.
+    ///   workqueues you queued on (a flush waits for what is queued, not for a delayed
+    ///   item still on its timer: [`flush_delayed_work`](Workqueue::flush_delayed_work)
+    ///   runs that one now and waits). Work still queued when `main` returns is not run:
+    ///   the worker threads end with the process, as every thread does.
     /// - a program that needs to stop the runtime itself builds its own with
     ///   [`Runtime::builder`]: its threads stop when its last handle (every workqueue
     ///   holds one) is dropped, after each workqueue was drained by its own drop.
