@@ -121,6 +121,7 @@ impl Pool {
             id: pwq.0,
             pool_id: self.id().0,
             nr_active: p.nr_active,
+            max_active: p.max_active,
             refcnt: 1 + in_flight_total + u32::from(on_maydays),
             mayday: on_maydays,
             in_flight,
