@@ -143,6 +143,14 @@ impl Worker {
     pub(crate) fn is_rescuer(&self) -> bool {
         self.flags.contains(WorkerFlags::RESCUER)
     }
+    /// The pwq a rescuer attached to this pool serves (from the mayday it took until it
+    /// leaves the pool).
+    pub(crate) fn rescuing(&self) -> Option<PwqId> {
+        match self.phase {
+            Phase::Rescuer(v) => Some(v.pwq),
+            _ => None,
+        }
+    }
 }
 
 /// A pool_workqueue: one workqueue's presence on one pool.

@@ -169,7 +169,7 @@ fn unbound_pools_print_disassociated_with_all_cpus_and_no_node() {
     let pool = pool_of(h.sys.pwq_of(wq, None).unwrap()).0;
     assert!(
         text.contains(&format!(
-            "  pwq {pool}: cpus=0-3 flags=0x4 nice=0 active=1 refcnt=2"
+            "  pwq {pool}: cpus=0-3 flags=0x4 nice=0 active=1 refcnt=6"
         )),
         "{text}"
     );
