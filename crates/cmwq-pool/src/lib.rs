@@ -80,6 +80,7 @@
 //! ```
 
 mod action;
+mod clock;
 mod error;
 mod lists;
 mod pool;
@@ -89,6 +90,7 @@ mod types;
 mod workqueue;
 
 pub use action::{Action, Actions, FlushTicket};
+pub use clock::{ClockError, KernelClock, TimerModel};
 pub use error::{DisableWorkError, PoolError, QueueError, WqError};
 pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
 pub use system::{RescuerStep, System, SystemConfig};

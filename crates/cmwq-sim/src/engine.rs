@@ -509,6 +509,9 @@ impl<'s> Sim<'s> {
 
     fn setup(&mut self, core_policy: Policy) -> Result<(), SimError> {
         let sc = self.sc;
+        // A kernel clock brings the kernel's constants in jiffies along with its wheel.
+        let timings = sc.clock.pool_timings(self.sys.timings());
+        self.sys.set_timings(timings);
         let mut wq_ids: HashMap<&str, WqId> = HashMap::new();
         for spec in &sc.workqueues {
             let mut flags = WqFlags::empty();
@@ -872,9 +875,15 @@ impl<'s> Sim<'s> {
                     self.workers[w as usize].state = WState::Dead;
                 }
             }
-            Action::ArmMaydayTimer { pool, at } => self.schedule(at, Ev::MaydayTimer { pool }),
-            Action::ArmIdleTimer { pool, at } => self.schedule(at, Ev::IdleTimer { pool }),
-            Action::ArmCreateRetry { pool, at } => self.schedule(at, Ev::CreateRetry { pool }),
+            Action::ArmMaydayTimer { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::MaydayTimer { pool })
+            }
+            Action::ArmIdleTimer { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::IdleTimer { pool })
+            }
+            Action::ArmCreateRetry { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::CreateRetry { pool })
+            }
             Action::WakeRescuer { wq } => {
                 if let Some(w) = self
                     .sys

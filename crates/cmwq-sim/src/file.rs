@@ -10,6 +10,7 @@
 //! dumps = ["15ms", "2.5s"]
 //! siblings = ["sib"]  # optional: item groups whose stall after pressure is measured
 //! until = "60s"       # optional: stop even if work remains
+//! hz = 250            # optional: timers land on a kernel's timer wheel at this HZ
 //!
 //! [[workqueue]]
 //! name = "xfs-buf"
@@ -65,6 +66,7 @@ struct RawScenario {
     #[serde(default)]
     siblings: Vec<String>,
     until: Option<String>,
+    hz: Option<u32>,
     #[serde(default)]
     workqueue: Vec<RawWorkqueue>,
     #[serde(default)]
@@ -186,6 +188,11 @@ impl Scenario {
         if let Some(u) = raw.until {
             b = b.until(parse_duration(&u)?);
         }
+        if let Some(hz) = raw.hz {
+            let clock = cmwq_pool::KernelClock::new(hz)
+                .map_err(|e| ScenarioError::Invalid(format!("hz = {hz}: {e}")))?;
+            b = b.kernel_clock(clock);
+        }
         for w in raw.workqueue {
             let mut spec = WorkqueueSpec::new(w.name.clone()).max_active(w.max_active);
             spec.kind = match w.kind.as_deref().unwrap_or("percpu") {
@@ -279,6 +286,9 @@ impl Scenario {
         }
         if let Some(u) = self.until {
             let _ = writeln!(o, "until = {}", toml_str(&exact(u)));
+        }
+        if let cmwq_pool::TimerModel::Kernel(clock) = self.clock {
+            let _ = writeln!(o, "hz = {}", clock.hz());
         }
         for w in &self.workqueues {
             let _ = writeln!(o, "\n[[workqueue]]");

@@ -9,6 +9,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use cmwq_pool::{KernelClock, TimerModel};
+
 use crate::ScenarioError;
 
 /// The largest `max_active` a workqueue may ask for (the kernel's `WQ_MAX_ACTIVE`).
@@ -329,6 +331,11 @@ pub struct Scenario {
     pub siblings: Vec<String>,
     /// Stop the run at this instant even if work remains (a stuck scenario still ends).
     pub until: Option<Duration>,
+    /// How the core's timer deadlines land: exactly ([`TimerModel::Exact`], the default) or
+    /// on a kernel's timer wheel at its `HZ`, with that kernel's workqueue constants in
+    /// jiffies ([`TimerModel::Kernel`]; see `cmwq_pool::KernelClock`), so a replay can be
+    /// held against a kernel's figures.
+    pub clock: TimerModel,
 }
 
 impl Scenario {
@@ -350,6 +357,7 @@ impl Scenario {
                 dumps: Vec::new(),
                 siblings: Vec::new(),
                 until: None,
+                clock: TimerModel::Exact,
             },
         }
     }
@@ -462,6 +470,11 @@ impl ScenarioBuilder {
     /// Stops the run at `at`.
     pub fn until(mut self, at: Duration) -> Self {
         self.s.until = Some(at);
+        self
+    }
+    /// Lets timers land as on a kernel with this clock ([`Scenario::clock`]).
+    pub fn kernel_clock(mut self, clock: KernelClock) -> Self {
+        self.s.clock = TimerModel::Kernel(clock);
         self
     }
 

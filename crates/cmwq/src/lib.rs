@@ -90,6 +90,7 @@ mod watch;
 mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
+pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};

@@ -290,6 +290,12 @@ impl Shared {
         self.epoch.elapsed().as_nanos() as u64
     }
 
+    /// When a timer the core asked for at deadline `at` fires: `at`, or where the
+    /// configured kernel's timer wheel puts it ([`crate::Timings::timer`]).
+    fn fires_at(&self, at: u64) -> Instant {
+        self.instant(self.timings.timer.expiry(self.now(), at))
+    }
+
     fn instant(&self, ns: u64) -> Instant {
         self.epoch + Duration::from_nanos(ns)
     }
@@ -356,14 +362,14 @@ impl Shared {
                     self.timer.arm(Instant::now(), TimerEvent::Create(pool));
                 }
                 Action::ArmMaydayTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Mayday(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Mayday(pool));
                 }
                 Action::ArmIdleTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Idle(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Idle(pool));
                 }
                 Action::ArmCreateRetry { pool, at } => {
                     self.timer
-                        .arm(self.instant(at), TimerEvent::CreateRetry(pool));
+                        .arm(self.fires_at(at), TimerEvent::CreateRetry(pool));
                 }
                 Action::WakeRescuer { wq } => {
                     if let Some(r) = self.wq(wq).and_then(|w| w.rescuer.clone()) {
