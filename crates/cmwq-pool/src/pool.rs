@@ -570,7 +570,8 @@ impl Pool {
         Ok(id)
     }
 
-    /// Remove an empty pwq (its workqueue is being destroyed) and free its cursor.
+    /// Remove an empty pwq (its workqueue is being destroyed), free its cursor and its
+    /// slot (the next [`add_pwq`](Self::add_pwq) reuses it, so the id comes back).
     pub fn remove_pwq(&mut self, id: PwqId) -> Result<(), PoolError> {
         let pwq = self.pwq(id).ok_or(PoolError::NoSuchPwq(id))?;
         if pwq.in_flight() != 0 || !pwq.inactive.is_empty() || pwq.nr_active != 0 {
@@ -583,10 +584,12 @@ impl Pool {
         {
             return Err(PoolError::PwqBusy(id));
         }
-        let pwq = self.pwqs[pwq_slot(id)]
-            .take()
-            .ok_or(PoolError::NoSuchPwq(id))?;
+        let slot = pwq_slot(id);
+        let pwq = self.pwqs[slot].take().ok_or(PoolError::NoSuchPwq(id))?;
         self.worklist.free_cursor(pwq.cursor);
+        // The slot serves the next `add_pwq`: a pool hosts at most 65536 pwqs at once, not
+        // 65536 over its life. The pwq was empty, so no item's data word names it.
+        self.free_slots.push(slot);
         Ok(())
     }
 

@@ -486,6 +486,18 @@ pub fn render_text(trace: &Trace, columns: usize) -> String {
     render_text_until(trace, columns, trace.end)
 }
 
+/// The width of the label column of [`render_text`]'s rows for this trace (its longest
+/// worker name, at least 8), so a caller can fit the whole timeline to a terminal:
+/// a row is `label + " |" + columns + "|"`.
+pub fn text_label_width(trace: &Trace) -> usize {
+    lanes(trace)
+        .iter()
+        .map(|&w| trace.worker_label(w).len())
+        .max()
+        .unwrap_or(0)
+        .max(8)
+}
+
 /// [`render_text`] on a time axis from 0 to `t_max` (at least the trace's end), so that
 /// several runs print on one scale.
 pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String {
@@ -494,12 +506,7 @@ pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String 
     let col =
         |t: Nanos| ((t as u128 * columns as u128 / (t_max as u128 + 1)) as usize).min(columns - 1);
     let lanes = lanes(trace);
-    let width = lanes
-        .iter()
-        .map(|&w| trace.worker_label(w).len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = text_label_width(trace);
     let mut out = String::new();
     let _ = writeln!(
         out,

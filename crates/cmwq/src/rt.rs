@@ -86,6 +86,11 @@ pub(crate) struct WorkerShared {
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
     pub(crate) exit: AtomicBool,
+    /// A rescuer thread was started for this worker (set by `spawn_rescuer`).
+    started: AtomicBool,
+    /// The thread has returned (rescuers: `destroy` waits for it before removing pwqs).
+    exited: Mutex<bool>,
+    exited_cv: parking_lot::Condvar,
 }
 
 impl WorkerShared {
@@ -100,6 +105,9 @@ impl WorkerShared {
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             exit: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            exited: Mutex::new(false),
+            exited_cv: parking_lot::Condvar::new(),
         }
     }
 
@@ -110,6 +118,27 @@ impl WorkerShared {
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
+    }
+
+    /// Tell a rescuer to exit and wait until its thread has returned (at once if it was
+    /// never started, or when called from that thread itself).
+    pub(crate) fn stop_rescuer(&self) {
+        self.exit.store(true, Ordering::Release);
+        self.wake();
+        if !self.started.load(Ordering::Acquire)
+            || self.thread.get().map(Thread::id) == Some(std::thread::current().id())
+        {
+            return;
+        }
+        let mut done = self.exited.lock();
+        while !*done {
+            self.exited_cv.wait(&mut done);
+        }
+    }
+
+    fn mark_exited(&self) {
+        *self.exited.lock() = true;
+        self.exited_cv.notify_all();
     }
 
     /// Take the token if one was given.
@@ -170,6 +199,9 @@ pub(crate) struct Shared {
     pub(crate) lockup_hook: Option<crate::runtime::LockupHook>,
     workers: RwLock<Vec<Option<Arc<WorkerShared>>>>,
     pub(crate) wqs: RwLock<Vec<Option<Arc<WqShared>>>>,
+    /// Ids of destroyed workqueues, reused by the next ones (so creating and dropping
+    /// workqueues all day does not grow `wqs`).
+    free_wq_ids: Mutex<Vec<u32>>,
     next_worker: AtomicU32,
     /// Delayed items waiting on their timer: item address -> timer generation.
     pub(crate) delayed: Mutex<std::collections::HashMap<usize, u64>>,
@@ -255,6 +287,7 @@ impl Shared {
             lockup_hook,
             workers: RwLock::new(Vec::new()),
             wqs: RwLock::new(Vec::new()),
+            free_wq_ids: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(1),
             delayed: Mutex::new(std::collections::HashMap::new()),
             next_gen: AtomicU64::new(1),
@@ -321,6 +354,27 @@ impl Shared {
 
     pub(crate) fn wq(&self, id: WqId) -> Option<Arc<WqShared>> {
         self.wqs.read().get(id.0 as usize).and_then(Clone::clone)
+    }
+
+    /// An id for a new workqueue: a destroyed one's, or the next one. Its `wqs` entry is
+    /// empty until the workqueue is registered.
+    pub(crate) fn reserve_wq_id(&self) -> WqId {
+        if let Some(id) = self.free_wq_ids.lock().pop() {
+            return WqId(id);
+        }
+        let mut wqs = self.wqs.write();
+        let id = wqs.len() as u32;
+        wqs.push(None);
+        WqId(id)
+    }
+
+    /// Forget a destroyed (or never finished) workqueue and free its id. Its pwqs are
+    /// removed and it has no item left, so nothing names the id any more.
+    pub(crate) fn unregister_wq(&self, id: WqId) {
+        if let Some(slot) = self.wqs.write().get_mut(id.0 as usize) {
+            *slot = None;
+        }
+        self.free_wq_ids.lock().push(id.0);
     }
 
     /// Wake a registered worker (nothing for an unregistered one). The registry's read
@@ -513,8 +567,9 @@ impl Shared {
             },
             body,
         );
-        if r.is_err() {
-            self.unregister(ws.id);
+        match &r {
+            Ok(()) => ws.started.store(true, Ordering::Release),
+            Err(_) => self.unregister(ws.id),
         }
         r
     }
@@ -836,4 +891,5 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         ws.park();
     }
     shared.unregister(ws.id);
+    ws.mark_exited();
 }

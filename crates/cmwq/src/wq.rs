@@ -36,6 +36,11 @@ pub(crate) struct WqShared {
     flush_cv: Condvar,
     pub(crate) panics: AtomicU64,
     destroyed: AtomicBool,
+    /// Set (before the first pool lock of the removal is taken) when `destroy` removes the
+    /// pwqs: a pool reuses a removed pwq's slot, so a late queueing (a delayed item's timer)
+    /// must not reach the id once it may name another workqueue's pwq. Read under the pool
+    /// lock on the queue path.
+    pwqs_removed: AtomicBool,
 }
 
 /// A thread's "home CPU" for queueing without a CPU (the kernel uses the local CPU).
@@ -114,17 +119,23 @@ impl WqShared {
             workqueue = self.name.as_str(), req_cpu = cpu.unwrap_or(u32::MAX),
             pwq = pwq.0, "workqueue_queue_work");
         let p = cmwq_pool::pool_of(pwq);
-        let r = with_actions(|acts| {
+        with_actions(|acts| {
             let r = {
                 let mut pool = self.rt.pool(p).core.lock();
+                if self.pwqs_removed.load(Ordering::Acquire) {
+                    // The pwq id may already belong to another workqueue (slots are reused).
+                    drop(pool);
+                    work.head().clear_pending();
+                    return Err((QueueError::Destroyed, work));
+                }
                 // The core emits `workqueue_activate_work` when the item goes on the
                 // worklist, now or later from the pwq's inactive list (max_active).
                 pool.queue_work(pwq, work, from, self.rt.now(), acts)
+                    .map_err(|(e, w)| (QueueError::from_core(e), w))
             };
             self.rt.perform(acts);
             r
-        });
-        r.map_err(|(e, w)| (QueueError::from_core(e), w))
+        })
     }
 
     /// The core reports a pwq's flush colour done: maybe the whole flush is done.
@@ -229,6 +240,12 @@ impl WqShared {
         // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
         let _serial = self.drain_lock.lock();
         self.drain_locked();
+        // The rescuer goes first (the kernel stops it before releasing the pwqs): a stale
+        // mayday it still serves must find this workqueue's pwqs, not a reused slot.
+        if let Some(r) = &self.rescuer {
+            r.stop_rescuer();
+        }
+        self.pwqs_removed.store(true, Ordering::Release);
         for &pwq in self.pwqs.iter() {
             let p = cmwq_pool::pool_of(pwq);
             if let Err(e) = self.rt.pool(p).core.lock().remove_pwq(pwq) {
@@ -237,13 +254,7 @@ impl WqShared {
             }
         }
         self.core.lock().mark_destroyed();
-        if let Some(r) = &self.rescuer {
-            r.exit.store(true, Ordering::Release);
-            r.wake();
-        }
-        if let Some(slot) = self.rt.wqs.write().get_mut(self.id.0 as usize) {
-            *slot = None;
-        }
+        self.rt.unregister_wq(self.id);
     }
 }
 
@@ -472,12 +483,7 @@ impl Runtime {
             spec = spec.max_active(max_active as u16);
         }
         let (eff_flags, max) = spec.validate().map_err(BuildError::from_core)?;
-        let id = {
-            let mut wqs = shared.wqs.write();
-            let id = wqs.len() as u32;
-            wqs.push(None);
-            WqId(id)
-        };
+        let id = shared.reserve_wq_id();
         let pools: Vec<_> = if flags.contains(WqFlags::UNBOUND) {
             vec![shared.unbound_pool(flags.contains(WqFlags::HIGHPRI))]
         } else {
@@ -503,6 +509,7 @@ impl Runtime {
                 Ok(pwq) => pwqs.push(pwq),
                 Err(e) => {
                     remove_pwqs(&shared, &pwqs);
+                    shared.unregister_wq(id);
                     return Err(BuildError::from_core(e));
                 }
             }
@@ -519,6 +526,7 @@ impl Runtime {
             Ok(w) => w,
             Err(e) => {
                 remove_pwqs(&shared, &pwqs);
+                shared.unregister_wq(id);
                 return Err(BuildError::from_core(e));
             }
         };
@@ -537,6 +545,7 @@ impl Runtime {
             flush_cv: Condvar::new(),
             panics: AtomicU64::new(0),
             destroyed: AtomicBool::new(false),
+            pwqs_removed: AtomicBool::new(false),
         });
         shared.wqs.write()[id.0 as usize] = Some(Arc::clone(&inner));
         let wq = Workqueue {
@@ -564,7 +573,9 @@ fn remove_pwqs(shared: &Shared, pwqs: &[PwqId]) {
 }
 
 impl Workqueue {
-    /// Start building a workqueue named `name` (at most 31 bytes).
+    /// Start building a workqueue named `name`: 1 to 31 bytes, no control characters (the
+    /// dump is a line protocol; `build` refuses such a name with
+    /// [`BuildError::Spec`]`(WqError::NameHasControl)`).
     pub fn builder(name: impl Into<String>) -> WorkqueueBuilder {
         WorkqueueBuilder {
             name: name.into(),
