@@ -807,7 +807,13 @@ impl<'s> Sim<'s> {
                 }
             }
             Ev::Create { pool } => {
-                if self.in_pressure() {
+                // A pool's first worker is not subject to memory pressure: the kernel
+                // creates it when the pool comes up (workqueue_prepare_cpu() for per-CPU
+                // pools, get_unbound_pool() for unbound ones, which fails the pool rather
+                // than leave it without a worker), so a pool always has a worker and its
+                // manager is one of them.
+                let has_workers = self.sys.pool(pool).is_some_and(|p| p.nr_workers() > 0);
+                if self.in_pressure() && has_workers {
                     self.sys.worker_create_failed(pool, self.now, &mut self.out);
                     let p = self.pool_index(pool);
                     self.record(TraceKind::CreateFailed { pool: p });

@@ -519,11 +519,15 @@ impl Shared {
         };
         let ws = Arc::new(WorkerShared::new(id, name.clone(), Some(p), None));
         self.register(&ws);
+        let (pool, cpu) = (p.0, slot.cpu.map(|c| c as usize));
+        // The pool's first worker comes with the pool, as the kernel's does.
+        let first = slot.core.lock().nr_workers() == 0;
         let req = SpawnRequest {
             name,
-            role: ThreadRole::Worker {
-                pool: p.0,
-                cpu: slot.cpu.map(|c| c as usize),
+            role: if first {
+                ThreadRole::FirstWorker { pool, cpu }
+            } else {
+                ThreadRole::Worker { pool, cpu }
             },
         };
         let body = {
