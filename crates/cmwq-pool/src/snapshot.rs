@@ -56,10 +56,7 @@ impl From<PwqStats> for DumpStats {
 impl Pool {
     /// The pool's line of the dump (`pool N: cpus=.. hung=.. workers=.. idle: ..`).
     pub fn snapshot_pool(&self, now: u64) -> PoolSnapshot {
-        let node = match self.kind() {
-            PoolKind::Unbound(_) => None,
-            _ => Some(0),
-        };
+        let node = self.node();
         PoolSnapshot {
             id: self.id().0,
             cpus: self.cpus.iter().copied().collect::<BTreeSet<u32>>(),

@@ -78,6 +78,8 @@ pub struct System {
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
     timings: PoolTimings,
+    /// NUMA node of each CPU (empty: every CPU on node 0).
+    cpu_nodes: Vec<u32>,
 }
 
 impl System {
@@ -112,7 +114,25 @@ impl System {
             worker_pool: HashMap::new(),
             next_worker: 1,
             timings: PoolTimings::default(),
+            cpu_nodes: Vec::new(),
         }
+    }
+
+    /// The NUMA topology: `nodes[cpu]` is the node of CPU `cpu`, one entry per CPU. Every
+    /// pool, present and future, takes its node from it ([`Pool::set_cpu_nodes`]); the
+    /// dump prints it as ` node=N`. Without it every CPU is on node 0.
+    pub fn set_cpu_nodes(&mut self, nodes: Vec<u32>) -> Result<(), crate::PoolError> {
+        if nodes.len() != self.nr_cpus as usize {
+            return Err(crate::PoolError::NodeMap {
+                given: nodes.len(),
+                nr_cpus: self.nr_cpus,
+            });
+        }
+        for p in &mut self.pools {
+            p.set_cpu_nodes(&nodes);
+        }
+        self.cpu_nodes = nodes;
+        Ok(())
     }
 
     /// Use these timing parameters in every pool, present and future.
@@ -146,6 +166,9 @@ impl System {
         let id = PoolId(self.pools.len() as u32);
         let mut pool = Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0);
         pool.set_timings(self.timings);
+        if !self.cpu_nodes.is_empty() {
+            pool.set_cpu_nodes(&self.cpu_nodes);
+        }
         self.pools.push(pool);
         self.unbound.insert(attrs, id);
         id

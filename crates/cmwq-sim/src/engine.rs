@@ -74,6 +74,9 @@ pub enum SimError {
         /// The core's reason.
         reason: QueueError,
     },
+    /// The core refused the scenario's NUMA node map.
+    #[error("nodes: {0}")]
+    Nodes(#[source] cmwq_pool::PoolError),
     /// `--policy all` is not a single policy: use [`run_policies`].
     #[error("`all` is not a single policy; run_policies runs each")]
     NotASinglePolicy,
@@ -509,6 +512,12 @@ impl<'s> Sim<'s> {
 
     fn setup(&mut self, core_policy: Policy) -> Result<(), SimError> {
         let sc = self.sc;
+        if !sc.nodes.is_empty() {
+            // Validated with the scenario: one node per CPU.
+            self.sys
+                .set_cpu_nodes(sc.nodes.clone())
+                .map_err(SimError::Nodes)?;
+        }
         // A kernel clock brings the kernel's constants in jiffies along with its wheel.
         let timings = sc.clock.pool_timings(self.sys.timings());
         self.sys.set_timings(timings);

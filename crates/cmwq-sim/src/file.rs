@@ -11,6 +11,7 @@
 //! siblings = ["sib"]  # optional: item groups whose stall after pressure is measured
 //! until = "60s"       # optional: stop even if work remains
 //! hz = 250            # optional: timers land on a kernel's timer wheel at this HZ
+//! nodes = [0]         # optional: NUMA node of each CPU (default all 0)
 //!
 //! [[workqueue]]
 //! name = "xfs-buf"
@@ -92,6 +93,9 @@ struct RawScenario {
     /// constants in jiffies (default: exact timers).
     #[schemars(range(min = 1, max = 1_000_000_000))]
     hz: Option<u32>,
+    /// The NUMA node of each CPU, one entry per CPU (default: every CPU on node 0).
+    #[serde(default)]
+    nodes: Vec<u32>,
     /// Workqueues, created before t=0.
     #[serde(default)]
     workqueue: Vec<RawWorkqueue>,
@@ -264,6 +268,9 @@ impl Scenario {
         if let Some(u) = raw.until {
             b = b.until(parse_duration(&u)?);
         }
+        if !raw.nodes.is_empty() {
+            b = b.nodes(raw.nodes);
+        }
         if let Some(hz) = raw.hz {
             let clock = cmwq_pool::KernelClock::new(hz)
                 .map_err(|e| ScenarioError::Invalid(format!("hz = {hz}: {e}")))?;
@@ -362,6 +369,10 @@ impl Scenario {
         }
         if let Some(u) = self.until {
             let _ = writeln!(o, "until = {}", toml_str(&exact(u)));
+        }
+        if !self.nodes.is_empty() {
+            let nodes: Vec<String> = self.nodes.iter().map(u32::to_string).collect();
+            let _ = writeln!(o, "nodes = [{}]", nodes.join(", "));
         }
         if let cmwq_pool::TimerModel::Kernel(clock) = self.clock {
             let _ = writeln!(o, "hz = {}", clock.hz());

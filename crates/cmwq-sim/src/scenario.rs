@@ -336,6 +336,9 @@ pub struct Scenario {
     /// jiffies ([`TimerModel::Kernel`]; see `cmwq_pool::KernelClock`), so a replay can be
     /// held against a kernel's figures.
     pub clock: TimerModel,
+    /// The NUMA node of each CPU (`nodes[cpu]`); empty puts every CPU on node 0. The
+    /// dump's pool info prints it as ` node=N`.
+    pub nodes: Vec<u32>,
 }
 
 impl Scenario {
@@ -358,6 +361,7 @@ impl Scenario {
                 siblings: Vec::new(),
                 until: None,
                 clock: TimerModel::Exact,
+                nodes: Vec::new(),
             },
         }
     }
@@ -472,6 +476,11 @@ impl ScenarioBuilder {
         self.s.until = Some(at);
         self
     }
+    /// Sets the NUMA node of each CPU ([`Scenario::nodes`]).
+    pub fn nodes(mut self, nodes: Vec<u32>) -> Self {
+        self.s.nodes = nodes;
+        self
+    }
     /// Lets timers land as on a kernel with this clock ([`Scenario::clock`]).
     pub fn kernel_clock(mut self, clock: KernelClock) -> Self {
         self.s.clock = TimerModel::Kernel(clock);
@@ -487,6 +496,13 @@ impl ScenarioBuilder {
         if s.nr_cpus == 0 || s.nr_cpus > MAX_CPUS {
             return Err(ScenarioError::Invalid(format!(
                 "cpus = {}, expected 1..={MAX_CPUS}",
+                s.nr_cpus
+            )));
+        }
+        if !s.nodes.is_empty() && s.nodes.len() != s.nr_cpus as usize {
+            return Err(ScenarioError::Invalid(format!(
+                "nodes names {} CPUs, expected one node for each of the {} CPUs",
+                s.nodes.len(),
                 s.nr_cpus
             )));
         }

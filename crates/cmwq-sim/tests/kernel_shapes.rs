@@ -57,3 +57,41 @@ fn every_managed_pool_in_every_dump_shows_its_workers_and_its_manager() {
     }
     assert!(checked > 0, "some dump shows a managed pool");
 }
+
+#[test]
+fn a_scenarios_numa_nodes_reach_the_dump() {
+    // A CPU of a second node prints `node=1`, as a kernel's pool info does; the unbound
+    // pool spanning both nodes prints none.
+    let text = r#"
+name = "two-nodes"
+cpus = 2
+nodes = [0, 1]
+dumps = ["1ms"]
+
+[[workqueue]]
+name = "events"
+
+[[workqueue]]
+name = "events_unbound"
+kind = "unbound"
+
+[[item]]
+name = "a"
+wq = "events"
+cpu = 1
+script = ["run 5ms"]
+
+[[item]]
+name = "b"
+wq = "events_unbound"
+script = ["run 5ms"]
+"#;
+    let scenario = cmwq_sim::Scenario::from_toml(text).unwrap();
+    assert_eq!(scenario.nodes, [0, 1]);
+    let run = cmwq_sim::run(&scenario, cmwq_sim::PolicyChoice::Cursor).unwrap();
+    let dump = &run.dumps[0].text;
+    assert!(dump.contains("cpus=1 node=1 flags=0x0 nice=0"), "{dump}");
+    assert!(dump.contains("cpus=0-1 flags=0x4 nice=0"), "{dump}");
+    let bad = text.replace("nodes = [0, 1]", "nodes = [0]");
+    assert!(cmwq_sim::Scenario::from_toml(&bad).is_err());
+}

@@ -235,6 +235,7 @@ pub(crate) fn percpu_pool_id(cpu: u32, highpri: bool) -> PoolId {
 impl Shared {
     pub(crate) fn new(
         nr_cpus: u32,
+        nodes: &[u32],
         timings: Timings,
         affinity: Affinity,
         spawner: Arc<dyn Spawner>,
@@ -252,6 +253,7 @@ impl Shared {
             core: Mutex::new({
                 let mut p = Pool::new(id, kind, nr_cpus, 0);
                 p.set_timings(pool_timings);
+                p.set_cpu_nodes(nodes);
                 p
             }),
             next_nr: AtomicU32::new(0),

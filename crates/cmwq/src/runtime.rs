@@ -63,6 +63,7 @@ pub struct RuntimeBuilder {
     affinity: Affinity,
     panic_hook: Option<PanicHook>,
     lockup_hook: Option<LockupHook>,
+    numa_nodes: Option<Vec<u32>>,
 }
 
 /// A function called by the lockup watchdog for each newly stalled pool.
@@ -115,6 +116,14 @@ impl RuntimeBuilder {
         self.affinity = a;
         self
     }
+    /// The NUMA topology: `nodes[cpu]` is the node of CPU `cpu`, one entry per CPU.
+    /// Per-CPU pools are on their CPU's node, an unbound pool on the node holding all its
+    /// CPUs (none if they span nodes), as the dump's ` node=N` shows. Default: every CPU on
+    /// node 0.
+    pub fn numa_nodes(mut self, nodes: Vec<u32>) -> Self {
+        self.numa_nodes = Some(nodes);
+        self
+    }
     /// Called for each work function that panics (after the `tracing` error).
     pub fn panic_hook(mut self, f: impl Fn(&WorkPanic<'_>) + Send + Sync + 'static) -> Self {
         self.panic_hook = Some(Arc::new(f));
@@ -135,11 +144,19 @@ impl RuntimeBuilder {
         if nr == 0 || nr > 1024 {
             return Err(BuildError::BadNrCpus { given: nr });
         }
+        let nodes = self.numa_nodes.unwrap_or_else(|| vec![0; nr]);
+        if nodes.len() != nr {
+            return Err(BuildError::BadNumaNodes {
+                given: nodes.len(),
+                nr_cpus: nr,
+            });
+        }
         let spawner = self
             .spawner
             .unwrap_or_else(|| Arc::new(ThreadSpawner::new()));
         let shared = Shared::new(
             nr as u32,
+            &nodes,
             self.timings,
             self.affinity,
             spawner,
@@ -164,6 +181,7 @@ impl Runtime {
             affinity: Affinity::default(),
             panic_hook: None,
             lockup_hook: None,
+            numa_nodes: None,
         }
     }
 
