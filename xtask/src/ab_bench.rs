@@ -30,7 +30,13 @@ use std::time::Instant;
 use crate::workspace_root;
 
 /// The bench targets of `cmwq-benches`, in the order they run (one criterion group each).
-const BENCHES: [&str; 4] = ["rescue_scan", "scenario", "runtime", "rescue_real"];
+const BENCHES: [&str; 5] = [
+    "rescue_scan",
+    "scenario",
+    "runtime",
+    "throughput",
+    "rescue_real",
+];
 
 /// `cargo xtask ab-bench`'s options.
 ///

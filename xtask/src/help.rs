@@ -163,3 +163,106 @@ fn every_binary_answers_help_and_version_and_its_subcommands_exist() {
         );
     }
 }
+
+/// Every `cargo xtask ...` and `cargo run -p cmwq-sim -- ...` command line shown in the
+/// workspace's Markdown files: the file, the binary and the words after it (up to a
+/// comment or a redirection).
+fn documented_commands() -> Vec<(String, &'static str, Vec<String>)> {
+    let root = workspace_root();
+    let mut files = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    for dir in ["crates", "benches", "xtask", "snapshots"] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            files.push(e.path().join("README.md"));
+            files.push(e.path().join("SCENARIOS.md"));
+        }
+        files.push(root.join(dir).join("README.md"));
+    }
+    files.push(root.join("BENCHMARKS.md"));
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        for line in text.lines() {
+            for (prefix, bin) in [
+                ("cargo xtask ", "xtask"),
+                ("cargo run -p cmwq-sim -- ", "cmwq-sim"),
+            ] {
+                let Some(at) = line.find(prefix) else {
+                    continue;
+                };
+                // An inline `cargo xtask test` ends at its closing backtick.
+                let rest = &line[at + prefix.len()..];
+                let rest = rest.split('`').next().unwrap_or(rest);
+                let words: Vec<String> = rest
+                    .split_whitespace()
+                    .map(|w| w.trim_matches(|c| c == ',' || c == ')' || c == ';'))
+                    .take_while(|w| !w.starts_with('#') && !w.starts_with('>') && !w.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if !words.is_empty() {
+                    found.push((shown.clone(), bin, words));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn commands_shown_in_the_docs_exist_with_the_options_they_use() {
+    let built = build(&binaries());
+    let path_of = |name: &str| {
+        built
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
+            .expect("the binary is built")
+    };
+    let commands = documented_commands();
+    assert!(
+        commands.iter().any(|(_, b, _)| *b == "cmwq-sim")
+            && commands.iter().any(|(_, b, _)| *b == "xtask"),
+        "the README shows both binaries: {commands:?}"
+    );
+    for (file, bin, words) in commands {
+        let path = path_of(bin);
+        let top = String::from_utf8(run(&path, &["--help"]).stdout).expect("UTF-8");
+        let subcommands = listed_subcommands(&top);
+        let first = &words[0];
+        if first.starts_with('-') {
+            assert!(
+                top.contains(first.as_str()),
+                "{file}: `{bin} {first}` is no option"
+            );
+            continue;
+        }
+        // Placeholders such as `<command>` or `COMMAND` stand for any subcommand.
+        if first.starts_with('<') || first.chars().all(|c| c.is_ascii_uppercase()) {
+            continue;
+        }
+        assert!(
+            subcommands.contains(first),
+            "{file}: `{bin} {}` names no subcommand (it has {subcommands:?})",
+            words.join(" ")
+        );
+        let help =
+            String::from_utf8(run(&path, &[first.as_str(), "--help"]).stdout).expect("UTF-8");
+        for option in words[1..].iter().filter(|w| w.starts_with("--")) {
+            let name = option.split(['=', '[']).next().unwrap_or(option);
+            assert!(
+                help.contains(name),
+                "{file}: `{bin} {}`: {first} has no option {name}",
+                words.join(" ")
+            );
+        }
+    }
+}

@@ -92,6 +92,13 @@ pub enum WqError {
     /// A drain is already in progress.
     #[error("workqueue {0:?} is already draining")]
     AlreadyDraining(WqId),
+    /// The driver has none of the pools such a workqueue needs (the runtime builds no
+    /// bottom-half pools: userspace has no softirq context).
+    #[error("no pool for a workqueue with flags {flags:?} in this driver")]
+    Unsupported {
+        /// The workqueue's flags.
+        flags: WqFlags,
+    },
     /// A pool could not take another pwq.
     #[error(transparent)]
     Pool(#[from] PoolError),

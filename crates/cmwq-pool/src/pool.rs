@@ -1,6 +1,6 @@
 //! A worker pool and the pool_workqueues that live on it: everything one pool lock guards.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::ptr::NonNull;
 
 use cmwq_list::{CursorId, Entry};
@@ -167,7 +167,8 @@ pub(crate) struct Pwq {
     pub(crate) nr_in_flight: [u32; WORK_NR_COLORS as usize],
     pub(crate) work_color: u8,
     pub(crate) flush_color: Option<u8>,
-    pub(crate) draining: bool,
+    /// Drains in progress on its workqueue (queueing from outside is refused while > 0).
+    pub(crate) draining: u32,
     pub(crate) stats: PwqStats,
 }
 
@@ -188,12 +189,17 @@ pub struct Pool {
     pub(crate) cpus: Vec<u32>,
     pub(crate) worklist: WorkList,
     pub(crate) workers: Vec<Worker>,
-    windex: HashMap<WorkerId, usize>,
+    /// Worker id to index in `workers`. FxHash: ids are small integers hashed under the
+    /// pool lock on every item; SipHash's flooding resistance buys nothing here.
+    windex: FxHashMap<WorkerId, usize>,
     /// Idle workers, most recently idle LAST (the kernel's idle_list head is our tail).
     pub(crate) idle: Vec<WorkerId>,
     nr_workers: u32,
     nr_running: u32,
-    busy: HashMap<usize, WorkerId>,
+    /// `busy_hash`: the address of each running item's `WorkHead` to its worker. The
+    /// kernel hashes the address with `hash_ptr`; FxHash is the same kind of cheap
+    /// multiplicative hash (SipHash cost 5-7% of a throughput profile).
+    busy: FxHashMap<usize, WorkerId>,
     pub(crate) manager: Option<WorkerId>,
     create: CreateState,
     mayday_at: Option<u64>,
@@ -229,11 +235,11 @@ impl Pool {
             cpus,
             worklist: WorkList::new(),
             workers: Vec::new(),
-            windex: HashMap::new(),
+            windex: FxHashMap::default(),
             idle: Vec::new(),
             nr_workers: 0,
             nr_running: 0,
-            busy: HashMap::new(),
+            busy: FxHashMap::default(),
             manager: None,
             create: CreateState::Idle,
             mayday_at: None,
@@ -404,24 +410,20 @@ impl Pool {
     }
 
     /// The kernel-style name of a worker of this pool (`kworker/0:1`, `kworker/1:0H`,
-    /// `kworker/u8:2`), or `None` for an unknown worker or the rescuer.
+    /// `kworker/u8:2`, [`crate::worker_name`]), or `None` for an unknown worker or the
+    /// rescuer.
     pub fn worker_name(&self, w: WorkerId) -> Option<String> {
         let wk = self.worker(w)?;
         if wk.is_rescuer() {
             return None;
         }
-        Some(match self.kind {
-            PoolKind::Bh { cpu, pri } | PoolKind::PerCpu { cpu, pri } => format!(
-                "kworker/{cpu}:{}{}",
-                wk.seq,
-                if pri == crate::Priority::High {
-                    "H"
-                } else {
-                    ""
-                }
-            ),
-            PoolKind::Unbound(_) => format!("kworker/u{}:{}", self.id.0, wk.seq),
-        })
+        Some(crate::topology::worker_name(self.id, &self.kind, wk.seq))
+    }
+
+    /// The name the next worker created for this pool gets (creation is one request at a
+    /// time per pool, so a driver names the thread it spawns with this).
+    pub fn next_worker_name(&self) -> String {
+        crate::topology::worker_name(self.id, &self.kind, self.next_seq)
     }
 
     /// The item a worker is running, as its address (`current_work`), if any.
@@ -590,7 +592,7 @@ impl Pool {
             nr_in_flight: [0; WORK_NR_COLORS as usize],
             work_color: 0,
             flush_color: None,
-            draining: false,
+            draining: 0,
             stats: PwqStats::default(),
         });
         if self.nr_workers == 0 && !self.manager_active() {
@@ -676,10 +678,16 @@ impl Pool {
             .is_none_or(|p| p.nr_active == 0 && p.inactive.is_empty())
     }
 
-    /// Mark a pwq draining (queueing from outside its workqueue is refused) or not.
+    /// A drain of the pwq's workqueue starts (`true`: queueing from outside the workqueue
+    /// is refused) or ends (`false`). Counted, so that a drain ending while another starts
+    /// leaves the pwq draining.
     pub fn pwq_set_draining(&mut self, id: PwqId, draining: bool) {
         if let Some(p) = self.pwq_mut(id) {
-            p.draining = draining;
+            if draining {
+                p.draining += 1;
+            } else {
+                p.draining = p.draining.saturating_sub(1);
+            }
         }
     }
 
@@ -726,7 +734,7 @@ impl Pool {
             work.head().clear_pending();
             return Err((QueueError::NoSuchPwq(pwq), work));
         };
-        if p.draining && from != QueueFrom::WorkOf(p.wq) {
+        if p.draining > 0 && from != QueueFrom::WorkOf(p.wq) {
             let wq = p.wq;
             work.head().clear_pending();
             return Err((QueueError::Draining(wq), work));
@@ -1188,10 +1196,16 @@ impl Pool {
             p.stats.completed += 1;
             p.stats.cpu_time_ns += cpu_ns;
         }
+        // As the kernel's process_one_work, no kick_pool for an item this activates: the
+        // worker asks for its next item right after (next_work's work loop), and takes it
+        // itself unless another running worker does. Waking the idle spare here would
+        // only have it find the worklist empty again.
         self.pwq_dec_nr_in_flight(cur.pwq, cur.color, cur.active, now, out);
     }
 
     /// `pwq_dec_nr_in_flight`: an item of `pwq` with `color` left (completed or grabbed).
+    /// Returns whether it activated an inactive item (which the caller may need to kick
+    /// the pool for).
     fn pwq_dec_nr_in_flight(
         &mut self,
         pwq: PwqId,
@@ -1199,8 +1213,10 @@ impl Pool {
         active: bool,
         now: u64,
         out: &mut Actions,
-    ) {
-        let Some(p) = self.pwq_mut(pwq) else { return };
+    ) -> bool {
+        let Some(p) = self.pwq_mut(pwq) else {
+            return false;
+        };
         let c = usize::from(color % WORK_NR_COLORS);
         p.nr_in_flight[c] = p.nr_in_flight[c].saturating_sub(1);
         let wq = p.wq;
@@ -1210,10 +1226,9 @@ impl Pool {
         }
         if active {
             p.nr_active = p.nr_active.saturating_sub(1);
-            if self.activate_inactive(pwq, now) {
-                self.kick_pool(out);
-            }
+            return self.activate_inactive(pwq, now);
         }
+        false
     }
 
     /// The worker loop (`worker_thread`) as a state machine. Call it when the worker starts,
@@ -1661,9 +1676,10 @@ impl Pool {
             unsafe { lists::take(list, pos) }
         };
         w.head().set_pool_keep_pending(self.id);
-        self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
-        if loc == Loc::Inactive {
-            // The moved barriers may be all the worklist holds now.
+        let activated = self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
+        // No worker loop follows a grab: an item it activated, or the moved barriers,
+        // may be all the worklist holds now.
+        if activated || loc == Loc::Inactive {
             self.kick_pool(out);
         }
         Grab::Grabbed(w)

@@ -1,5 +1,8 @@
 //! The scenario file format: a small TOML document, so a scenario needs no code.
 //!
+//! `SCENARIOS.md` beside the crate's README is the reference (every table and key, units,
+//! defaults, pitfalls); [`json_schema`] is the format as a JSON Schema. In short:
+//!
 //! ```toml
 //! name = "my-case"
 //! description = "one blocked rescued item and its siblings"
@@ -20,7 +23,7 @@
 //! max_active = 0      # 0 = default
 //!
 //! [[pressure]]
-//! start = "0"
+//! start = "1ms"       # not "0": a pool starts with no workers (SCENARIOS.md)
 //! end = "1s"
 //!
 //! [[item]]

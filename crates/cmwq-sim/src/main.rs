@@ -136,6 +136,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("cmwq-sim: error: {e}");
+            // A file that was read but is not a valid scenario: say where the format is.
+            let bad_file = matches!(&e, CliError::Scenario(s)
+                if !matches!(s, ScenarioError::NotFound(_) | ScenarioError::Io { .. }));
+            if bad_file {
+                eprintln!("cmwq-sim: the scenario format is described in {FORMAT_DOC}");
+            }
             ExitCode::from(2)
         }
     }
@@ -144,8 +150,14 @@ fn main() -> ExitCode {
 fn real_main(command: Command) -> Result<(), CliError> {
     match command {
         Command::List => {
+            // One scenario per paragraph, wrapped to the report's width.
+            let indent = " ".repeat(21);
+            let options = textwrap::Options::new(cmwq_sim::report::REPORT_WIDTH)
+                .subsequent_indent(&indent)
+                .break_words(false);
             for s in cmwq_sim::library::all() {
-                println!("{:<20} [{}] {}", s.name, s.policy.name(), s.description);
+                let line = format!("{:<20} [{}] {}", s.name, s.policy.name(), s.description);
+                println!("{}", textwrap::fill(&line, &options));
             }
             Ok(())
         }
@@ -191,17 +203,8 @@ fn run(args: RunArgs) -> Result<(), CliError> {
         "{}",
         cmwq_sim::report::render_side_by_side(&scenario, &runs)
     );
-    if args.kernel == KernelArg::Linux6_12 {
-        let shows_cursor = runs
-            .iter()
-            .any(|r| r.dumps.iter().any(|d| d.text.contains(MAYDAY_CURSOR_FUNC)));
-        if shows_cursor {
-            eprintln!(
-                "cmwq-sim: warning: a dump in the 6.12 format shows `{MAYDAY_CURSOR_FUNC}`, the \
-                 rescuer's cursor, which only 7.0 has: --kernel changes the dump format, not the \
-                 policy (use --policy slurp for the 6.12 rescuer)"
-            );
-        }
+    if let Some(warning) = cursor_in_old_format(args.kernel, &runs) {
+        eprintln!("cmwq-sim: warning: {warning}");
     }
     if let Some(path) = args.timeline {
         let path = path.unwrap_or_else(|| default_timeline_path(&scenario.name));
@@ -214,6 +217,24 @@ fn run(args: RunArgs) -> Result<(), CliError> {
         eprintln!("cmwq-sim: timeline written to {}", path.display());
     }
     Ok(())
+}
+
+/// The warning for dumps printed in 6.12's format that show the rescuer's mayday cursor,
+/// which only 7.0 has: `--kernel` chose the format, not the rescuer.
+fn cursor_in_old_format(kernel: KernelArg, runs: &[cmwq_sim::RunOutput]) -> Option<String> {
+    let shows_cursor = runs
+        .iter()
+        .filter(|r| r.dumps.iter().any(|d| d.text.contains(MAYDAY_CURSOR_FUNC)))
+        .map(|r| r.policy.name())
+        .collect::<Vec<_>>();
+    (kernel == KernelArg::Linux6_12 && !shows_cursor.is_empty()).then(|| {
+        format!(
+            "the {} run's dumps are in the 6.12 format but show `{MAYDAY_CURSOR_FUNC}`, the \
+             rescuer's cursor, which only 7.0 has: --kernel changes the dump format, not the \
+             rescuer (use --policy slurp for the pre-7.0 rescuer)",
+            shows_cursor.join(" and ")
+        )
+    })
 }
 
 /// `target/cmwq-sim/NAME.svg` (under `CARGO_TARGET_DIR` when set), with the scenario's
@@ -265,6 +286,28 @@ mod tests {
             path.ends_with("cmwq-sim/my_case_1.svg"),
             "{}",
             path.display()
+        );
+    }
+
+    #[test]
+    fn a_6_12_dump_showing_the_cursor_is_warned_about() {
+        let scenario = cmwq_sim::library::reported_case();
+        let options = cmwq_sim::RunOptions {
+            dump_format: KernelArg::Linux6_12.into(),
+            ..cmwq_sim::RunOptions::default()
+        };
+        let run = |p| vec![cmwq_sim::run_with(&scenario, p, options).unwrap()];
+        let cursor = run(cmwq_sim::PolicyChoice::Cursor);
+        let warning = super::cursor_in_old_format(KernelArg::Linux6_12, &cursor);
+        assert!(warning.is_some_and(|w| w.starts_with("the cursor run's dumps")));
+        assert_eq!(
+            super::cursor_in_old_format(KernelArg::Linux7_0, &cursor),
+            None
+        );
+        let slurp = run(cmwq_sim::PolicyChoice::Slurp);
+        assert_eq!(
+            super::cursor_in_old_format(KernelArg::Linux6_12, &slurp),
+            None
         );
     }
 

@@ -35,9 +35,10 @@ flags = ["mem_reclaim"]           # (optional) []: mem_reclaim (owns a rescuer),
 max_active = 0                    # (optional) 0 = the default, 1024 (ordered: always 1)
 
 # Memory pressure: every worker creation in [start, end) fails. A pool starts with NO
-# workers, so pressure from "0" starves even a plain item until the rescuer comes (the
-# mayday timer, 10ms) or creation is retried after a failure (the cooldown, 1s). Start
-# pressure a little after t=0, as here, unless that is what you want to see.
+# workers: it asks for its first one at t=0, which takes 50us. Pressure from "0" makes
+# that fail, so even a plain item waits until the rescuer comes (the mayday timer, 10ms;
+# mem_reclaim workqueues only) or creation is retried (the cooldown, 1s). Start pressure
+# a little after t=0, as here, unless the empty pool is what you want to see.
 [[pressure]]
 start = "1ms"
 end = "1s"
