@@ -1082,6 +1082,27 @@ impl WorkerHooks for Hooks {
     }
 }
 
+impl Shared {
+    /// Every live worker and rescuer thread, by the id the dump prints for it.
+    pub(crate) fn worker_threads(&self) -> Vec<crate::WorkerThread> {
+        self.workers
+            .read()
+            .iter()
+            .flatten()
+            .map(|w| {
+                let pool = w.pool.load(Ordering::Relaxed);
+                crate::WorkerThread {
+                    id: w.id.0,
+                    name: w.name.clone(),
+                    thread: w.thread.get().map(Thread::id),
+                    pool: (pool != NONE).then_some(pool),
+                    rescuer: w.rescuer_of.is_some(),
+                }
+            })
+            .collect()
+    }
+}
+
 fn pin(shared: &Shared, cpu: Option<u32>) {
     if let (Affinity::PinPerCpu, Some(cpu)) = (shared.affinity, cpu) {
         let ids = core_affinity::get_core_ids().unwrap_or_default();
@@ -1140,11 +1161,18 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         shared: Arc::clone(shared),
         ws: Arc::clone(ws),
     }));
+    // The pool the rescuer last ran on: attached to a per-CPU pool, it runs on that pool's
+    // CPU, as the kernel's worker_attach_to_pool() binds it to the pool's cpumask.
+    let mut pinned_to: Option<PoolId> = None;
     loop {
         loop {
             let step = shared.run_op(Some(wq), |d, acts| ops::rescuer_step(d, wq.id, acts));
             match step {
                 RescuerStep::Run { pool, work } => {
+                    if pinned_to != Some(pool) {
+                        pin(shared, shared.pool(pool).and_then(|s| s.cpu));
+                        pinned_to = Some(pool);
+                    }
                     ws.pool.store(pool.0, Ordering::Relaxed);
                     let start = shared.now();
                     let end = shared.run_item(ws, work, Some(wq));

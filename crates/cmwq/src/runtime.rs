@@ -15,6 +15,23 @@ use crate::spawner::{Spawner, ThreadSpawner};
 use crate::watch::{LockupHook, Stall};
 use crate::wq::{Workqueue, WorkqueueBuilder};
 
+/// One of the runtime's worker or rescuer threads ([`Runtime::workers`]): what maps a
+/// dump's worker id to a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerThread {
+    /// The id the dump prints (`in-flight: ID:func`, `idle: ID`, `manager: ID`).
+    pub id: u32,
+    /// The thread's name (`kworker/0:1`, `kworker/u8:0`, `kworker/R-NAME`).
+    pub name: String,
+    /// The OS thread, once it has started.
+    pub thread: Option<std::thread::ThreadId>,
+    /// The pool it serves (a rescuer: the pool it is attached to, if any).
+    pub pool: Option<u32>,
+    /// Whether it is a workqueue's rescuer.
+    pub rescuer: bool,
+}
+
 /// Shuts the runtime's threads down when the last handle goes.
 struct Owner(Arc<Shared>);
 
@@ -219,6 +236,24 @@ impl Runtime {
     /// Work functions that panicked so far, on every workqueue of this runtime.
     pub fn panics(&self) -> u64 {
         self.shared.panics.load(Ordering::Relaxed)
+    }
+
+    /// The state of every workqueue and pool as plain data (cmwq-dump's [`Snapshot`],
+    /// serialisable with serde, e.g. as JSON): what the dump shows, and more (per-pool
+    /// `nr_workers` and `nr_idle`, per-pwq stats). Each pool is copied under its own lock;
+    /// [`show_all_workqueues`](Self::show_all_workqueues) is one rendering of it
+    /// (`snapshot().show_all_workqueues(KernelFormat::default())`), and any other kernel
+    /// format can be asked of it.
+    ///
+    /// [`Snapshot`]: cmwq_dump::Snapshot
+    pub fn snapshot(&self) -> cmwq_dump::Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// Every live worker and rescuer thread: the id the dump prints for it (where the
+    /// kernel prints a pid), its thread's name and id, the pool it serves.
+    pub fn workers(&self) -> Vec<WorkerThread> {
+        self.shared.worker_threads()
     }
 
     /// `show_all_workqueues()`: the kernel-format dump of every busy workqueue and pool.
