@@ -1109,12 +1109,24 @@ fn linux_6_1_idle_list_and_workqueue_flags_print_as_6_1_does() {
 }
 
 #[test]
-fn linux_6_1_has_no_bh_pools_so_a_bh_pool_is_a_typed_error() {
+fn linux_6_1_has_no_bh_pools_so_a_busy_bh_pool_is_a_typed_error() {
+    let idle_bh = PoolSnapshot {
+        flags: pool_flags::POOL_BH,
+        nr_workers: 1,
+        nr_idle: 1,
+        ..cpu_pool(0, 0)
+    };
+    // An idle BH pool is never printed: nothing to refuse.
+    let idle = Snapshot {
+        workqueues: vec![],
+        pools: vec![idle_bh.clone()],
+    };
+    assert!(idle.show_all_workqueues(KernelFormat::Linux6_1).is_ok());
     let snap = Snapshot {
         workqueues: vec![],
         pools: vec![PoolSnapshot {
-            flags: pool_flags::POOL_BH,
-            ..cpu_pool(0, 0)
+            nr_idle: 0,
+            ..idle_bh
         }],
     };
     assert_eq!(
