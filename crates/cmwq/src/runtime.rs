@@ -132,8 +132,9 @@ impl RuntimeBuilder {
     }
     /// The NUMA topology: `nodes[cpu]` is the node of CPU `cpu`, one entry per CPU.
     /// Per-CPU pools are on their CPU's node, an unbound pool on the node holding all its
-    /// CPUs (none if they span nodes), as the dump's ` node=N` shows. Default: every CPU on
-    /// node 0.
+    /// CPUs (none if they span nodes), as the dump's ` node=N` shows. Default: with the
+    /// machine's CPU count, the machine's topology (Linux: `/sys/devices/system/node`);
+    /// with a CPU count of one's own, every CPU on node 0.
     pub fn numa_nodes(mut self, nodes: Vec<u32>) -> Self {
         self.numa_nodes = Some(nodes);
         self
@@ -158,7 +159,12 @@ impl RuntimeBuilder {
         if nr == 0 || nr > 1024 {
             return Err(BuildError::BadNrCpus { given: nr });
         }
-        let nodes = self.numa_nodes.unwrap_or_else(|| vec![0; nr]);
+        let nodes = match (self.numa_nodes, self.nr_cpus) {
+            (Some(nodes), _) => nodes,
+            // The machine's own CPUs: the machine's own topology, where it says.
+            (None, None) => machine_numa_nodes(nr),
+            (None, Some(_)) => vec![0; nr],
+        };
         if nodes.len() != nr {
             return Err(BuildError::BadNumaNodes {
                 given: nodes.len(),
@@ -275,5 +281,57 @@ impl Runtime {
             .watchdog_thresh
             .unwrap_or(Duration::from_secs(30));
         crate::watch::stalled(&self.shared.snapshot(), t)
+    }
+}
+
+/// The node of each of the first `nr` CPUs as Linux describes them
+/// (`/sys/devices/system/node/nodeN/cpulist`); CPUs it does not name, and every CPU where
+/// there is no such directory, are on node 0.
+fn machine_numa_nodes(nr: usize) -> Vec<u32> {
+    let mut nodes = vec![0; nr];
+    let Ok(dir) = std::fs::read_dir("/sys/devices/system/node") else {
+        return nodes;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(node) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("node"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(list) = std::fs::read_to_string(entry.path().join("cpulist")) {
+            for cpu in parse_cpulist(&list) {
+                if let Some(slot) = nodes.get_mut(cpu) {
+                    *slot = node;
+                }
+            }
+        }
+    }
+    nodes
+}
+
+/// A kernel CPU list (`%*pbl`: `0-3,8,10-11`) as CPU numbers; malformed parts are skipped.
+fn parse_cpulist(list: &str) -> impl Iterator<Item = usize> + '_ {
+    list.trim()
+        .split(',')
+        .filter_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            Some(a.trim().parse::<usize>().ok()?..=b.trim().parse::<usize>().ok()?)
+        })
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cpulist;
+
+    #[test]
+    fn a_kernel_cpu_list_reads_as_its_cpus() {
+        let cpus: Vec<usize> = parse_cpulist("0-3,8,10-11\n").collect();
+        assert_eq!(cpus, [0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(parse_cpulist("").count(), 0);
+        assert_eq!(parse_cpulist("x,2").collect::<Vec<_>>(), [2]);
     }
 }
