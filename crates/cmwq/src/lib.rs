@@ -95,6 +95,7 @@ mod stats;
 mod system;
 mod timer;
 mod watch;
+mod weak;
 mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
@@ -103,7 +104,7 @@ pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn}
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
-pub use item::WorkId;
+pub use item::{FnOnceWork, WorkId};
 pub use panic::{PanicHook, WorkPanic};
 pub use runtime::{Runtime, RuntimeBuilder, WorkerThread};
 pub use spawner::{
@@ -113,6 +114,7 @@ pub use spawner::{
 pub use stats::WorkqueueStats;
 pub use system::*;
 pub use watch::{LockupHook, Stall};
+pub use weak::{WeakWorkqueue, current_workqueue};
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
 
 /// The Rust examples of the repository's README.md, compiled and run as doctests so the
