@@ -216,6 +216,9 @@ pub fn reported_case() -> Scenario {
             )
             .cpus(1)
             .seed(1)
+            // Timers land where a kernel's would (HZ=250, timer wheel), so the replay can be
+            // held against a kernel's figures.
+            .kernel_clock(cmwq_pool::KernelClock::HZ_250)
             .workqueue(WorkqueueSpec::new("xfs-log/sda1"))
             .workqueue(WorkqueueSpec::new("xfs-conv/sda1").mem_reclaim())
             .pressure(ms(1), secs(1))
