@@ -1167,7 +1167,9 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         ws: Arc::clone(ws),
     }));
     // The pool the rescuer last ran on: attached to a per-CPU pool, it runs on that pool's
-    // CPU, as the kernel's worker_attach_to_pool() binds it to the pool's cpumask.
+    // CPU, as the kernel's worker_attach_to_pool() binds it to the pool's cpumask. (An
+    // unbound pool's cpumask is every CPU; pinning here sets one CPU at a time, so after a
+    // per-CPU visit the rescuer keeps that CPU while it serves an unbound pool.)
     let mut pinned_to: Option<PoolId> = None;
     loop {
         loop {
