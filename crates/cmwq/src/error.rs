@@ -16,6 +16,16 @@ pub enum BuildError {
         /// The longest name accepted.
         max: usize,
     },
+    /// The NUMA node map does not name one node per CPU.
+    #[error(
+        "the NUMA node map names {given} CPUs; expected one node for each of the {nr_cpus} CPUs"
+    )]
+    BadNumaNodes {
+        /// Entries given.
+        given: usize,
+        /// The runtime's CPUs.
+        nr_cpus: usize,
+    },
     /// `max_active` is outside `1..=WQ_MAX_ACTIVE`.
     #[error("max_active {given} is out of range; expected 1 to {max} (or 0 for the default)")]
     BadMaxActive {

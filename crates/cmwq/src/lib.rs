@@ -53,7 +53,12 @@
 //!   makes no progress through `tracing` (and [`RuntimeBuilder::lockup_hook`]). `tracing`
 //!   events carry the kernel's tracepoint names (`workqueue_queue_work`,
 //!   `workqueue_activate_work`, `workqueue_execute_start`, `workqueue_execute_end`), target
-//!   `workqueue`.
+//!   `workqueue`, and, where the kernel has no tracepoint, names in its style:
+//!   `workqueue_send_mayday`, `workqueue_rescuer_attach`, `workqueue_rescuer_detach`,
+//!   `workqueue_worker_create` and `workqueue_worker_destroy` (with the pool's
+//!   `nr_workers` and `nr_idle`). [`Runtime::snapshot`] gives the whole state as plain data
+//!   (cmwq-dump's `Snapshot`, serialisable as JSON; the dump is one rendering of it), and
+//!   [`Runtime::workers`] maps each worker id the dump prints to its thread.
 //! - **Panics** in work functions are caught: the worker and the workqueue keep working, the
 //!   panic is reported (`tracing`, [`WorkqueueStats::panics`], [`RuntimeBuilder::panic_hook`]).
 //!
@@ -111,13 +116,14 @@ mod weak;
 mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
+pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::{FnOnceWork, WorkId};
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{Runtime, RuntimeBuilder};
+pub use runtime::{Runtime, RuntimeBuilder, WorkerThread};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,

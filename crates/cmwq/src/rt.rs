@@ -504,6 +504,7 @@ impl Driver for Rt<'_> {
 impl Shared {
     pub(crate) fn new(
         nr_cpus: u32,
+        nodes: &[u32],
         timings: Timings,
         affinity: Affinity,
         spawner: Arc<dyn Spawner>,
@@ -522,6 +523,7 @@ impl Shared {
                 }
                 let mut p = Pool::new(id, kind, nr_cpus, 0);
                 p.set_timings(pool_timings);
+                p.set_cpu_nodes(nodes);
                 Some(PoolSlot {
                     id,
                     cpu: kind.cpu(),
@@ -614,6 +616,12 @@ impl Shared {
     /// Nanoseconds since the runtime's epoch: the core's clock.
     pub(crate) fn now(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
+    }
+
+    /// When a timer the core asked for at deadline `at` fires: `at`, or where the
+    /// configured kernel's timer wheel puts it ([`crate::Timings::timer`]).
+    fn fires_at(&self, at: u64) -> Instant {
+        self.instant(self.timings.timer.expiry(self.now(), at))
     }
 
     /// The instant of a core deadline; one too far for the OS clock never comes (a year
@@ -719,17 +727,17 @@ impl Shared {
                 }
                 Action::CreateWorker { pool } => self.request_worker(pool),
                 Action::ArmMaydayTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Mayday(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Mayday(pool));
                 }
                 Action::ArmIdleTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Idle(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Idle(pool));
                 }
                 Action::ArmCreateRetry { pool, at } => {
                     self.timer
-                        .arm(self.instant(at), TimerEvent::CreateRetry(pool));
+                        .arm(self.fires_at(at), TimerEvent::CreateRetry(pool));
                 }
                 Action::ArmDelayedTimer { at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Delayed);
+                    self.timer.arm(self.fires_at(at), TimerEvent::Delayed);
                 }
                 Action::WakeRescuer { wq } => {
                     if let Some(r) = self.wq(wq).and_then(|w| w.rescuer.clone()) {
@@ -852,11 +860,15 @@ impl Shared {
         let name = slot.core.lock().next_worker_name();
         let ws = Arc::new(WorkerShared::new(id, name.clone(), Some(p), None));
         self.register(&ws);
+        let (pool, cpu) = (p.0, slot.cpu.map(|c| c as usize));
+        // The pool's first worker comes with the pool, as the kernel's does.
+        let first = slot.core.lock().nr_workers() == 0;
         let req = SpawnRequest {
             name,
-            role: ThreadRole::Worker {
-                pool: p.0,
-                cpu: slot.cpu.map(|c| c as usize),
+            role: if first {
+                ThreadRole::FirstWorker { pool, cpu }
+            } else {
+                ThreadRole::Worker { pool, cpu }
             },
         };
         let body = {
@@ -1202,6 +1214,27 @@ impl WorkerHooks for Hooks {
     }
 }
 
+impl Shared {
+    /// Every live worker and rescuer thread, by the id the dump prints for it.
+    pub(crate) fn worker_threads(&self) -> Vec<crate::WorkerThread> {
+        self.workers
+            .read()
+            .iter()
+            .flatten()
+            .map(|w| {
+                let pool = w.pool.load(Ordering::Relaxed);
+                crate::WorkerThread {
+                    id: w.id.0,
+                    name: w.name.clone(),
+                    thread: w.thread.get().map(Thread::id),
+                    pool: (pool != NONE).then_some(pool),
+                    rescuer: w.rescuer_of.is_some(),
+                }
+            })
+            .collect()
+    }
+}
+
 fn pin(shared: &Shared, cpu: Option<u32>) {
     if let (Affinity::PinPerCpu, Some(cpu)) = (shared.affinity, cpu) {
         let ids = core_affinity::get_core_ids().unwrap_or_default();
@@ -1260,11 +1293,20 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         shared: Arc::clone(shared),
         ws: Arc::clone(ws),
     }));
+    // The pool the rescuer last ran on: attached to a per-CPU pool, it runs on that pool's
+    // CPU, as the kernel's worker_attach_to_pool() binds it to the pool's cpumask. (An
+    // unbound pool's cpumask is every CPU; pinning here sets one CPU at a time, so after a
+    // per-CPU visit the rescuer keeps that CPU while it serves an unbound pool.)
+    let mut pinned_to: Option<PoolId> = None;
     loop {
         loop {
             let step = shared.run_op(Some(wq), |d, acts| ops::rescuer_step(d, wq.id, acts));
             match step {
                 RescuerStep::Run { pool, work } => {
+                    if pinned_to != Some(pool) {
+                        pin(shared, shared.pool(pool).and_then(|s| s.cpu));
+                        pinned_to = Some(pool);
+                    }
                     ws.pool.store(pool.0, Ordering::Relaxed);
                     let start = shared.now();
                     let end = shared.run_item(ws, work, Some(wq), start);
