@@ -58,6 +58,7 @@ fn busy_snapshot() -> Snapshot {
                 id: 0,
                 pool_id: 4,
                 nr_active: 9,
+                max_active: 16,
                 refcnt: 10,
                 mayday: true,
                 in_flight: vec![InFlightWorker {
