@@ -1,10 +1,13 @@
 //! A worker pool and the pool_workqueues that live on it: everything one pool lock guards.
 
-use std::collections::HashMap;
+use cmwq_work::raw::WorkHeadRaw;
+use std::collections::{HashMap, HashSet};
 use std::ptr::NonNull;
 
 use cmwq_list::{CursorId, Entry};
-use cmwq_rescue::{CursorMove, Policy, RescueCtx, RescuerPolicy, Then, WorklistView};
+use cmwq_rescue::{
+    Candidate, CursorMove, Policy, RescueCtx, RescuerPolicy, Take, Then, WorklistView,
+};
 use cmwq_work::{WorkFlags, WorkHead, WorkList, WorkRef};
 
 use crate::action::{Action, Actions};
@@ -540,7 +543,7 @@ impl Pool {
             None => return Err(PoolError::NoPwqSlot(self.id)),
         };
         let id = make_pwq_id(self.id, slot);
-        let cursor = self.worklist.new_cursor(u64::from(id.0));
+        let cursor = self.worklist.new_cursor(u64::from(id.get()));
         self.pwqs[slot] = Some(Pwq {
             id,
             wq: spec.wq,
@@ -1101,7 +1104,7 @@ impl Pool {
         let w = &mut self.workers[i];
         w.current_func.clear();
         w.current_func.push_str(work.name());
-        let pwq = pwq.unwrap_or(PwqId(u32::MAX));
+        let pwq = pwq.unwrap_or(PwqId::new(u32::MAX));
         w.current = Some(Current {
             addr,
             pwq,
@@ -1287,6 +1290,7 @@ impl Pool {
         let mut scratch = std::mem::take(&mut self.rescue_scratch);
         let next = self.rescuer_next_with(r, sink, now, out, &mut scratch);
         scratch.takes.clear();
+        scratch.taken.clear();
         scratch.chained.clear();
         self.rescue_scratch = scratch;
         next
@@ -1327,27 +1331,40 @@ impl Pool {
                 return RescueNext::Leave;
             };
             let (wq, cursor) = (p.wq, p.cursor);
-            let ctx = RescueCtx {
-                pwq: visit.pwq,
-                nr_active: p.nr_active,
-                need_to_create_worker: self.need_to_create_worker(),
-                manager_active: self.manager_active(),
-                others_waiting: sink.others_waiting(wq),
-                rescued_this_visit: visit.rescued,
-                passes_this_visit: visit.passes,
-            };
+            let mut ctx = RescueCtx::new(visit.pwq);
+            ctx.nr_active = p.nr_active;
+            ctx.need_to_create_worker = self.need_to_create_worker();
+            ctx.manager_active = self.manager_active();
+            ctx.others_waiting = sink.others_waiting(wq);
+            ctx.rescued_this_visit = visit.rescued;
+            ctx.passes_this_visit = visit.passes;
             // Let the policy choose, then turn its choice into positions on the worklist
             // (in a reused buffer: no allocation per step).
-            let takes = &mut scratch.takes;
+            //
+            // The policy is safe code and is trusted with nothing: a candidate is kept only
+            // if it was met on this worklist in this call (the token says which list it was
+            // met on), is queued on the rescued pwq (its data word, written under this
+            // lock), and was not handed over before in this call (`taken`). Each check is
+            // O(1). Nothing changes the worklist while the policy runs (it is borrowed), so
+            // every kept position is an element of it until the assignments below move it.
+            let RescueScratch {
+                takes,
+                taken,
+                chained,
+            } = scratch;
             takes.clear();
+            taken.clear();
             let (cursor_plan, then, visited) = {
                 let view = WorklistView::new(&self.worklist, visit.pwq, cursor);
                 let worklist = &self.worklist;
-                let (cursor_move, then) = p.policy.choose_each(&view, &ctx, &mut |c| {
-                    if c.is_on(worklist) && c.is_of(visit.pwq) {
-                        takes.push(NonNull::from(c.head()));
+                let mut keep = |c: Candidate<'_>| {
+                    let pos = NonNull::from(c.head());
+                    if c.is_on(worklist) && c.is_of(visit.pwq) && taken.insert(pos) {
+                        takes.push(pos);
                     }
-                });
+                };
+                let choice = p.policy.choose(&view, &ctx, &mut Take::new(&mut keep));
+                let (cursor_move, then) = (choice.cursor, choice.then);
                 let plan = match cursor_move {
                     CursorMove::Stay => CursorPlan::Stay,
                     CursorMove::Unlink => CursorPlan::Unlink,
@@ -1364,7 +1381,7 @@ impl Pool {
                             // SAFETY: last came from a scan of self.worklist, unchanged since.
                             let mut n = unsafe { lists::after_chain(&self.worklist, last) };
                             while let Some(x) = n {
-                                if !takes.contains(&x) {
+                                if !taken.contains(&x) {
                                     break;
                                 }
                                 // SAFETY: x is on the worklist (found there just above).
@@ -1396,17 +1413,21 @@ impl Pool {
                 // SAFETY: the item came from a scan of the worklist and was not moved since.
                 [only] => u32::from(unsafe { self.assign_work(only, i, |_| {}) }),
                 _ => {
-                    let chained = &mut scratch.chained;
                     chained.clear();
                     let mut took = 0u32;
                     for t in takes.iter().copied() {
                         if chained.contains(&t) {
                             continue;
                         }
-                        // SAFETY: t came from a scan of the worklist and was not moved since
-                        // (items moved along with an earlier one's LINKED chain are in
-                        // `chained`).
-                        if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
+                        // SAFETY: t came from a scan of the worklist, appears once in `takes`
+                        // (checked when kept) and was not moved since: the only items moved
+                        // are earlier entries of `takes` and the items moved along with their
+                        // LINKED chains, which are in `chained`.
+                        if unsafe {
+                            self.assign_work(t, i, |x| {
+                                chained.insert(x);
+                            })
+                        } {
                             took += 1;
                         }
                     }
@@ -1434,7 +1455,13 @@ impl Pool {
                 Then::LeaveAndRemayday => {
                     if took == 0 {
                         self.workers[i].phase = Phase::Rescuer(visit);
-                        self.requeue_mayday(visit.pwq, sink);
+                        // Only a visit that rescued something goes back on maydays: a
+                        // policy that asks for it while taking nothing would otherwise keep
+                        // the rescuer popping and re-sending the same pwq forever. (The
+                        // built-in policies never ask for it before rescuing.)
+                        if visit.rescued > 0 {
+                            self.requeue_mayday(visit.pwq, sink);
+                        }
                         return RescueNext::Leave;
                     }
                     visit.leave_after = Some(true);
@@ -1641,11 +1668,15 @@ enum Loc {
 /// call and empty between calls.
 #[derive(Debug, Default)]
 struct RescueScratch {
+    /// The positions the policy took, in its order, each once.
     takes: Vec<NonNull<WorkHead>>,
-    chained: Vec<NonNull<WorkHead>>,
+    /// The same positions as a set: the O(1) "taken already?" check.
+    taken: HashSet<NonNull<WorkHead>>,
+    /// Items moved along with a taken one's LINKED chain.
+    chained: HashSet<NonNull<WorkHead>>,
 }
 
-// SAFETY: both vectors are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
+// SAFETY: the collections are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
 // returns, so no pointer in them is ever shared with or sent to another thread; only their
 // capacity outlives a call.
 unsafe impl Send for RescueScratch {}

@@ -106,7 +106,7 @@ impl Pool {
                 scheduled: entries(&w.scheduled),
             })
             .collect();
-        let owner = u64::from(pwq.0);
+        let owner = u64::from(pwq.get());
         let pending = self
             .worklist
             .iter()
@@ -118,7 +118,7 @@ impl Pool {
             .collect();
         let in_flight_total: u32 = p.nr_in_flight.iter().sum();
         Some(PwqSnapshot {
-            id: pwq.0,
+            id: pwq.get(),
             pool_id: self.id().0,
             nr_active: p.nr_active,
             refcnt: 1 + in_flight_total + u32::from(on_maydays),

@@ -3,6 +3,7 @@
 //! makes the same calls in the same order (pool, then workqueue), so it is not a second
 //! implementation.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::collections::HashMap;
 
 use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};

@@ -88,15 +88,15 @@ pub const PWQ_SLOT_BITS: u32 = 16;
 /// The pool a pwq lives on: a [`PwqId`] encodes it (`pool << 16 | slot`), so finding the
 /// lock to take for an item needs no table.
 pub fn pool_of(pwq: PwqId) -> PoolId {
-    PoolId(pwq.0 >> PWQ_SLOT_BITS)
+    PoolId(pwq.get() >> PWQ_SLOT_BITS)
 }
 
 pub(crate) fn pwq_slot(pwq: PwqId) -> usize {
-    (pwq.0 & ((1 << PWQ_SLOT_BITS) - 1)) as usize
+    (pwq.get() & ((1 << PWQ_SLOT_BITS) - 1)) as usize
 }
 
 pub(crate) fn make_pwq_id(pool: PoolId, slot: usize) -> PwqId {
-    PwqId((pool.0 << PWQ_SLOT_BITS) | slot as u32)
+    PwqId::new((pool.0 << PWQ_SLOT_BITS) | slot as u32)
 }
 
 bitflags! {

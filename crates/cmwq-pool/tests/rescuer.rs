@@ -6,6 +6,7 @@ use cmwq_pool::{
     MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, PoolKind, Priority, RESCUER_BATCH, WqFlags,
     WqId, WqSpec, pool_of,
 };
+use cmwq_work::raw::WorkHeadRaw;
 use harness::*;
 
 /// A MEM_RECLAIM workqueue on CPU 0 (and 1 if `cpus` is 2) whose pools have their first

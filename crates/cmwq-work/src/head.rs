@@ -12,6 +12,7 @@ use crate::data::{
     self, OffqFlags, PoolId, PwqId, WORK_DATA_INIT, WORK_OFFQ_DISABLE_MAX, WorkData, WorkFlags,
 };
 use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
+use crate::raw::WorkHeadRaw;
 
 /// The part embedded in every work item (the kernel's `struct work_struct`): its list node,
 /// its data word, and through the node's metadata its type's [`WorkVTable`].
@@ -125,8 +126,12 @@ impl WorkOffqData {
 impl WorkHead {
     /// A head for an item of type `T`, idle (not pending, no pool): `WORK_DATA_INIT`.
     pub const fn new<T: WorkItem + HasWork>() -> Self {
+        Self::with_vtable(vtable_of::<T>())
+    }
+
+    pub(crate) const fn with_vtable(vtable: &'static WorkVTable) -> Self {
         Self {
-            node: Node::new(vtable_of::<T>()),
+            node: Node::new(vtable),
             data: AtomicUsize::new(WORK_DATA_INIT),
         }
     }
@@ -158,7 +163,8 @@ impl WorkHead {
         }
     }
 
-    /// For a flush barrier, the id of the task waiting on it ([`WorkItem::barrier_task`]);
+    /// For a flush barrier, the id of the task waiting on it
+    /// ([`BarrierWork::barrier_task`](crate::raw::BarrierWork::barrier_task));
     /// the dump prints `BAR(ID)`. As [`WorkHead::name`], read from the item only while the
     /// head is linked (`None` otherwise).
     pub fn barrier_task(&self) -> Option<u32> {
@@ -168,11 +174,6 @@ impl WorkHead {
         } else {
             None
         }
-    }
-
-    /// The raw data word (`Acquire`).
-    pub fn raw_data(&self) -> usize {
-        self.data.load(Ordering::Acquire)
     }
 
     /// The decoded data word (`Acquire`).
@@ -231,18 +232,14 @@ impl WorkHead {
             }),
         }
     }
+}
 
-    /// The queue fast path: atomically set PENDING.
-    ///
-    /// - `Ok(true)`: PENDING was clear and the caller now owns it: it must queue the item.
-    /// - `Ok(false)`: already pending; queueing is a no-op (the pending run will see what the
-    ///   caller wrote before this call).
-    /// - `Err(WorkDisabled)`: PENDING was clear but the item is disabled; nothing changed.
-    ///
-    /// Ordering: `AcqRel` compare-exchange in both `Ok` cases, so the caller's earlier writes
-    /// are released to the worker that clears PENDING, and on `Ok(true)` the caller acquires
-    /// the previous owner's release (the last clear); failures reload with `Acquire`.
-    pub fn test_and_set_pending(&self) -> Result<bool, WorkDisabled> {
+impl WorkHeadRaw for WorkHead {
+    fn raw_data(&self) -> usize {
+        self.data.load(Ordering::Acquire)
+    }
+
+    fn test_and_set_pending(&self) -> Result<bool, WorkDisabled> {
         let mut old = self.data.load(Ordering::Acquire);
         loop {
             let (new, took) = if old & WorkFlags::PENDING.bits() != 0 {
@@ -265,28 +262,14 @@ impl WorkHead {
         }
     }
 
-    /// Set PENDING whatever the disable count (the first step of the kernel's
-    /// `try_to_grab_pending`, used by cancel and disable): `true` if it was clear, and the
-    /// caller now owns PENDING. `AcqRel` `fetch_or`, as `test_and_set_pending`.
-    #[must_use = "true means the caller owns PENDING and must release it"]
-    pub fn grab_pending(&self) -> bool {
+    fn grab_pending(&self) -> bool {
         self.data
             .fetch_or(WorkFlags::PENDING.bits(), Ordering::AcqRel)
             & WorkFlags::PENDING.bits()
             == 0
     }
 
-    /// Record the pwq the item is being queued on (the kernel's `set_work_pwq`, in
-    /// `insert_work`): the word becomes `pwq | colour | PENDING | PWQ | extra`, where
-    /// `extra` may hold INACTIVE and LINKED.
-    ///
-    /// Call it under the pool lock, with PENDING owned. `AcqRel` swap (an RMW, see the
-    /// module docs; the lock orders it with the other pool-side updates).
-    ///
-    /// # Panics
-    ///
-    /// If `color >= WORK_NR_COLORS` or `pwq` exceeds [`WORK_PWQ_ID_MAX`](crate::WORK_PWQ_ID_MAX).
-    pub fn set_pwq(&self, pwq: PwqId, color: u8, extra: WorkFlags) {
+    fn set_pwq(&self, pwq: PwqId, color: u8, extra: WorkFlags) {
         let extra = extra & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         let new = data::encode_on_queue(pwq, color, extra | WorkFlags::PENDING);
         let old = self.data.swap(new, Ordering::AcqRel);
@@ -296,9 +279,7 @@ impl WorkHead {
         );
     }
 
-    /// Set or clear INACTIVE (the item moves between its pwq's inactive list and the pool
-    /// worklist: `pwq_activate_work` clears it). Under the pool lock; `Release` RMW.
-    pub fn set_inactive(&self, on: bool) {
+    fn set_inactive(&self, on: bool) {
         if on {
             self.set_flags(WorkFlags::INACTIVE);
         } else {
@@ -306,55 +287,37 @@ impl WorkHead {
         }
     }
 
-    /// Set flag bits: INACTIVE and LINKED only (PENDING and PWQ change only through the
-    /// methods that keep the word's form consistent; other bits are ignored). Under the pool
-    /// lock; `Release` `fetch_or`.
-    pub fn set_flags(&self, flags: WorkFlags) {
+    fn set_flags(&self, flags: WorkFlags) {
         let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         self.data.fetch_or(flags.bits(), Ordering::Release);
     }
 
-    /// Clear flag bits: INACTIVE and LINKED only (see [`WorkHead::set_flags`]). Under the pool
-    /// lock; `Release` `fetch_and`.
-    pub fn clear_flags(&self, flags: WorkFlags) {
+    fn clear_flags(&self, flags: WorkFlags) {
         let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         self.data.fetch_and(!flags.bits(), Ordering::Release);
     }
 
-    /// Clear PENDING and record the pool, just before the item runs (the kernel's
-    /// `set_work_pool_and_clear_pending` in `process_one_work`): the word becomes off queue,
-    /// last pool `pool`, not disabled, no flags.
-    ///
-    /// `AcqRel` swap: it acquires every queuer's release that came before it (see the module
-    /// docs), so the run that follows sees their writes.
-    pub fn set_pool_and_clear_pending(&self, pool: PoolId) {
+    fn set_pool_and_clear_pending(&self, pool: PoolId) {
         self.set_offqd_and_clear_pending(WorkOffqData::pool(pool));
     }
 
-    /// Clear PENDING, writing `offqd` (cancel and disable paths keep or change the disable
-    /// count this way). `AcqRel` swap, as [`WorkHead::set_pool_and_clear_pending`].
-    pub fn set_offqd_and_clear_pending(&self, offqd: WorkOffqData) {
+    fn set_offqd_and_clear_pending(&self, offqd: WorkOffqData) {
         let new =
             data::encode_off_queue(WorkFlags::empty(), offqd.pool, offqd.disable, offqd.flags);
         self.data.swap(new, Ordering::AcqRel);
     }
 
-    /// Record the pool and keep PENDING (the kernel's `set_work_pool_and_keep_pending`: a
-    /// canceller stole the item off its queue and owns PENDING). `AcqRel` swap.
-    pub fn set_pool_keep_pending(&self, pool: PoolId) {
+    fn set_pool_keep_pending(&self, pool: PoolId) {
         self.set_offqd_keep_pending(WorkOffqData::pool(pool));
     }
 
-    /// Write `offqd` and keep PENDING set. `AcqRel` swap.
-    pub fn set_offqd_keep_pending(&self, offqd: WorkOffqData) {
+    fn set_offqd_keep_pending(&self, offqd: WorkOffqData) {
         let new =
             data::encode_off_queue(WorkFlags::PENDING, offqd.pool, offqd.disable, offqd.flags);
         self.data.swap(new, Ordering::AcqRel);
     }
 
-    /// Clear PENDING and nothing else, for an off-queue word whose PENDING the caller owns
-    /// (a canceller that grabbed an idle item). `AcqRel` `fetch_and`.
-    pub fn clear_pending(&self) {
+    fn clear_pending(&self) {
         let old = self
             .data
             .fetch_and(!WorkFlags::PENDING.bits(), Ordering::AcqRel);
@@ -364,18 +327,16 @@ impl WorkHead {
         );
     }
 
-    /// Increment the disable count (`disable_work`); returns the new count. The word must be
-    /// off queue. `AcqRel` compare-exchange loop.
-    pub fn disable(&self) -> Result<u16, DisableError> {
+    fn disable(&self) -> Result<u16, DisableError> {
         self.update_disable(|count| count.checked_add(1).ok_or(DisableError::Overflow))
     }
 
-    /// Decrement the disable count (`enable_work`); returns the new count (queueing works
-    /// again at 0). The word must be off queue. `AcqRel` compare-exchange loop.
-    pub fn enable(&self) -> Result<u16, DisableError> {
+    fn enable(&self) -> Result<u16, DisableError> {
         self.update_disable(|count| count.checked_sub(1).ok_or(DisableError::NotDisabled))
     }
+}
 
+impl WorkHead {
     fn update_disable(
         &self,
         f: impl Fn(u16) -> Result<u16, DisableError>,

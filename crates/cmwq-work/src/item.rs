@@ -15,6 +15,7 @@ use core::ptr::NonNull;
 use std::sync::Arc;
 
 use crate::head::WorkHead;
+use crate::raw::BarrierWork;
 
 /// A work item (shaped like Rust-for-Linux's `WorkItem`): a type that embeds a
 /// [`WorkHead`] (declared with [`impl_has_work!`](crate::impl_has_work)), is queued as an
@@ -44,11 +45,6 @@ pub trait WorkItem: Send + Sync + 'static {
     fn name(&self) -> &str {
         short_type_name::<Self>()
     }
-
-    /// For a flush barrier, the id of the task waiting on it (the dump prints `BAR(ID)`).
-    fn barrier_task(&self) -> Option<u32> {
-        None
-    }
 }
 
 /// The type's name without module paths (`a::b::Foo<c::Bar>` -> `Foo<Bar>`).
@@ -63,7 +59,8 @@ fn short_type_name<T: ?Sized>() -> &'static str {
 /// A type with a [`WorkHead`] field at a fixed offset.
 ///
 /// Implement it with [`impl_has_work!`](crate::impl_has_work), which computes the offset
-/// with `offset_of!` and checks the field's type.
+/// with `offset_of!` and checks the field's type. The trait has no provided method: the
+/// pointer arithmetic built on it is this crate's own.
 ///
 /// # Safety
 ///
@@ -75,27 +72,26 @@ pub unsafe trait HasWork: Sized {
 
     /// The embedded head.
     fn work_head(&self) -> &WorkHead;
+}
 
-    /// The head of the item at `ptr`, keeping `ptr`'s provenance.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to a live `Self`.
-    unsafe fn raw_work_head(ptr: *const Self) -> *const WorkHead {
-        // SAFETY: the offset is within `Self` (trait contract) and `ptr` is live.
-        unsafe { ptr.byte_add(Self::WORK_OFFSET).cast() }
-    }
+/// The head of the item at `ptr`, keeping `ptr`'s provenance.
+///
+/// # Safety
+///
+/// `ptr` points to a live `T`.
+unsafe fn raw_work_head<T: HasWork>(ptr: *const T) -> *const WorkHead {
+    // SAFETY: the offset is within `T` (`HasWork`'s contract) and `ptr` is live.
+    unsafe { ptr.byte_add(T::WORK_OFFSET).cast() }
+}
 
-    /// The item that embeds the head at `head` (`container_of`), keeping `head`'s
-    /// provenance.
-    ///
-    /// # Safety
-    ///
-    /// `head` points to the head field of a live `Self`.
-    unsafe fn from_work_head(head: *const WorkHead) -> *const Self {
-        // SAFETY: stepping back by the field's offset stays within the live `Self`.
-        unsafe { head.byte_sub(Self::WORK_OFFSET).cast() }
-    }
+/// The item that embeds the head at `head` (`container_of`), keeping `head`'s provenance.
+///
+/// # Safety
+///
+/// `head` points to the head field of a live `T`, with provenance over the whole `T`.
+unsafe fn from_work_head<T: HasWork>(head: *const WorkHead) -> *const T {
+    // SAFETY: stepping back by the field's offset stays within the live `T`.
+    unsafe { head.byte_sub(T::WORK_OFFSET).cast() }
 }
 
 /// Implement [`HasWork`] for a type from the name of its [`WorkHead`] field:
@@ -157,10 +153,29 @@ impl<T: WorkItem + HasWork> VTable<T> {
         drop_ref: drop_item_ref::<T>,
         clone_ref: clone_item_ref::<T>,
         name: item_name::<T>,
-        barrier_task: item_barrier_task::<T>,
+        barrier_task: no_barrier_task,
         type_id: TypeId::of::<T>,
         type_name: short_type_name::<T>,
     };
+}
+
+impl<T: BarrierWork> VTable<T> {
+    const BARRIER: WorkVTable = WorkVTable {
+        barrier_task: item_barrier_task::<T>,
+        ..Self::VTABLE
+    };
+}
+
+/// `T`'s vtable as a barrier item.
+pub(crate) const fn barrier_vtable_of<T: BarrierWork>() -> &'static WorkVTable {
+    &VTable::<T>::BARRIER
+}
+
+/// # Safety
+///
+/// None needed: an item that is not a barrier has no task, whatever `head` is.
+unsafe fn no_barrier_task(_head: &WorkHead) -> Option<u32> {
+    None
 }
 
 /// `T`'s vtable.
@@ -174,7 +189,7 @@ pub(crate) const fn vtable_of<T: WorkItem + HasWork>() -> &'static WorkVTable {
 /// provenance of `Arc::into_raw`); the count is consumed.
 unsafe fn run_item<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the caller hands over one strong count of the `Arc<T>` whose head this is.
-    let item = unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) };
+    let item = unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) };
     T::run(item);
 }
 
@@ -183,7 +198,7 @@ unsafe fn run_item<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
 /// As `run_item`.
 unsafe fn drop_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the caller hands over one strong count of the `Arc<T>` whose head this is.
-    drop(unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) });
+    drop(unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) });
 }
 
 /// # Safety
@@ -192,7 +207,7 @@ unsafe fn drop_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
 unsafe fn clone_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the item is an `Arc<T>` allocation with at least one strong count (the
     // caller's).
-    unsafe { Arc::increment_strong_count(T::from_work_head(head.as_ptr())) };
+    unsafe { Arc::increment_strong_count(from_work_head::<T>(head.as_ptr())) };
 }
 
 /// The item that embeds `head`, as a reference.
@@ -225,9 +240,9 @@ unsafe fn item_name<T: WorkItem + HasWork>(head: &WorkHead) -> &str {
 /// # Safety
 ///
 /// As `item_of`.
-unsafe fn item_barrier_task<T: WorkItem + HasWork>(head: &WorkHead) -> Option<u32> {
+unsafe fn item_barrier_task<T: BarrierWork>(head: &WorkHead) -> Option<u32> {
     // SAFETY: caller's contract.
-    unsafe { item_of::<T>(head) }.barrier_task()
+    Some(unsafe { item_of::<T>(head) }.barrier_task())
 }
 
 /// A type-erased owning reference to a work item: it holds one strong count of the item's
@@ -264,7 +279,7 @@ impl WorkRef {
         // Let `WorkHead::name` find the item from a head reference (see `item_of`).
         let _ = raw.expose_provenance();
         // SAFETY: `raw` points to a live `T`.
-        let head = unsafe { T::raw_work_head(raw) };
+        let head = unsafe { raw_work_head(raw) };
         WorkRef {
             // SAFETY: derived from a non-null `Arc` pointer by adding an in-bounds offset.
             head: unsafe { NonNull::new_unchecked(head.cast_mut()) },
@@ -308,7 +323,8 @@ impl WorkRef {
         unsafe { (self.vtable().name)(self.head.as_ref()) }
     }
 
-    /// The waiting task of a flush barrier ([`WorkItem::barrier_task`]).
+    /// The waiting task of a flush barrier ([`BarrierWork::barrier_task`]); `None` for any
+    /// other item.
     pub fn barrier_task(&self) -> Option<u32> {
         // SAFETY: as in `name`.
         unsafe { (self.vtable().barrier_task)(self.head.as_ref()) }
@@ -345,7 +361,7 @@ impl WorkRef {
         // SAFETY: the item is a `T` (checked through its vtable, which `from_arc` checked
         // against the item's type), and `head` carries one strong count of its `Arc`,
         // handed over here.
-        Ok(unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) })
+        Ok(unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) })
     }
 }
 

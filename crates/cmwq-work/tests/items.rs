@@ -1,5 +1,6 @@
 //! Work items, `WorkRef` reference counting and `WorkList` ownership.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -41,8 +42,10 @@ impl WorkItem for Barrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.task)
+}
+impl cmwq_work::raw::BarrierWork for Barrier {
+    fn barrier_task(&self) -> u32 {
+        self.task
     }
 }
 
@@ -168,7 +171,7 @@ fn names_come_from_the_item() {
     );
 
     let bar = WorkRef::from_arc(Arc::new(Barrier {
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         task: 4242,
     }));
     assert_eq!(bar.name(), "wq_barrier_func");
@@ -180,7 +183,7 @@ fn a_linked_head_names_its_item_and_an_unlinked_one_its_type() {
     let f = work_fn("mayday_cursor_func", || {});
     assert_eq!(f.head().name(), "FnWork", "not linked: the type's name");
     let bar = Arc::new(Barrier {
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         task: 17,
     });
     assert_eq!(bar.work.barrier_task(), None);
@@ -202,7 +205,7 @@ fn a_linked_head_names_its_item_and_an_unlinked_one_its_type() {
 fn a_head_made_for_another_type_is_refused() {
     let wrong = Arc::new(Counter {
         tag: 0,
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         runs: AtomicU32::new(0),
     });
     let _ = WorkRef::from_arc(wrong);
@@ -344,7 +347,7 @@ fn the_queue_protocol_links_an_item_once() {
     let mut list = WorkList::new();
     for _ in 0..3 {
         if item.work.test_and_set_pending() == Ok(true) {
-            item.work.set_pwq(PwqId(2), 0, WorkFlags::empty());
+            item.work.set_pwq(PwqId::new(2), 0, WorkFlags::empty());
             list.push_back(WorkRef::from_arc(item.clone()));
         }
     }

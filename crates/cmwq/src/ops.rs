@@ -1,6 +1,7 @@
 //! Item operations that find an item through its data word: grab PENDING (cancel),
 //! flush, busy. They work for any workqueue of the runtime.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::sync::Arc;
 use std::time::Duration;
 

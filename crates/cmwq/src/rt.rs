@@ -1,6 +1,7 @@
 //! The threaded driver: pools under one lock each, worker and rescuer threads, the timer
 //! thread, and the execution of the core's actions. See SLEEP.md for the protocol.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -1,5 +1,6 @@
 //! Workqueues: the builder, the queueing paths, flush, drain, destroy.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -112,7 +113,7 @@ impl WqShared {
         };
         tracing::trace!(target: "workqueue", work = addr, function = work.name(),
             workqueue = self.name.as_str(), req_cpu = cpu.unwrap_or(u32::MAX),
-            pwq = pwq.0, "workqueue_queue_work");
+            pwq = pwq.get(), "workqueue_queue_work");
         let p = cmwq_pool::pool_of(pwq);
         let r = with_actions(|acts| {
             let r = {

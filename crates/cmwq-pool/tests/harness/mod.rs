@@ -31,15 +31,17 @@ impl WorkItem for Barrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.task)
+}
+impl cmwq_work::raw::BarrierWork for Barrier {
+    fn barrier_task(&self) -> u32 {
+        self.task
     }
 }
 
 impl Barrier {
     pub fn new(task: u32) -> Arc<Barrier> {
         Arc::new(Barrier {
-            work: WorkHead::new::<Barrier>(),
+            work: cmwq_work::raw::barrier_head::<Barrier>(),
             task,
             done: AtomicBool::new(false),
         })
