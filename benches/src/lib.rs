@@ -10,6 +10,10 @@
 //!   each queueing one small item, waiting for it to run, M times over — with the peers a
 //!   user would pick instead of cmwq (rayon, threadpool, tokio's `spawn_blocking`) behind
 //!   one [`workload::Executor`] trait;
+//! - [`throughput`]: the open-loop form — P producers each submit M tiny items without
+//!   waiting, to two workers — with the same peers plus two hand-written reference pools
+//!   (crossbeam-channel, `Mutex<mpsc>`), and cmwq with closures and preallocated items,
+//!   unbound and per CPU; [`cpu_time`] reads the process's CPU clock for it;
 //! - [`rescue_real`]: the reported case on real threads with injected worker-creation
 //!   failure;
 //! - [`rescue_scan`]: a stalled pool of the core with a long, interleaved worklist, and
@@ -36,11 +40,13 @@
 //! ```
 
 pub mod alloc_count;
+pub mod cpu_time;
 pub mod latency;
 pub mod rescue_real;
 pub mod rescue_scan;
 pub mod scenario;
 pub mod side_file;
+pub mod throughput;
 pub mod workload;
 
 /// Whether the benches run in `cargo xtask ab-bench --quick` mode (the environment

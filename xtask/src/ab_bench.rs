@@ -30,42 +30,48 @@ use std::time::Instant;
 use crate::workspace_root;
 
 /// The bench targets of `cmwq-benches`, in the order they run (one criterion group each).
-const BENCHES: [&str; 4] = ["rescue_scan", "scenario", "runtime", "rescue_real"];
+const BENCHES: [&str; 5] = [
+    "rescue_scan",
+    "scenario",
+    "runtime",
+    "throughput",
+    "rescue_real",
+];
 
-/// Parsed command line.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Options {
+/// `cargo xtask ab-bench`'s options.
+///
+/// A full run takes tens of minutes on two cores; `--quick` a few. The report is
+/// `target/ab-bench/report.md`, its plots beside it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
+pub(crate) struct Options {
+    /// Fewer samples, shorter measurements and smaller sizes (CMWQ_BENCH_QUICK=1): a few minutes.
+    #[arg(long)]
     quick: bool,
+    /// Keep this run as criterion baseline NAME, to compare a later run against.
+    #[arg(long, value_name = "NAME", conflicts_with = "baseline")]
     save: Option<String>,
+    /// Compare against baseline NAME: the report gets a change column per benchmark.
+    #[arg(long, value_name = "NAME")]
     baseline: Option<String>,
+    /// Run nothing; rebuild the report from the results already under target/.
+    #[arg(long)]
     report_only: bool,
 }
 
 impl Options {
+    /// Parses `ab-bench`'s arguments as the command line does (for the tests).
+    #[cfg(test)]
     fn parse(args: &[String]) -> Result<Self, String> {
-        let mut o = Options::default();
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            let mut value = |flag: &str| {
-                it.next()
-                    .filter(|v| !v.starts_with("--"))
-                    .cloned()
-                    .ok_or_else(|| format!("`{flag}` needs a baseline NAME"))
-            };
-            match arg.as_str() {
-                "--quick" => o.quick = true,
-                "--report-only" => o.report_only = true,
-                "--save" => o.save = Some(value("--save")?),
-                "--baseline" => o.baseline = Some(value("--baseline")?),
-                other => return Err(format!("ab-bench: unknown option `{other}`\n{USAGE}")),
-            }
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            options: Options,
         }
-        if o.save.is_some() && o.baseline.is_some() {
-            return Err(
-                "ab-bench: give either `--save NAME` or `--baseline NAME`, not both".into(),
-            );
-        }
-        Ok(o)
+        let argv = std::iter::once("ab-bench".to_owned()).chain(args.iter().cloned());
+        Wrap::try_parse_from(argv)
+            .map(|w| w.options)
+            .map_err(|e| e.to_string())
     }
 
     /// Criterion's options for this run.
@@ -106,16 +112,12 @@ impl Options {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]";
-
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// The `ab-bench` command.
-pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let opts = Options::parse(args)?;
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let root = workspace_root();
     let target = target_dir(&root);
     let out = target.join("ab-bench");
@@ -125,7 +127,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let failed = if opts.report_only {
         Vec::new()
     } else {
-        run_benches(&root, &side_dir, &opts)?
+        run_benches(&root, &side_dir, opts)?
     };
     let run_name = opts.save.as_deref().unwrap_or("new");
     let input = report::Input {

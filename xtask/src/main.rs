@@ -1,30 +1,66 @@
-//! cmwq's project commands, run as `cargo xtask <command>`.
+//! cmwq's project commands, run as `cargo xtask <command>`; `cargo xtask --help` lists them
+//! and `cargo xtask <command> --help` explains one.
 //!
 //! - `test`: every test of the workspace (nextest when installed, `cargo test` otherwise),
 //!   doctests included.
 //! - `ci`: what `.ci/run` runs: fmt, clippy, tests, docs, the loom models, Miri over the
 //!   unsafe crates.
+//! - `miri`: the unsafe crates' tests under Miri (needs a nightly toolchain with Miri).
 //! - `loom`: the runtime's loom models.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
-//! - `ab-bench [--quick] [--save NAME] [--baseline NAME]`: the A/B report.
+//! - `ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]`: the A/B report.
+//!
+//! The command line is clap's derive API: a new command is a variant of [`Command`] with a
+//! doc comment (its line in `--help`) and an arm in [`main`]. The `help` test module runs
+//! every binary of the workspace with `--help` and checks each subcommand it lists.
 
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 mod ab_bench;
 mod ci;
+#[cfg(test)]
+mod help;
 mod snapshots;
 
+/// cmwq's project commands: tests, CI, snapshots and the A/B benchmark report.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// One project command.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every test of the workspace, doctests included (nextest when installed).
+    Test,
+    /// Run what CI runs: fmt, clippy, tests, docs, the loom models and Miri.
+    Ci,
+    /// Run the unsafe crates' tests under Miri (needs nightly with the miri component).
+    Miri,
+    /// Run the runtime's loom models (`--cfg loom`).
+    Loom,
+    /// Regenerate the scenario snapshots and docs/reported-case.svg, or review changes.
+    Snapshots(snapshots::Options),
+    /// Run the criterion benches and write the A/B report to target/ab-bench/report.md.
+    AbBench(ab_bench::Options),
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
-        Some("test") => ci::test(),
-        Some("ci") => ci::ci(),
-        Some("miri") => ci::miri(),
-        Some("loom") => ci::loom(),
-        Some("ab-bench") => ab_bench::run(&args[1..]),
-        Some("snapshots") => snapshots::snapshots(&args[1..]),
-        Some(other) => Err(format!("unknown command `{other}`\n{USAGE}")),
-        None => Err(USAGE.to_owned()),
+    // `cargo xtask` runs `xtask` with the subcommand as its first argument; clap prints
+    // `--help`/`--version` and exits 0, or an `error:` line naming what was wrong, the
+    // usage and a pointer to `--help`, and exits 2.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test => ci::test(),
+        Command::Ci => ci::ci(),
+        Command::Miri => ci::miri(),
+        Command::Loom => ci::loom(),
+        Command::Snapshots(opts) => snapshots::snapshots(&opts),
+        Command::AbBench(opts) => ab_bench::run(&opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,12 +71,10 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <test | ci | miri | loom | snapshots [--review]>";
-
 /// Runs a command from the workspace root, echoing it first; fails with a message naming it.
 pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
+    let status = std::process::Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(workspace_root())
@@ -55,7 +89,7 @@ pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result
 
 /// Whether `program args` runs and exits successfully (used to probe for tools).
 pub(crate) fn probe(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
+    std::process::Command::new(program)
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -69,4 +103,32 @@ pub(crate) fn workspace_root() -> std::path::PathBuf {
         .parent()
         .expect("xtask lives one level below the root")
         .to_path_buf()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        // clap's own checks: no duplicate flags, conflicts naming real arguments, ...
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn unknown_command_is_an_error_that_names_it() {
+        let err = Cli::try_parse_from(["xtask", "frobnicate"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+        assert!(err.to_string().contains("'frobnicate'"), "{err}");
+    }
+
+    #[test]
+    fn snapshots_review_flag_parses() {
+        let cli = Cli::try_parse_from(["xtask", "snapshots", "--review"]).unwrap();
+        assert!(matches!(cli.command, Command::Snapshots(o) if o.review));
+        let cli = Cli::try_parse_from(["xtask", "snapshots"]).unwrap();
+        assert!(matches!(cli.command, Command::Snapshots(o) if !o.review));
+    }
 }

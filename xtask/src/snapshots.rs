@@ -30,13 +30,20 @@ const TEST_ARGS: &[&str] = &["test", "-p", "cmwq-sim", "--test", "snapshots"];
 /// The test that compares (or, with `CMWQ_UPDATE_DOCS=1`, rewrites) docs/reported-case.svg.
 const DOCS_TEST_ARGS: &[&str] = &["test", "-p", "cmwq-sim", "--test", "docs"];
 
+/// `cargo xtask snapshots`' options.
+///
+/// Without `--review`, every snapshot under snapshots/ and docs/reported-case.svg is
+/// rewritten in place: review the result with `git diff`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct Options {
+    /// Leave the snapshots alone; write NAME.snap.new for each difference and review them.
+    #[arg(long)]
+    pub(crate) review: bool,
+}
+
 /// Dispatches `snapshots [--review]`.
-pub(crate) fn snapshots(args: &[String]) -> Result<(), String> {
-    match args {
-        [] => regenerate(),
-        [flag] if flag == "--review" => review(),
-        _ => Err("usage: cargo xtask snapshots [--review]".to_owned()),
-    }
+pub(crate) fn snapshots(opts: &Options) -> Result<(), String> {
+    if opts.review { review() } else { regenerate() }
 }
 
 /// Runs the snapshot tests with `CI` removed from the environment and the given variables.

@@ -53,13 +53,21 @@ pub enum Action {
         /// Deadline.
         at: u64,
     },
+    /// Call `ops::delayed_timeout` at `at`: a delayed item's deadline (the earliest one
+    /// not yet asked for). A call with nothing due only re-arms, so stale timers are
+    /// harmless.
+    ArmDelayedTimer {
+        /// Deadline.
+        at: u64,
+    },
     /// A mayday was newly sent for a pwq of this workqueue: wake its rescuer.
     WakeRescuer {
         /// The workqueue whose rescuer to wake.
         wq: WqId,
     },
     /// A pwq has no more items of the colour its workqueue is flushing: tell the
-    /// workqueue (`Workqueue::flush_pwq_done`). `System` does this itself.
+    /// workqueue (`Workqueue::flush_pwq_done`). The operations of `ops` (and `System`)
+    /// settle it themselves before returning; drivers ignore it.
     FlushColorDone {
         /// The workqueue.
         wq: WqId,

@@ -17,6 +17,15 @@ pub enum WqError {
     /// The name contains a NUL byte.
     #[error("workqueue name contains a NUL byte")]
     NameHasNul,
+    /// The name contains another control character (a newline, a tab, an escape, ...):
+    /// the dump is a line protocol, and such a name would forge or break its lines.
+    #[error("workqueue name contains control character {ch:?} at byte {offset}")]
+    NameHasControl {
+        /// The character.
+        ch: char,
+        /// Its byte offset in the name.
+        offset: usize,
+    },
     /// max_active must be in 1..=WQ_MAX_ACTIVE (the kernel clamps with a warning; cmwq
     /// refuses).
     #[error("max_active {value} is out of range: expected 1..=2048 (WQ_MAX_ACTIVE)")]
@@ -83,6 +92,13 @@ pub enum WqError {
     /// A drain is already in progress.
     #[error("workqueue {0:?} is already draining")]
     AlreadyDraining(WqId),
+    /// The driver has none of the pools such a workqueue needs (the runtime builds no
+    /// bottom-half pools: userspace has no softirq context).
+    #[error("no pool for a workqueue with flags {flags:?} in this driver")]
+    Unsupported {
+        /// The workqueue's flags.
+        flags: WqFlags,
+    },
     /// A pool could not take another pwq.
     #[error(transparent)]
     Pool(#[from] PoolError),
@@ -122,7 +138,8 @@ pub enum QueueError {
 /// Pool-level misuse (wrong ids from a driver).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PoolError {
-    /// The pool has no room for another pwq (65536 per pool).
+    /// The pool has no room for another pwq (65536 at once per pool; removed pwqs free
+    /// their slots).
     #[error("pool {0:?} has no free pwq slot")]
     NoPwqSlot(PoolId),
     /// No such pwq on this pool.

@@ -80,18 +80,26 @@
 //! ```
 
 mod action;
+mod delayed;
+mod driver;
 mod error;
 mod lists;
+pub mod ops;
 mod pool;
 mod snapshot;
 mod system;
+mod topology;
 mod types;
 mod workqueue;
 
 pub use action::{Action, Actions, FlushTicket};
+pub use delayed::DelayedTimers;
+pub use driver::{Context, Driver};
 pub use error::{DisableWorkError, PoolError, QueueError, WqError};
+pub use ops::{Again, PwqTable, RescuerStep};
 pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
-pub use system::{RescuerStep, System, SystemConfig};
+pub use system::{System, SystemConfig};
+pub use topology::{Topology, alloc_pwqs, rescuer_name, worker_name};
 pub use types::*;
 pub use workqueue::{FlushBegin, Workqueue, WqSpec};
 

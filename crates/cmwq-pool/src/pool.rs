@@ -1,7 +1,7 @@
 //! A worker pool and the pool_workqueues that live on it: everything one pool lock guards.
 
 use cmwq_work::raw::WorkHeadRaw;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ptr::NonNull;
 
 use cmwq_list::{CursorId, Entry};
@@ -162,7 +162,8 @@ pub(crate) struct Pwq {
     pub(crate) nr_in_flight: [u32; WORK_NR_COLORS as usize],
     pub(crate) work_color: u8,
     pub(crate) flush_color: Option<u8>,
-    pub(crate) draining: bool,
+    /// Drains in progress on its workqueue (queueing from outside is refused while > 0).
+    pub(crate) draining: u32,
     pub(crate) stats: PwqStats,
 }
 
@@ -183,12 +184,17 @@ pub struct Pool {
     pub(crate) cpus: Vec<u32>,
     pub(crate) worklist: WorkList,
     pub(crate) workers: Vec<Worker>,
-    windex: HashMap<WorkerId, usize>,
+    /// Worker id to index in `workers`. FxHash: ids are small integers hashed under the
+    /// pool lock on every item; SipHash's flooding resistance buys nothing here.
+    windex: FxHashMap<WorkerId, usize>,
     /// Idle workers, most recently idle LAST (the kernel's idle_list head is our tail).
     pub(crate) idle: Vec<WorkerId>,
     nr_workers: u32,
     nr_running: u32,
-    busy: HashMap<usize, WorkerId>,
+    /// `busy_hash`: the address of each running item's `WorkHead` to its worker. The
+    /// kernel hashes the address with `hash_ptr`; FxHash is the same kind of cheap
+    /// multiplicative hash (SipHash cost 5-7% of a throughput profile).
+    busy: FxHashMap<usize, WorkerId>,
     pub(crate) manager: Option<WorkerId>,
     create: CreateState,
     mayday_at: Option<u64>,
@@ -222,11 +228,11 @@ impl Pool {
             cpus,
             worklist: WorkList::new(),
             workers: Vec::new(),
-            windex: HashMap::new(),
+            windex: FxHashMap::default(),
             idle: Vec::new(),
             nr_workers: 0,
             nr_running: 0,
-            busy: HashMap::new(),
+            busy: FxHashMap::default(),
             manager: None,
             create: CreateState::Idle,
             mayday_at: None,
@@ -370,24 +376,20 @@ impl Pool {
     }
 
     /// The kernel-style name of a worker of this pool (`kworker/0:1`, `kworker/1:0H`,
-    /// `kworker/u8:2`), or `None` for an unknown worker or the rescuer.
+    /// `kworker/u8:2`, [`crate::worker_name`]), or `None` for an unknown worker or the
+    /// rescuer.
     pub fn worker_name(&self, w: WorkerId) -> Option<String> {
         let wk = self.worker(w)?;
         if wk.is_rescuer() {
             return None;
         }
-        Some(match self.kind {
-            PoolKind::Bh { cpu, pri } | PoolKind::PerCpu { cpu, pri } => format!(
-                "kworker/{cpu}:{}{}",
-                wk.seq,
-                if pri == crate::Priority::High {
-                    "H"
-                } else {
-                    ""
-                }
-            ),
-            PoolKind::Unbound(_) => format!("kworker/u{}:{}", self.id.0, wk.seq),
-        })
+        Some(crate::topology::worker_name(self.id, &self.kind, wk.seq))
+    }
+
+    /// The name the next worker created for this pool gets (creation is one request at a
+    /// time per pool, so a driver names the thread it spawns with this).
+    pub fn next_worker_name(&self) -> String {
+        crate::topology::worker_name(self.id, &self.kind, self.next_seq)
     }
 
     /// The item a worker is running, as its address (`current_work`), if any.
@@ -556,7 +558,7 @@ impl Pool {
             nr_in_flight: [0; WORK_NR_COLORS as usize],
             work_color: 0,
             flush_color: None,
-            draining: false,
+            draining: 0,
             stats: PwqStats::default(),
         });
         if self.nr_workers == 0 && !self.manager_active() {
@@ -565,7 +567,8 @@ impl Pool {
         Ok(id)
     }
 
-    /// Remove an empty pwq (its workqueue is being destroyed) and free its cursor.
+    /// Remove an empty pwq (its workqueue is being destroyed), free its cursor and its
+    /// slot (the next [`add_pwq`](Self::add_pwq) reuses it, so the id comes back).
     pub fn remove_pwq(&mut self, id: PwqId) -> Result<(), PoolError> {
         let pwq = self.pwq(id).ok_or(PoolError::NoSuchPwq(id))?;
         if pwq.in_flight() != 0 || !pwq.inactive.is_empty() || pwq.nr_active != 0 {
@@ -578,10 +581,12 @@ impl Pool {
         {
             return Err(PoolError::PwqBusy(id));
         }
-        let pwq = self.pwqs[pwq_slot(id)]
-            .take()
-            .ok_or(PoolError::NoSuchPwq(id))?;
+        let slot = pwq_slot(id);
+        let pwq = self.pwqs[slot].take().ok_or(PoolError::NoSuchPwq(id))?;
         self.worklist.free_cursor(pwq.cursor);
+        // The slot serves the next `add_pwq`: a pool hosts at most 65536 pwqs at once, not
+        // 65536 over its life. The pwq was empty, so no item's data word names it.
+        self.free_slots.push(slot);
         Ok(())
     }
 
@@ -639,10 +644,16 @@ impl Pool {
             .is_none_or(|p| p.nr_active == 0 && p.inactive.is_empty())
     }
 
-    /// Mark a pwq draining (queueing from outside its workqueue is refused) or not.
+    /// A drain of the pwq's workqueue starts (`true`: queueing from outside the workqueue
+    /// is refused) or ends (`false`). Counted, so that a drain ending while another starts
+    /// leaves the pwq draining.
     pub fn pwq_set_draining(&mut self, id: PwqId, draining: bool) {
         if let Some(p) = self.pwq_mut(id) {
-            p.draining = draining;
+            if draining {
+                p.draining += 1;
+            } else {
+                p.draining = p.draining.saturating_sub(1);
+            }
         }
     }
 
@@ -689,7 +700,7 @@ impl Pool {
             work.head().clear_pending();
             return Err((QueueError::NoSuchPwq(pwq), work));
         };
-        if p.draining && from != QueueFrom::WorkOf(p.wq) {
+        if p.draining > 0 && from != QueueFrom::WorkOf(p.wq) {
             let wq = p.wq;
             work.head().clear_pending();
             return Err((QueueError::Draining(wq), work));
@@ -1151,10 +1162,16 @@ impl Pool {
             p.stats.completed += 1;
             p.stats.cpu_time_ns += cpu_ns;
         }
+        // As the kernel's process_one_work, no kick_pool for an item this activates: the
+        // worker asks for its next item right after (next_work's work loop), and takes it
+        // itself unless another running worker does. Waking the idle spare here would
+        // only have it find the worklist empty again.
         self.pwq_dec_nr_in_flight(cur.pwq, cur.color, cur.active, now, out);
     }
 
     /// `pwq_dec_nr_in_flight`: an item of `pwq` with `color` left (completed or grabbed).
+    /// Returns whether it activated an inactive item (which the caller may need to kick
+    /// the pool for).
     fn pwq_dec_nr_in_flight(
         &mut self,
         pwq: PwqId,
@@ -1162,8 +1179,10 @@ impl Pool {
         active: bool,
         now: u64,
         out: &mut Actions,
-    ) {
-        let Some(p) = self.pwq_mut(pwq) else { return };
+    ) -> bool {
+        let Some(p) = self.pwq_mut(pwq) else {
+            return false;
+        };
         let c = usize::from(color % WORK_NR_COLORS);
         p.nr_in_flight[c] = p.nr_in_flight[c].saturating_sub(1);
         let wq = p.wq;
@@ -1173,10 +1192,9 @@ impl Pool {
         }
         if active {
             p.nr_active = p.nr_active.saturating_sub(1);
-            if self.activate_inactive(pwq, now) {
-                self.kick_pool(out);
-            }
+            return self.activate_inactive(pwq, now);
         }
+        false
     }
 
     /// The worker loop (`worker_thread`) as a state machine. Call it when the worker starts,
@@ -1648,9 +1666,10 @@ impl Pool {
             unsafe { lists::take(list, pos) }
         };
         w.head().set_pool_keep_pending(self.id);
-        self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
-        if loc == Loc::Inactive {
-            // The moved barriers may be all the worklist holds now.
+        let activated = self.pwq_dec_nr_in_flight(pwq, color, loc != Loc::Inactive, now, out);
+        // No worker loop follows a grab: an item it activated, or the moved barriers,
+        // may be all the worklist holds now.
+        if activated || loc == Loc::Inactive {
             self.kick_pool(out);
         }
         Grab::Grabbed(w)
@@ -1671,9 +1690,9 @@ struct RescueScratch {
     /// The positions the policy took, in its order, each once.
     takes: Vec<NonNull<WorkHead>>,
     /// The same positions as a set: the O(1) "taken already?" check.
-    taken: HashSet<NonNull<WorkHead>>,
+    taken: FxHashSet<NonNull<WorkHead>>,
     /// Items moved along with a taken one's LINKED chain.
-    chained: HashSet<NonNull<WorkHead>>,
+    chained: FxHashSet<NonNull<WorkHead>>,
 }
 
 // SAFETY: the collections are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)

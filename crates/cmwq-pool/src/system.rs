@@ -1,19 +1,21 @@
-//! `System`: every pool and workqueue in one value, for single-threaded drivers (the
-//! simulator, tests). It composes the partitioned pieces the runtime locks one by one and
-//! makes the same calls in the same order (pool, then workqueue), so it is not a second
-//! implementation.
+//! `System`: every pool and workqueue in one value, the trivial single-threaded
+//! [`Driver`] (for the simulator and tests). Its operations are the ones in [`crate::ops`],
+//! the same code the threaded runtime runs; `System` only lends its tables as the "locks"
+//! and passes the caller's clock value and context.
 
-use cmwq_work::raw::WorkHeadRaw;
 use std::collections::HashMap;
 
 use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};
 
 use crate::action::{Action, Actions, FlushTicket};
+use crate::delayed::DelayedTimers;
+use crate::driver::{Context, Driver};
 use crate::error::{DisableWorkError, QueueError, WqError};
-use crate::pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
+use crate::ops::{self, PwqTable, RescuerStep};
+use crate::pool::{MaydaySink, Next, Pool};
+use crate::topology::Topology;
 use crate::types::{
-    PoolId, PoolKind, PoolTimings, Priority, PwqId, PwqStats, QueueFrom, UnboundAttrs, WorkerId,
-    WqFlags, WqId, pool_of,
+    PoolId, PoolTimings, PwqId, PwqStats, QueueFrom, WorkerId, WqFlags, WqId, pool_of,
 };
 use crate::workqueue::{Workqueue, WqSpec};
 
@@ -28,20 +30,6 @@ impl Default for SystemConfig {
     fn default() -> Self {
         Self { nr_cpus: 1 }
     }
-}
-
-/// What the rescuer of a workqueue should do next ([`System::rescuer_step`]).
-#[derive(Debug)]
-pub enum RescuerStep {
-    /// Run this item (on `pool`), then `work_done(rescuer_id, ..)` and step again.
-    Run {
-        /// The pool the rescuer is attached to.
-        pool: PoolId,
-        /// The item.
-        work: WorkRef,
-    },
-    /// No mayday pending: sleep until [`Action::WakeRescuer`].
-    Sleep,
 }
 
 /// The workqueues, indexed by id; the [`MaydaySink`] pools talk to.
@@ -69,54 +57,97 @@ impl MaydaySink for WqTable {
     }
 }
 
+/// The driver `System` lends to [`crate::ops`]: its tables, the caller's clock value and
+/// context.
+struct SysDriver<'a> {
+    pools: &'a mut [Pool],
+    wqs: &'a mut WqTable,
+    timers: &'a mut DelayedTimers,
+    nr_cpus: u32,
+    now: u64,
+    ctx: Context,
+}
+
+impl Driver for SysDriver<'_> {
+    fn with_pool<R>(
+        &mut self,
+        id: PoolId,
+        f: impl FnOnce(&mut Pool, &mut dyn MaydaySink) -> R,
+    ) -> Option<R> {
+        let p = self.pools.get_mut(id.0 as usize)?;
+        Some(f(p, self.wqs))
+    }
+    fn with_wq<R>(&mut self, id: WqId, f: impl FnOnce(&mut Workqueue) -> R) -> Option<R> {
+        self.wqs.get_mut(id).map(f)
+    }
+    fn wq_pwqs<R>(&mut self, id: WqId, f: impl FnOnce(PwqTable<'_>) -> R) -> Option<R> {
+        let w = self.wqs.get(id)?;
+        Some(f(PwqTable {
+            pwqs: if w.is_destroyed() { &[] } else { w.pwqs() },
+            unbound: w.flags().contains(WqFlags::UNBOUND),
+            name: w.name(),
+        }))
+    }
+    fn with_timers<R>(&mut self, f: impl FnOnce(&mut DelayedTimers) -> R) -> R {
+        f(self.timers)
+    }
+    fn now(&self) -> u64 {
+        self.now
+    }
+    fn context(&self) -> Context {
+        self.ctx
+    }
+    fn nr_cpus(&self) -> u32 {
+        self.nr_cpus
+    }
+}
+
 /// Every pool and workqueue of a system, driven single-threaded with `&mut self`.
 #[derive(Debug)]
 pub struct System {
-    nr_cpus: u32,
+    topology: Topology,
     pools: Vec<Pool>,
-    unbound: HashMap<UnboundAttrs, PoolId>,
     pub(crate) wqs: WqTable,
+    timers: DelayedTimers,
     worker_pool: HashMap<WorkerId, PoolId>,
     next_worker: u32,
     timings: PoolTimings,
 }
 
 impl System {
-    /// A system with the four per-CPU pools of each CPU (BH, BH high-priority, normal,
-    /// high-priority: pool ids `4 * cpu + 0..4`, as the kernel numbers them). Pools get
-    /// their first worker when a workqueue first uses them.
+    /// A system with every pool of [`Topology`]: per CPU BH, BH high-priority, normal and
+    /// high-priority (pool ids `4 * cpu + 0..4`, as the kernel numbers them), then the two
+    /// unbound pools. Pools get their first worker when a workqueue first uses them.
     pub fn new(cfg: SystemConfig) -> System {
-        let nr_cpus = cfg.nr_cpus.max(1);
-        let mut pools = Vec::new();
-        for cpu in 0..nr_cpus {
-            for (bh, pri) in [
-                (true, Priority::Normal),
-                (true, Priority::High),
-                (false, Priority::Normal),
-                (false, Priority::High),
-            ] {
-                let kind = if bh {
-                    PoolKind::Bh { cpu, pri }
-                } else {
-                    PoolKind::PerCpu { cpu, pri }
-                };
-                let id = kind.percpu_pool_id().expect("a per-CPU kind");
-                debug_assert_eq!(id.0 as usize, pools.len());
-                pools.push(Pool::new(id, kind, nr_cpus, 0));
-            }
-        }
+        let topology = Topology::new(cfg.nr_cpus);
+        let nr_cpus = topology.nr_cpus();
+        let pools = topology
+            .pools()
+            .map(|(id, kind)| Pool::new(id, kind, nr_cpus, 0))
+            .collect();
         System {
-            nr_cpus,
+            topology,
             pools,
-            unbound: HashMap::new(),
             wqs: WqTable::default(),
+            timers: DelayedTimers::new(),
             worker_pool: HashMap::new(),
             next_worker: 1,
             timings: PoolTimings::default(),
         }
     }
 
-    /// Use these timing parameters in every pool, present and future.
+    fn drv(&mut self, now: u64, ctx: Context) -> SysDriver<'_> {
+        SysDriver {
+            pools: &mut self.pools,
+            wqs: &mut self.wqs,
+            timers: &mut self.timers,
+            nr_cpus: self.topology.nr_cpus(),
+            now,
+            ctx,
+        }
+    }
+
+    /// Use these timing parameters in every pool.
     pub fn set_timings(&mut self, timings: PoolTimings) {
         self.timings = timings;
         for p in &mut self.pools {
@@ -124,31 +155,24 @@ impl System {
         }
     }
 
-    /// The timing parameters of new pools.
+    /// The timing parameters of the pools.
     pub fn timings(&self) -> PoolTimings {
         self.timings
     }
 
     /// Number of CPUs.
     pub fn nr_cpus(&self) -> u32 {
-        self.nr_cpus
+        self.topology.nr_cpus()
+    }
+
+    /// The pool topology.
+    pub fn topology(&self) -> Topology {
+        self.topology
     }
 
     fn alloc_worker_id(&mut self) -> WorkerId {
         let id = WorkerId(self.next_worker);
         self.next_worker += 1;
-        id
-    }
-
-    fn unbound_pool(&mut self, attrs: UnboundAttrs) -> PoolId {
-        if let Some(&id) = self.unbound.get(&attrs) {
-            return id;
-        }
-        let id = PoolId(self.pools.len() as u32);
-        let mut pool = Pool::new(id, PoolKind::Unbound(attrs), self.nr_cpus, 0);
-        pool.set_timings(self.timings);
-        self.pools.push(pool);
-        self.unbound.insert(attrs, id);
         id
     }
 
@@ -160,51 +184,11 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<WqId, WqError> {
-        let (flags, max_active) = spec.validate()?;
         let id = WqId(self.wqs.0.len() as u32);
-        let pri = if flags.contains(WqFlags::HIGHPRI) {
-            Priority::High
-        } else {
-            Priority::Normal
-        };
-        let pools: Vec<PoolId> = if flags.contains(WqFlags::UNBOUND) {
-            vec![self.unbound_pool(UnboundAttrs { nice: pri.nice() })]
-        } else {
-            let bh = flags.contains(WqFlags::BH);
-            (0..self.nr_cpus)
-                .map(|cpu| {
-                    let kind = if bh {
-                        PoolKind::Bh { cpu, pri }
-                    } else {
-                        PoolKind::PerCpu { cpu, pri }
-                    };
-                    kind.percpu_pool_id().expect("a per-CPU kind")
-                })
-                .collect()
-        };
-        let mut pwqs = Vec::with_capacity(pools.len());
-        for p in pools {
-            let pwq = self.pools[p.0 as usize].add_pwq(
-                PwqSpec {
-                    wq: id,
-                    wq_flags: flags,
-                    max_active,
-                    policy: spec.policy.clone(),
-                },
-                now,
-                out,
-            );
-            match pwq {
-                Ok(pwq) => pwqs.push(pwq),
-                Err(e) => {
-                    for pwq in pwqs {
-                        let _ = self.pools[pool_of(pwq).0 as usize].remove_pwq(pwq);
-                    }
-                    return Err(e.into());
-                }
-            }
-        }
-        let rescuer = flags
+        let pwqs =
+            crate::topology::alloc_pwqs(&mut self.drv(now, Context::default()), id, &spec, out)?;
+        let rescuer = spec
+            .flags
             .contains(WqFlags::MEM_RECLAIM)
             .then(|| self.alloc_worker_id());
         let wq = Workqueue::new(id, &spec, pwqs, rescuer)?;
@@ -212,35 +196,13 @@ impl System {
         Ok(id)
     }
 
-    fn wq(&self, id: WqId) -> Result<&Workqueue, WqError> {
-        let w = self.wqs.get(id).ok_or(WqError::NoSuchWorkqueue(id))?;
-        if w.is_destroyed() {
-            return Err(WqError::Destroyed(id));
-        }
-        Ok(w)
-    }
-
     /// `destroy_workqueue`: the workqueue must be empty (drain it first); its pwqs and
     /// cursors are freed and later calls get `Destroyed`.
     pub fn destroy_workqueue(&mut self, id: WqId) -> Result<(), WqError> {
-        let w = self.wq(id)?;
-        let busy = w.rescuer_visiting().is_some()
-            || w.pwqs().iter().any(|&p| {
-                let pool = &self.pools[pool_of(p).0 as usize];
-                !pool.pwq_is_empty(p) || pool.pwq_nr_in_flight(p) != 0
-            });
-        if busy {
-            return Err(WqError::NotDrained(id));
-        }
-        let pwqs = w.pwqs().to_vec();
-        for p in pwqs {
-            self.pools[pool_of(p).0 as usize].remove_pwq(p)?;
-        }
-        let w = self.wqs.get_mut(id).expect("checked");
-        if let Some(r) = w.rescuer() {
+        ops::destroy_workqueue(&mut self.drv(0, Context::default()), id)?;
+        if let Some(r) = self.wqs.get(id).and_then(Workqueue::rescuer) {
             self.worker_pool.remove(&r);
         }
-        w.mark_destroyed();
         Ok(())
     }
 
@@ -252,25 +214,32 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), WqError> {
-        self.wq(id)?;
-        let w = self.wqs.get_mut(id).expect("checked");
-        let n = w.set_max_active(n)?;
-        let pwqs = w.pwqs().to_vec();
-        for p in pwqs {
-            self.pools[pool_of(p).0 as usize].pwq_set_max_active(p, n, now, out);
-        }
-        Ok(())
+        ops::set_max_active(&mut self.drv(now, Context::default()), id, n, out)
     }
 
     /// `workqueue_set_min_active`.
     pub fn set_min_active(&mut self, id: WqId, n: u16) -> Result<(), WqError> {
-        self.wq(id)?;
-        self.wqs.get_mut(id).expect("checked").set_min_active(n)
+        let w = self.wqs.get_mut(id).ok_or(WqError::NoSuchWorkqueue(id))?;
+        if w.is_destroyed() {
+            return Err(WqError::Destroyed(id));
+        }
+        w.set_min_active(n)
     }
 
-    /// `queue_work_on`: the PENDING fast path (already pending: no-op, the reference comes
-    /// back with `AlreadyPending`), pwq selection (`cpu` `None` = CPU 0), non-reentrancy (an
-    /// item still running on its last pool goes to that pool's pwq), then the pool.
+    fn ctx_of(&self, from: QueueFrom, cpu: Option<u32>) -> Context {
+        Context {
+            cpu,
+            wq: match from {
+                QueueFrom::WorkOf(w) => Some(w),
+                QueueFrom::Outside => None,
+            },
+            work: None,
+        }
+    }
+
+    /// `queue_work_on` ([`ops::queue_work`]): `cpu` `None` queues on the caller's CPU,
+    /// which a single-threaded caller does not have: CPU 0. `from` says whether the caller
+    /// is an item of a workqueue (chained queueing onto a draining one).
     pub fn queue_work(
         &mut self,
         wq: WqId,
@@ -280,33 +249,55 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), (QueueError, WorkRef)> {
-        let w = match self.wqs.get(wq) {
-            None => return Err((QueueError::NoSuchWorkqueue(wq), work)),
-            Some(w) if w.is_destroyed() => return Err((QueueError::Destroyed(wq), work)),
-            Some(w) => w,
-        };
-        match work.head().test_and_set_pending() {
-            Err(_) => return Err((QueueError::Disabled, work)),
-            Ok(false) => return Err((QueueError::AlreadyPending, work)),
-            Ok(true) => {}
+        let ctx = self.ctx_of(from, None);
+        ops::queue_work(&mut self.drv(now, ctx), wq, cpu, work, out)
+    }
+
+    /// `queue_delayed_work_on` ([`ops::queue_delayed_work`]): queue after `delay_ns`.
+    /// [`Action::ArmDelayedTimer`] asks for [`System::delayed_timeout`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_delayed_work(
+        &mut self,
+        wq: WqId,
+        cpu: Option<u32>,
+        work: WorkRef,
+        delay_ns: u64,
+        from: QueueFrom,
+        now: u64,
+        out: &mut Actions,
+    ) -> Result<(), (QueueError, WorkRef)> {
+        let ctx = self.ctx_of(from, None);
+        ops::queue_delayed_work(&mut self.drv(now, ctx), wq, cpu, work, delay_ns, out)
+    }
+
+    /// `mod_delayed_work_on` ([`ops::mod_delayed_work`]): `Ok(true)` if it was pending.
+    /// Single-threaded, no other context can own its PENDING, so there is no retry.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mod_delayed_work(
+        &mut self,
+        wq: WqId,
+        cpu: Option<u32>,
+        work: WorkRef,
+        delay_ns: u64,
+        from: QueueFrom,
+        now: u64,
+        out: &mut Actions,
+    ) -> Result<bool, (QueueError, WorkRef)> {
+        let ctx = self.ctx_of(from, None);
+        match ops::mod_delayed_work(&mut self.drv(now, ctx), wq, cpu, work, delay_ns, out)? {
+            Ok(was) => Ok(was),
+            Err(w) => Err((QueueError::AlreadyPending, w)),
         }
-        let mut pwq = match w.select_pwq(cpu) {
-            Ok(p) => p,
-            Err(e) => {
-                work.head().clear_pending();
-                return Err((e, work));
-            }
-        };
-        if let Some(last) = work.head().last_pool() {
-            if last != pool_of(pwq) {
-                if let Some(p) = self.pools.get(last.0 as usize) {
-                    if let Some(x) = p.find_executing_pwq(work.head(), wq) {
-                        pwq = x;
-                    }
-                }
-            }
-        }
-        self.pools[pool_of(pwq).0 as usize].queue_work(pwq, work, from, now, out)
+    }
+
+    /// The delayed-work timer fired ([`ops::delayed_timeout`]).
+    pub fn delayed_timeout(&mut self, now: u64, out: &mut Actions) {
+        ops::delayed_timeout(&mut self.drv(now, Context::default()), out);
+    }
+
+    /// The delayed items waiting on their timers.
+    pub fn delayed_timers(&self) -> &DelayedTimers {
+        &self.timers
     }
 
     // ------------------------------------------------------------------ workers
@@ -333,26 +324,22 @@ impl System {
         self.worker_pool.get(&w).copied()
     }
 
-    /// See [`Pool::next_work`].
+    /// See [`Pool::next_work`] ([`ops::worker_next`]).
     pub fn next_work(&mut self, w: WorkerId, now: u64, out: &mut Actions) -> Next {
         let Some(p) = self.worker_pool(w) else {
             return Next::Exit;
         };
-        let start = out.len();
-        let next = self.pools[p.0 as usize].next_work(w, now, out);
+        let (next, _) = ops::worker_next(&mut self.drv(now, Context::default()), p, w, None, out);
         if matches!(next, Next::Exit) {
             self.worker_pool.remove(&w);
         }
-        self.settle(start, now, out);
         next
     }
 
     /// See [`Pool::work_done`] (workers and rescuers alike).
     pub fn work_done(&mut self, w: WorkerId, cpu_ns: u64, now: u64, out: &mut Actions) {
         let Some(p) = self.worker_pool(w) else { return };
-        let start = out.len();
-        self.pools[p.0 as usize].work_done(w, cpu_ns, now, out);
-        self.settle(start, now, out);
+        ops::worker_work_done(&mut self.drv(now, Context::default()), p, w, cpu_ns, out);
     }
 
     /// See [`Pool::worker_sleeping`].
@@ -380,10 +367,8 @@ impl System {
 
     /// See [`Pool::mayday_timeout`].
     pub fn mayday_timeout(&mut self, pool: PoolId, now: u64, out: &mut Actions) {
-        let Self { pools, wqs, .. } = self;
-        if let Some(p) = pools.get_mut(pool.0 as usize) {
-            p.mayday_timeout(now, wqs, out);
-        }
+        self.drv(now, Context::default())
+            .with_pool(pool, |p, sink| p.mayday_timeout(now, sink, out));
     }
 
     /// See [`Pool::idle_timeout`].
@@ -413,58 +398,29 @@ impl System {
         self.wqs.get(wq)?.rescuer()
     }
 
-    /// The rescuer thread's loop (`rescuer_thread`) as a state machine: pop a pwq off
-    /// `maydays`, attach to its pool, run what the policy takes (one [`RescuerStep::Run`]
-    /// per item; call `work_done(rescuer, ..)` after each), detach and go on with the next
-    /// pwq; [`RescuerStep::Sleep`] when `maydays` is empty.
+    /// The rescuer thread's loop ([`ops::rescuer_step`]): one [`RescuerStep::Run`] per
+    /// item (call `work_done(rescuer, ..)` after each), [`RescuerStep::Sleep`] when
+    /// `maydays` is empty.
     pub fn rescuer_step(&mut self, wq: WqId, now: u64, out: &mut Actions) -> RescuerStep {
-        let Some(r) = self.rescuer_id(wq) else {
-            return RescuerStep::Sleep;
-        };
-        let start = out.len();
-        let step = loop {
-            let Some(w) = self.wqs.get_mut(wq) else {
-                break RescuerStep::Sleep;
-            };
-            if let Some(pwq) = w.rescuer_visiting() {
-                let pool = pool_of(pwq);
-                let Self { pools, wqs, .. } = self;
-                let p = &mut pools[pool.0 as usize];
-                match p.rescuer_next(r, wqs, now, out) {
-                    RescueNext::Run(work) => break RescuerStep::Run { pool, work },
-                    RescueNext::Leave => {
-                        p.rescuer_detach(r, wqs, now, out);
-                        if let Some(w) = wqs.get_mut(wq) {
-                            w.set_rescuer_visiting(None);
-                        }
-                        self.worker_pool.remove(&r);
-                    }
+        let step = ops::rescuer_step(&mut self.drv(now, Context::default()), wq, out);
+        if let Some(r) = self.rescuer_id(wq) {
+            match &step {
+                RescuerStep::Run { pool, .. } => {
+                    self.worker_pool.insert(r, *pool);
                 }
-            } else {
-                match w.pop_mayday() {
-                    Some(pwq) => {
-                        w.set_rescuer_visiting(Some(pwq));
-                        let pool = pool_of(pwq);
-                        self.pools[pool.0 as usize].rescuer_attach(r, pwq, now);
-                        self.worker_pool.insert(r, pool);
-                    }
-                    None => break RescuerStep::Sleep,
+                RescuerStep::Sleep => {
+                    self.worker_pool.remove(&r);
                 }
             }
-        };
-        self.settle(start, now, out);
+        }
         step
     }
 
     // ------------------------------------------------------------------ flush / cancel
 
-    fn item_pool(&self, work: &WorkHead) -> Option<PoolId> {
-        work.pwq().map(pool_of).or_else(|| work.last_pool())
-    }
-
-    /// `flush_work`: queue `barrier` (an item whose `barrier_task()` is Some) LINKED behind
-    /// `target` or at the head of the scheduled list of the worker running it; the driver
-    /// waits until the barrier runs. `Err(barrier)`: target is idle, nothing to wait for.
+    /// `flush_work` ([`ops::flush_work`]): queue `barrier` (an item whose `barrier_task()`
+    /// is Some) behind `target`; the caller waits until the barrier runs. `Err(barrier)`:
+    /// target is idle, nothing to wait for.
     pub fn flush_work(
         &mut self,
         target: &WorkHead,
@@ -472,61 +428,34 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), WorkRef> {
-        let Some(pool) = self.item_pool(target) else {
-            return Err(barrier);
-        };
-        match self.pools.get_mut(pool.0 as usize) {
-            Some(p) => p.insert_barrier(target, barrier, now, out),
-            None => Err(barrier),
-        }
+        ops::flush_work(&mut self.drv(now, Context::default()), target, barrier, out)
     }
 
-    /// `flush_workqueue`: wait for every item queued before this call. Completion comes as
-    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`). While a
-    /// flush is in progress the caller gets the ticket of the next flush, which starts as
-    /// soon as the current one completes (flushers that arrive meanwhile share it).
+    /// `flush_delayed_work` ([`ops::flush_delayed_work`]): an item waiting on its timer is
+    /// queued at once, then flushed. Returns whether there was anything to wait for, with
+    /// the barrier back if there was nothing to put it behind.
+    pub fn flush_delayed_work(
+        &mut self,
+        target: &WorkHead,
+        barrier: WorkRef,
+        now: u64,
+        out: &mut Actions,
+    ) -> (bool, Result<(), WorkRef>) {
+        ops::flush_delayed_work(&mut self.drv(now, Context::default()), target, barrier, out)
+    }
+
+    /// `flush_workqueue` ([`ops::flush_workqueue`]): completion comes as
+    /// [`Action::WqFlushDone`] with the returned ticket (possibly already in `out`).
     pub fn flush_workqueue(
         &mut self,
         wq: WqId,
         now: u64,
         out: &mut Actions,
     ) -> Result<FlushTicket, WqError> {
-        let w = self.wq(wq)?;
-        if w.flush_in_progress().is_some() {
-            return Ok(self.wqs.get_mut(wq).expect("checked").flush_reserve());
-        }
-        let start = out.len();
-        let t = self.start_flush(wq, now, out)?;
-        self.settle(start, now, out);
-        Ok(t)
+        ops::flush_workqueue(&mut self.drv(now, Context::default()), wq, out)
     }
 
-    fn start_flush(
-        &mut self,
-        wq: WqId,
-        _now: u64,
-        out: &mut Actions,
-    ) -> Result<FlushTicket, WqError> {
-        let w = self.wqs.get_mut(wq).ok_or(WqError::NoSuchWorkqueue(wq))?;
-        let begin = w.flush_begin()?;
-        let pwqs = w.pwqs().to_vec();
-        for p in pwqs {
-            if self.pools[pool_of(p).0 as usize].pwq_flush_prep(
-                p,
-                begin.flush_color,
-                begin.work_color,
-            ) {
-                self.wqs.get_mut(wq).expect("exists").flush_pwq_added();
-            }
-        }
-        if let Some(t) = self.wqs.get_mut(wq).expect("exists").flush_prepared() {
-            out.push(Action::WqFlushDone { wq, ticket: t });
-        }
-        Ok(begin.ticket)
-    }
-
-    /// `drain_workqueue`: refuse queueing from outside, flush until every pwq is empty
-    /// (chained queueing from its own items is allowed meanwhile). Completion comes as
+    /// `drain_workqueue` ([`ops::drain_workqueue`]): completion comes as
     /// [`Action::WqDrained`] (possibly already in `out`).
     pub fn drain_workqueue(
         &mut self,
@@ -534,168 +463,54 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), WqError> {
-        self.wq(wq)?;
-        let w = self.wqs.get_mut(wq).expect("checked");
-        w.begin_drain()?;
-        w.drain_requested = true;
-        let pwqs = w.pwqs().to_vec();
-        for p in pwqs {
-            self.pools[pool_of(p).0 as usize].pwq_set_draining(p, true);
-        }
-        let start = out.len();
-        self.drain_step(wq, now, out);
-        self.settle(start, now, out);
-        Ok(())
+        ops::drain_workqueue(&mut self.drv(now, Context::default()), wq, out)
     }
 
-    fn wq_is_empty(&self, wq: WqId) -> bool {
-        self.wqs.get(wq).is_none_or(|w| {
-            w.pwqs().iter().all(|&p| {
-                let pool = &self.pools[pool_of(p).0 as usize];
-                pool.pwq_is_empty(p) && pool.pwq_nr_in_flight(p) == 0
-            })
-        })
+    /// `cancel_work` ([`ops::cancel_work`]), delayed items included: whether it was
+    /// pending. Single-threaded, no other context can own its PENDING: an item pending on
+    /// no list and no timer counts as not pending.
+    pub fn cancel_work(&mut self, work: &WorkHead, now: u64, out: &mut Actions) -> bool {
+        ops::cancel_work(&mut self.drv(now, Context::default()), work, out).unwrap_or(false)
     }
 
-    fn drain_step(&mut self, wq: WqId, now: u64, out: &mut Actions) {
-        let Some(w) = self.wqs.get(wq) else { return };
-        if !w.drain_requested {
-            return;
-        }
-        if self.wq_is_empty(wq) {
-            let w = self.wqs.get_mut(wq).expect("exists");
-            w.end_drain();
-            let pwqs = w.pwqs().to_vec();
-            for p in pwqs {
-                self.pools[pool_of(p).0 as usize].pwq_set_draining(p, false);
-            }
-            out.push(Action::WqDrained { wq });
-            return;
-        }
-        if w.flush_in_progress().is_none() {
-            // A flush that completes at once shows up as WqFlushDone in `out`; settle()
-            // then calls drain_step again.
-            let _ = self.start_flush(wq, now, out);
-        }
-    }
-
-    /// Process the cross-lock consequences of what pools decided since `start`:
-    /// FlushColorDone -> the workqueue's flush, flush completion -> drain.
-    fn settle(&mut self, start: usize, now: u64, out: &mut Actions) {
-        let mut i = start;
-        while i < out.len() {
-            match out.as_slice()[i].clone() {
-                Action::FlushColorDone { wq, pwq } => {
-                    if let Some(t) = self.wqs.get_mut(wq).and_then(|w| w.flush_pwq_done(pwq)) {
-                        out.push(Action::WqFlushDone { wq, ticket: t });
-                    }
-                }
-                Action::WqFlushDone { wq, .. } => {
-                    let reserved = self.wqs.get(wq).is_some_and(|w| {
-                        w.flush_reserved().is_some() && w.flush_in_progress().is_none()
-                    });
-                    if reserved {
-                        let _ = self.start_flush(wq, now, out);
-                    }
-                    self.drain_step(wq, now, out);
-                }
-                _ => {}
-            }
-            i += 1;
-        }
-    }
-
-    fn grab(&mut self, work: &WorkHead, now: u64, out: &mut Actions) -> Option<Option<WorkRef>> {
-        if work.grab_pending() {
-            return Some(None);
-        }
-        let pool = self.item_pool(work)?;
-        let start = out.len();
-        let g = self
-            .pools
-            .get_mut(pool.0 as usize)?
-            .try_grab_pending(work, now, out);
-        self.settle(start, now, out);
-        match g {
-            Grab::Grabbed(w) => Some(Some(w)),
-            Grab::NotHere => None,
-        }
-    }
-
-    /// `cancel_work`: if the item is pending, take it off its queue and return its
-    /// reference (its PENDING cleared). `None`: it was not pending (it may be running: a
-    /// cancel_sync then waits with `flush_work`).
-    pub fn cancel_work(&mut self, work: &WorkHead, now: u64, out: &mut Actions) -> Option<WorkRef> {
-        match self.grab(work, now, out) {
-            Some(Some(w)) => {
-                w.head().clear_pending();
-                Some(w)
-            }
-            Some(None) => {
-                work.clear_pending();
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// `disable_work`: cancel it and increment its disable count (queueing then fails with
-    /// `Disabled` until `enable_work`). Returns the cancelled reference if it was pending.
-    /// Nothing changes on error.
+    /// `disable_work` ([`ops::disable_work`]): whether it was pending.
     pub fn disable_work(
         &mut self,
         work: &WorkHead,
         now: u64,
         out: &mut Actions,
-    ) -> Result<Option<WorkRef>, DisableWorkError> {
-        if work.disable_count() == u16::MAX {
-            return Err(DisableError::Overflow.into());
-        }
-        // Own PENDING first (grab), so that the word is off queue when the count changes.
-        let cancelled = match self.grab(work, now, out) {
-            Some(c) => c,
-            None => return Err(DisableWorkError::Busy),
-        };
-        // Cannot overflow: checked above, and nothing else runs in between.
-        let _ = work.disable();
-        work.clear_pending();
-        Ok(cancelled)
+    ) -> Result<bool, DisableWorkError> {
+        ops::disable_work(&mut self.drv(now, Context::default()), work, out)
     }
 
     /// `enable_work`: decrement the disable count; returns the new count.
     pub fn enable_work(&mut self, work: &WorkHead) -> Result<u16, DisableError> {
-        work.enable()
+        ops::enable_work(work)
     }
 
     /// `workqueue_congested(cpu, wq)`: whether items of `wq` wait on the inactive list of
     /// its pwq for `cpu` (`None`: CPU 0, as for queueing; unbound workqueues have one pwq).
     pub fn workqueue_congested(&self, wq: WqId, cpu: Option<u32>) -> Result<bool, QueueError> {
-        let w = match self.wqs.get(wq) {
-            None => return Err(QueueError::NoSuchWorkqueue(wq)),
-            Some(w) => w,
-        };
-        let pwq = w.select_pwq(cpu)?;
+        let pwq = self.select(wq, cpu)?;
         Ok(self
             .pools
             .get(pool_of(pwq).0 as usize)
             .is_some_and(|p| p.pwq_congested(pwq)))
     }
 
+    fn select(&self, wq: WqId, cpu: Option<u32>) -> Result<PwqId, QueueError> {
+        let w = self.wqs.get(wq).ok_or(QueueError::NoSuchWorkqueue(wq))?;
+        let t = PwqTable {
+            pwqs: if w.is_destroyed() { &[] } else { w.pwqs() },
+            unbound: w.flags().contains(WqFlags::UNBOUND),
+            name: w.name(),
+        };
+        ops::select_pwq(&t, wq, cpu, None)
+    }
+
     /// `work_busy`: PENDING (1) if queued, RUNNING (2) if a worker of its pool runs it.
-    pub fn work_busy(&self, work: &WorkHead) -> WorkBusy {
-        let mut b = WorkBusy::empty();
-        if work.is_pending() {
-            b |= WorkBusy::PENDING;
-        }
-        if let Some(p) = self
-            .item_pool(work)
-            .and_then(|p| self.pools.get(p.0 as usize))
-        {
-            if p.is_executing(work).is_some() {
-                b |= WorkBusy::RUNNING;
-            }
-        }
-        b
+    pub fn work_busy(&mut self, work: &WorkHead) -> WorkBusy {
+        ops::work_busy(&mut self.drv(0, Context::default()), work)
     }
 
     // ------------------------------------------------------------------ accessors
@@ -727,7 +542,7 @@ impl System {
 
     /// The pool a workqueue uses for `cpu` (`None`: its first/only pwq).
     pub fn pwq_of(&self, wq: WqId, cpu: Option<u32>) -> Option<PwqId> {
-        self.wqs.get(wq)?.select_pwq(cpu).ok()
+        self.select(wq, cpu).ok()
     }
 
     /// The workqueue watchdog's view: pools with pending work and no progress for at least

@@ -84,6 +84,9 @@ impl WqSpec {
         if self.name.contains('\0') {
             return Err(WqError::NameHasNul);
         }
+        if let Some((offset, ch)) = self.name.char_indices().find(|(_, c)| c.is_control()) {
+            return Err(WqError::NameHasControl { ch, offset });
+        }
         let unknown = self.flags.bits() & !WqFlags::all().bits();
         if unknown != 0 {
             return Err(WqError::UnknownFlags { bits: unknown });

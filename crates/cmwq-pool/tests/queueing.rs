@@ -139,8 +139,8 @@ fn highpri_and_bh_queues_use_their_pools() {
     );
     let ubpool = cmwq_pool::pool_of(h.sys.pwq_of(ub, None).unwrap());
     assert_eq!(
-        ubpool.0, 8,
-        "unbound pools come after the 4 per-CPU pools of each CPU"
+        ubpool.0, 9,
+        "unbound pools come after the 4 per-CPU pools of each CPU: 4n nice 0, 4n+1 nice -20"
     );
     assert_eq!(h.sys.pool(ubpool).unwrap().kind().nice(), -20);
 }

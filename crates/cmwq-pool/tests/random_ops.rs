@@ -136,7 +136,7 @@ proptest! {
                 Op::Pressure(on) => h.create_fails = on,
                 Op::Advance { ms } => h.advance(ms * MS),
                 Op::Cancel { item } => {
-                    if h.sys.cancel_work(items[item].head(), h.now, &mut h.out).is_some() {
+                    if h.sys.cancel_work(items[item].head(), h.now, &mut h.out) {
                         cancelled[item] += 1;
                     }
                     h.settle();

@@ -194,7 +194,7 @@ fn creation_stops_when_no_longer_needed() {
     h.queue(wq, &a).unwrap();
     let pool = pool0();
     let cancelled = h.sys.cancel_work(a.head(), h.now, &mut h.out);
-    assert!(cancelled.is_some());
+    assert!(cancelled);
     h.advance_to(CREATE_COOLDOWN);
     assert_eq!(h.create_failures, 1, "no new attempt: nothing to do");
     assert!(!h.sys.pool(pool).unwrap().manager_active());

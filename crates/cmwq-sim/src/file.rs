@@ -1,5 +1,8 @@
 //! The scenario file format: a small TOML document, so a scenario needs no code.
 //!
+//! `SCENARIOS.md` beside the crate's README is the reference (every table and key, units,
+//! defaults, pitfalls); [`json_schema`] is the format as a JSON Schema. In short:
+//!
 //! ```toml
 //! name = "my-case"
 //! description = "one blocked rescued item and its siblings"
@@ -18,7 +21,7 @@
 //! max_active = 0      # 0 = default
 //!
 //! [[pressure]]
-//! start = "0"
+//! start = "1ms"       # not "0": a pool starts with no workers (SCENARIOS.md)
 //! end = "1s"
 //!
 //! [[item]]
@@ -47,32 +50,59 @@ use crate::ScenarioError;
 use crate::scenario::{ItemSpec, PolicyChoice, Scenario, Step, WorkqueueSpec, WqKind};
 use crate::time::{exact, parse_duration};
 
-#[derive(Deserialize)]
+/// A duration: a number (fractions allowed) and a unit, `ns`, `us`, `ms` or `s`; `0` alone.
+const DURATION: &str = r"^\s*(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$";
+/// A script step, as [`parse_step`] reads it.
+const STEP: &str = r"^\s*(run|sleep)\s+(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$|^\s*(block|signal|queue)\s+\S+\s*$";
+
+/// A cmwq-sim scenario file (crates/cmwq-sim/SCENARIOS.md describes every key).
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "cmwq-sim scenario")]
 struct RawScenario {
+    /// The scenario's name, shown in the output.
     name: String,
+    /// One line about it.
     #[serde(default)]
     description: String,
+    /// Seeds the jitter: the same file and seed always give the same run.
     #[serde(default)]
     seed: u64,
+    /// CPUs (1..=64); each has per-CPU pools.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 64))]
     cpus: u32,
+    /// Each `run` step lasts its duration plus or minus up to this many percent.
     #[serde(default)]
+    #[schemars(range(max = 100))]
     jitter: u32,
+    /// The rescuer policy `run` uses without `--policy` (default all).
+    #[schemars(extend("enum" = ["slurp", "cursor", "rescan", "all"]))]
     policy: Option<String>,
+    /// Instants at which to print the kernel-format dump.
     #[serde(default)]
+    #[schemars(inner(pattern(DURATION)))]
     dumps: Vec<String>,
+    /// Item groups whose sibling stall is measured (default: those on a mem_reclaim
+    /// workqueue that never sleep).
     #[serde(default)]
     siblings: Vec<String>,
+    /// Stop the run here even if work remains.
+    #[schemars(pattern(DURATION))]
     until: Option<String>,
+    /// Workqueues, created before t=0.
     #[serde(default)]
     workqueue: Vec<RawWorkqueue>,
+    /// Memory-pressure windows: every worker creation in [start, end) fails.
     #[serde(default)]
     pressure: Vec<RawWindow>,
+    /// Groups of identical work items.
     #[serde(default)]
     item: Vec<RawItem>,
+    /// Events signalled at fixed instants.
     #[serde(default)]
     signal: Vec<RawSignal>,
+    /// flush_work() calls at fixed instants.
     #[serde(default)]
     flush: Vec<RawFlush>,
 }
@@ -81,54 +111,100 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Deserialize)]
+/// A workqueue.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWorkqueue {
+    /// The name dumps print; items refer to it with `wq`.
     name: String,
+    /// percpu (default), unbound or ordered.
+    #[schemars(extend("enum" = ["percpu", "unbound", "ordered"]))]
     kind: Option<String>,
+    /// mem_reclaim (owns a rescuer), highpri, cpu_intensive.
     #[serde(default)]
+    #[schemars(extend("items" = {"enum": ["mem_reclaim", "highpri", "cpu_intensive"]}))]
     flags: Vec<String>,
+    /// Per-pwq limit of active items; 0 = the default (1024).
     #[serde(default)]
+    #[schemars(range(max = 2048))]
     max_active: u32,
 }
 
-#[derive(Deserialize)]
+/// A memory-pressure window.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWindow {
+    /// First instant of pressure.
+    #[schemars(pattern(DURATION))]
     start: String,
+    /// First instant without pressure.
+    #[schemars(pattern(DURATION))]
     end: String,
 }
 
-#[derive(Deserialize)]
+/// A group of identical work items.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawItem {
+    /// The group's name, for `queue` steps, `siblings` and flushes.
     name: String,
+    /// The function name dumps print (default: the name).
     func: Option<String>,
+    /// The workqueue the items are queued on.
     wq: String,
+    /// The CPU they are queued from (default 0).
     cpu: Option<u32>,
+    /// When the first instance is queued (default 0).
+    #[schemars(pattern(DURATION))]
     at: Option<String>,
+    /// Queued only by another item's `queue` step; excludes `at`.
     #[serde(default)]
     chained: bool,
+    /// How many instances (at least 1).
     #[serde(default = "one")]
+    #[schemars(range(min = 1))]
     count: u32,
+    /// Time between the instances' initial queueing (default 0).
+    #[schemars(pattern(DURATION))]
     interval: Option<String>,
+    /// Steps: `run D`, `sleep D`, `block EVENT`, `signal EVENT`, `queue ITEM`.
     #[serde(default)]
+    #[schemars(inner(pattern(STEP)))]
     script: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// An event signalled at a fixed instant.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSignal {
+    /// The event, as `block` steps name it.
     event: String,
+    /// When.
+    #[schemars(pattern(DURATION))]
     at: String,
 }
 
-#[derive(Deserialize)]
+/// A flush_work() of a group's first instance.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawFlush {
+    /// The group whose first instance is flushed.
     item: String,
+    /// When.
+    #[schemars(pattern(DURATION))]
     at: String,
+    /// The id of the flushing task: dumps print the barrier as BAR(waiter).
     waiter: u32,
+}
+
+/// The file format as a JSON Schema (draft 2020-12), derived from the types the file is
+/// read into, so it cannot drift from what [`Scenario::from_toml`] accepts (the meaning
+/// checks, such as names that must refer to something, are [`Scenario::from_toml`]'s).
+/// Editors with TOML schema support (taplo) use it for completion and checks;
+/// `cmwq-sim schema` prints it.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawScenario);
+    format!("{:#}\n", schema.as_value())
 }
 
 /// Parses one script step: `run D`, `sleep D`, `block EVENT`, `queue ITEM`, `signal EVENT`.
@@ -454,6 +530,64 @@ at = "3s"
             Scenario::from_toml(text).unwrap_err(),
             ScenarioError::Invalid(_)
         ));
+    }
+
+    /// The keys of each table of the schema: `("", top-level keys)`, then one entry per
+    /// array-of-tables key with that table's keys.
+    fn schema_tables() -> Vec<(String, Vec<String>)> {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let mut tables = vec![(String::new(), keys(&schema))];
+        for (key, prop) in schema["properties"].as_object().unwrap() {
+            if let Some(r) = prop["items"]["$ref"].as_str() {
+                let def = r.trim_start_matches("#/$defs/");
+                tables.push((key.clone(), keys(&schema["$defs"][def])));
+            }
+        }
+        tables
+    }
+
+    #[test]
+    fn schema_lists_every_table_and_key_and_rejects_unknown_ones() {
+        let schema: serde_json::Value = serde_json::from_str(&json_schema()).unwrap();
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["required"], serde_json::json!(["name"]));
+        let tables = schema_tables();
+        let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
+        for t in ["", "workqueue", "pressure", "item", "signal", "flush"] {
+            assert!(names.contains(&t), "table {t:?} missing from {names:?}");
+        }
+        let item = &tables.iter().find(|(t, _)| t == "item").unwrap().1;
+        assert!(item.iter().any(|k| k == "script") && item.iter().any(|k| k == "chained"));
+        let flush = &schema["$defs"]["RawFlush"];
+        assert_eq!(flush["additionalProperties"], false);
+        assert_eq!(flush["properties"]["waiter"]["type"], "integer");
+    }
+
+    #[test]
+    fn every_key_of_the_format_is_documented_in_the_reference() {
+        let doc = include_str!("../SCENARIOS.md");
+        let tables = schema_tables();
+        let is_table = |key: &str| tables.iter().any(|(t, _)| t == key);
+        for (table, keys) in &tables {
+            if !table.is_empty() {
+                let heading = format!("## `[[{table}]]`");
+                assert!(doc.contains(&heading), "SCENARIOS.md has no {heading}");
+            }
+            for key in keys.iter().filter(|k| !is_table(k)) {
+                assert!(
+                    doc.contains(&format!("| `{key}` |")),
+                    "SCENARIOS.md has no row for key `{key}` of table {table:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub mod library;
 pub mod metrics;
 pub mod report;
 pub mod scenario;
+pub mod starter;
 pub mod time;
 pub mod timeline;
 pub mod trace;

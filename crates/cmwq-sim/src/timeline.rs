@@ -1,13 +1,19 @@
 //! Timelines of a run: an SVG picture (built with the `svg` crate) and a text one.
 //!
-//! The picture has one lane per worker (the rescuer's lane tinted and labelled
-//! `(RESCUER)`), time left to right; every run of a work item is a bar from start to
-//! finish coloured by its pwq, lighter where it slept, with a thin whisker back to the
-//! instant it was queued; memory-pressure windows are shaded; maydays and worker creations
-//! (successful and failed) are ticks on the row above the lanes. Hovering a bar shows the
-//! item's name and times (SVG `<title>`). Several runs stack on one time axis, so Slurp and
-//! Cursor of one scenario compare at a glance. The output depends on the traces only, so
-//! it is deterministic for a seed.
+//! The picture has one lane per worker that ran an item (the rescuer's lane tinted and
+//! labelled `(RESCUER)`; workers idle the whole run are named above the lanes instead of
+//! drawn empty), time left to right; every run of a work item is a bar from start to
+//! finish coloured by its pwq, lighter where it slept, at least [`MIN_BAR_W`] pixels wide
+//! (so a 2 ms item on a 3 s axis shows), with a dashed line back to the instant it was
+//! queued; memory-pressure windows are shaded and named; maydays and worker creations
+//! (successful and failed) are ticks on the row above the lanes. What matters is written
+//! on the picture, so it reads the same as a PNG or a README image: consecutive runs of
+//! one item group are labelled once (`8× xfs_end_io_sibling at 1.002s`, or the function
+//! and how long it slept), placed inside the bar, beside it, or over a neighbour,
+//! never over another label. Hovering a bar still shows the item's name and times (SVG
+//! `<title>`). Several runs stack on one time axis, so Slurp and Cursor of one scenario
+//! compare at a glance. The output depends on the traces only, so it is deterministic for
+//! a seed.
 
 use std::fmt::Write as _;
 
@@ -26,8 +32,18 @@ const PALETTE: [&str; 10] = [
 const WIDTH: f64 = 1200.0;
 /// Smallest width of the lane-label column.
 const MIN_LEFT: f64 = 130.0;
-/// Approximate advance of one bold 11px character, to size the label column.
-const LABEL_CHAR_W: f64 = 7.0;
+/// Advance of one bold 11px character, to size the label column: generous, so that a
+/// wider fallback font (Verdana) still fits; labels are anchored at the left edge, so one
+/// that is wider still runs into the plot rather than off the picture.
+const LABEL_CHAR_W: f64 = 7.6;
+/// Left margin of the lane labels.
+const LABEL_X: f64 = 8.0;
+/// Narrowest drawn item bar: a 2 ms item on a 3 s axis is well under a pixel wide.
+pub const MIN_BAR_W: f64 = 3.0;
+/// Advance of one 10px character of a bar label, to place it where it fits.
+const BAR_LABEL_CHAR_W: f64 = 6.0;
+/// Runs of one item group closer than this many pixels are labelled together.
+const CLUSTER_GAP_PX: f64 = 4.0;
 const RIGHT: f64 = 24.0;
 const LANE_H: f64 = 16.0;
 const LANE_GAP: f64 = 4.0;
@@ -61,6 +77,13 @@ impl Scale {
     /// Width of `[a, b)`, never thinner than one pixel.
     fn w(&self, a: Nanos, b: Nanos) -> f64 {
         r2((self.x(b) - self.x(a)).max(1.0))
+    }
+    /// Left edge and width of an item bar `[a, b)`: at least [`MIN_BAR_W`] wide, kept
+    /// inside the plot.
+    fn bar(&self, a: Nanos, b: Nanos) -> (f64, f64) {
+        let w = (self.x(b) - self.x(a)).max(MIN_BAR_W);
+        let x = self.x(a).min(self.left + self.plot_w - w);
+        (r2(x), r2(w))
     }
 }
 
@@ -107,8 +130,106 @@ fn lanes(trace: &Trace) -> Vec<WorkerIdx> {
     lanes
 }
 
+/// The lanes the picture draws: workers that ran at least one item, in [`lanes`] order.
+/// A worker that stayed idle the whole run gets no lane; the panel names it instead.
+fn busy_lanes(trace: &Trace) -> (Vec<WorkerIdx>, Vec<WorkerIdx>) {
+    let spans = trace.spans();
+    lanes(trace)
+        .into_iter()
+        .partition(|&w| spans.iter().any(|s| s.worker == w))
+}
+
 fn panel_height(trace: &Trace) -> f64 {
-    PANEL_TITLE_H + TICK_ROW_H + lanes(trace).len() as f64 * (LANE_H + LANE_GAP) + AXIS_H
+    let drawn = busy_lanes(trace).0.len().max(1);
+    PANEL_TITLE_H + TICK_ROW_H + drawn as f64 * (LANE_H + LANE_GAP) + AXIS_H
+}
+
+/// Consecutive runs of one item group in one lane, drawn close together: labelled once.
+struct Cluster {
+    /// The first run's item.
+    item: u32,
+    count: usize,
+    start: Nanos,
+    /// Time its runs spent asleep or blocked.
+    asleep: Nanos,
+    /// Drawn extent.
+    x1: f64,
+    x2: f64,
+}
+
+/// The clusters of one lane, left to right.
+fn clusters(trace: &Trace, scale: &Scale, spans: &[&crate::trace::Span]) -> Vec<Cluster> {
+    let mut out: Vec<Cluster> = Vec::new();
+    for s in spans {
+        let (x, w) = scale.bar(s.start, s.end);
+        let group = &trace.items[s.item as usize].group;
+        let asleep: Nanos = s.sleeps.iter().map(|&(a, b)| b.saturating_sub(a)).sum();
+        match out.last_mut() {
+            Some(c)
+                if trace.items[c.item as usize].group == *group && x - c.x2 < CLUSTER_GAP_PX =>
+            {
+                c.count += 1;
+                c.x2 = c.x2.max(x + w);
+                c.asleep += asleep;
+            }
+            _ => out.push(Cluster {
+                item: s.item,
+                count: 1,
+                start: s.start,
+                asleep,
+                x1: x,
+                x2: x + w,
+            }),
+        }
+    }
+    out
+}
+
+/// A bar label: dark text with a white halo, readable over any bar or background.
+fn bar_label(x: f64, y: f64, text: String, anchor: &str) -> Text {
+    label(x, y, text, 10)
+        .set("text-anchor", anchor.to_owned())
+        .set("fill", "#111")
+        .set("stroke", "white")
+        .set("stroke-width", 2.5)
+        .set("stroke-linejoin", "round")
+        .set("paint-order", "stroke")
+}
+
+/// Where a label `width` wide goes for a cluster: inside it, to its right or to its left
+/// (free space first, then over a neighbour), never over another label of the lane.
+/// Returns the x and the anchor.
+fn place_label(
+    c: &Cluster,
+    width: f64,
+    free: (f64, f64),
+    plot: (f64, f64),
+    taken: &[(f64, f64)],
+) -> Option<(f64, &'static str, (f64, f64))> {
+    let clear =
+        |a: f64, b: f64| a >= plot.0 && b <= plot.1 && taken.iter().all(|&(p, q)| b <= p || a >= q);
+    let inside = (c.x1 + 3.0, c.x1 + 3.0 + width);
+    if inside.1 <= c.x2 - 3.0 && clear(inside.0, inside.1) {
+        return Some((inside.0, "start", inside));
+    }
+    let right = (c.x2 + 3.0, c.x2 + 3.0 + width);
+    let left = (c.x1 - 3.0 - width, c.x1 - 3.0);
+    let candidates = [
+        (right, right.1 <= free.1),
+        (left, left.0 >= free.0),
+        (right, true),
+        (left, true),
+    ];
+    candidates
+        .into_iter()
+        .find(|&((a, b), ok)| ok && clear(a, b))
+        .map(|((a, b), _)| {
+            if a == right.0 {
+                (a, "start", (a, b))
+            } else {
+                (b, "end", (a, b))
+            }
+        })
 }
 
 fn label(x: f64, y: f64, text: impl Into<String>, size: u32) -> Text {
@@ -121,19 +242,26 @@ fn label(x: f64, y: f64, text: impl Into<String>, size: u32) -> Text {
 
 fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
     let mut g = Group::new().set("class", "run");
-    let lanes = lanes(trace);
+    let (lanes, idle) = busy_lanes(trace);
     let lanes_top = top + PANEL_TITLE_H + TICK_ROW_H;
-    let lanes_bottom = lanes_top + lanes.len() as f64 * (LANE_H + LANE_GAP);
+    let lanes_bottom = lanes_top + lanes.len().max(1) as f64 * (LANE_H + LANE_GAP);
     let policy = trace.policy.map_or("", |p| p.name());
-    g = g.add(
-        label(
-            8.0,
-            top + 15.0,
-            format!("{} \u{2014} {policy}", trace.scenario),
-            14,
-        )
-        .set("font-weight", "bold"),
-    );
+    let title = format!("{} \u{2014} {policy}", trace.scenario);
+    let title_w = title.chars().count() as f64 * 8.5;
+    g = g.add(label(LABEL_X, top + 15.0, title, 14).set("font-weight", "bold"));
+    if !idle.is_empty() {
+        let names: Vec<String> = idle.iter().map(|&w| trace.worker_label(w)).collect();
+        let mut note = format!("idle the whole run, not drawn: {}", names.join(", "));
+        let room = ((WIDTH - RIGHT - LABEL_X - title_w - 16.0) / 6.0) as usize;
+        if note.chars().count() > room {
+            note = format!(
+                "{} workers idle the whole run, not drawn ({} ...)",
+                idle.len(),
+                names[0]
+            );
+        }
+        g = g.add(label(LABEL_X + title_w + 16.0, top + 15.0, note, 10).set("fill", "#666"));
+    }
 
     // Lane backgrounds and labels.
     for (row, &w) in lanes.iter().enumerate() {
@@ -147,13 +275,7 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
                 .set("height", LANE_H)
                 .set("fill", if info.rescuer { "#fde9c9" } else { "#f3f3f3" }),
         );
-        let mut text = label(
-            scale.left - 6.0,
-            y + LANE_H - 4.0,
-            trace.worker_label(w),
-            11,
-        )
-        .set("text-anchor", "end");
+        let mut text = label(LABEL_X, y + LANE_H - 4.0, trace.worker_label(w), 11);
         if info.rescuer {
             text = text.set("font-weight", "bold").set("fill", "#a34400");
         }
@@ -176,6 +298,15 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
                     Pretty(b)
                 ))),
         );
+        // Said in words too, at the window's right end in the tick row.
+        let text = format!("pressure {}\u{2013}{}", Pretty(a), Pretty(b));
+        let w = text.chars().count() as f64 * BAR_LABEL_CHAR_W;
+        if scale.x(b) - scale.x(a) > w + 6.0 {
+            g = g.add(
+                bar_label(scale.x(b) - 3.0, top + PANEL_TITLE_H + 12.0, text, "end")
+                    .set("fill", "#b22222"),
+            );
+        }
     }
 
     // Item bars.
@@ -222,11 +353,12 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
                 .set("stroke", "#333")
                 .set("stroke-width", 0.4),
         );
+        let (bar_x, bar_w) = scale.bar(span.start, span.end);
         let mut bar = Group::new().add(Title::new(tip)).add(
             Rectangle::new()
-                .set("x", scale.x(span.start))
+                .set("x", bar_x)
                 .set("y", r2(y + 1.0))
-                .set("width", scale.w(span.start, span.end))
+                .set("width", bar_w)
                 .set("height", LANE_H - 2.0)
                 .set("fill", colour)
                 .set("stroke", "#333")
@@ -244,6 +376,40 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
             );
         }
         g = g.add(bar);
+    }
+
+    // Bar labels: what runs where, readable without hovering.
+    let all_spans = trace.spans();
+    for (row, &w) in lanes.iter().enumerate() {
+        let y = lanes_top + row as f64 * (LANE_H + LANE_GAP);
+        let mut mine: Vec<&crate::trace::Span> =
+            all_spans.iter().filter(|s| s.worker == w).collect();
+        mine.sort_by_key(|s| s.start);
+        let cl = clusters(trace, scale, &mine);
+        let mut taken: Vec<(f64, f64)> = Vec::new();
+        let plot = (scale.left, scale.left + scale.plot_w);
+        for (i, c) in cl.iter().enumerate() {
+            let func = &trace.items[c.item as usize].func;
+            let mut text = if c.count > 1 {
+                format!("{}\u{d7} {func}", c.count)
+            } else {
+                func.clone()
+            };
+            if c.x2 - c.x1 < 40.0 {
+                let _ = write!(text, " at {}", Pretty(c.start));
+            } else if c.asleep > 0 {
+                let _ = write!(text, " (asleep {})", Pretty(c.asleep));
+            }
+            let width = text.chars().count() as f64 * BAR_LABEL_CHAR_W;
+            let free = (
+                if i > 0 { cl[i - 1].x2 } else { plot.0 },
+                cl.get(i + 1).map_or(plot.1, |n| n.x1),
+            );
+            if let Some((x, anchor, extent)) = place_label(c, width, free, plot, &taken) {
+                taken.push(extent);
+                g = g.add(bar_label(x, y + LANE_H - 4.0, text, anchor));
+            }
+        }
     }
 
     // Tick row: maydays and creations.
@@ -343,7 +509,7 @@ fn legend(traces: &[&Trace]) -> (Group, f64) {
             ));
         }
     }
-    entries.push(("sleeping (lighter)".into(), "#b0b0b0", "sleep"));
+    entries.push(("asleep or blocked (lighter)".into(), "#b0b0b0", "sleep"));
     entries.push(("memory pressure".into(), "#d62728", "pressure"));
     entries.push(("mayday".into(), "#d62728", "tick"));
     entries.push(("worker created".into(), "#2ca02c", "tick"));
@@ -435,7 +601,12 @@ pub fn render_svg_stack(traces: &[&Trace]) -> String {
     let t_max = traces.iter().map(|t| t.end).max().unwrap_or(0).max(1);
     let longest = traces
         .iter()
-        .flat_map(|t| (0..t.workers.len() as u32).map(|w| t.worker_label(w).chars().count()))
+        .flat_map(|t| {
+            busy_lanes(t)
+                .0
+                .into_iter()
+                .map(|w| t.worker_label(w).chars().count())
+        })
         .max()
         .unwrap_or(0);
     let left = (longest as f64 * LABEL_CHAR_W + 12.0).clamp(MIN_LEFT, WIDTH / 2.0);
@@ -486,6 +657,18 @@ pub fn render_text(trace: &Trace, columns: usize) -> String {
     render_text_until(trace, columns, trace.end)
 }
 
+/// The width of the label column of [`render_text`]'s rows for this trace (its longest
+/// worker name, at least 8), so a caller can fit the whole timeline to a terminal:
+/// a row is `label + " |" + columns + "|"`.
+pub fn text_label_width(trace: &Trace) -> usize {
+    lanes(trace)
+        .iter()
+        .map(|&w| trace.worker_label(w).len())
+        .max()
+        .unwrap_or(0)
+        .max(8)
+}
+
 /// [`render_text`] on a time axis from 0 to `t_max` (at least the trace's end), so that
 /// several runs print on one scale.
 pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String {
@@ -494,12 +677,7 @@ pub fn render_text_until(trace: &Trace, columns: usize, t_max: Nanos) -> String 
     let col =
         |t: Nanos| ((t as u128 * columns as u128 / (t_max as u128 + 1)) as usize).min(columns - 1);
     let lanes = lanes(trace);
-    let width = lanes
-        .iter()
-        .map(|&w| trace.worker_label(w).len())
-        .max()
-        .unwrap_or(0)
-        .max(8);
+    let width = text_label_width(trace);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -650,6 +828,91 @@ mod tests {
         assert!(svg.contains("mayday for q/cpu0 at 10ms"));
         assert!(svg.contains("worker creation failed for pool cpu0 at 1ms"));
         assert_eq!(svg, render_svg(&sample()), "rendering is deterministic");
+    }
+
+    #[test]
+    fn short_items_on_a_long_axis_stay_visible_and_labelled() {
+        // The reported case: 2 ms siblings on a 3 s axis, well under a pixel each.
+        let svg = crate::reported_case_svg().unwrap();
+        let widths = svg
+            .split("<rect ")
+            .filter(|r| r.contains("stroke-width=\"0.3\""))
+            .filter_map(|r| {
+                r.split(" width=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            });
+        assert!(widths.clone().count() > 0);
+        assert!(
+            widths.clone().all(|w| w >= MIN_BAR_W),
+            "an item bar under {MIN_BAR_W}px"
+        );
+        // What matters is written on the picture, not only in hover titles.
+        let text = |s: &str| svg.contains(&format!(">\n{s}\n</text>"));
+        assert!(
+            text("8\u{d7} xfs_end_io_sibling at 3s"),
+            "slurp's siblings, at 3s"
+        );
+        assert!(
+            text("8\u{d7} xfs_end_io_sibling at 1.002s"),
+            "cursor's, at 1.002s"
+        );
+        assert!(
+            text("xfs_end_io (asleep 2.987s)"),
+            "the blocked item says so"
+        );
+        assert!(
+            text("pressure 1ms\u{2013}1s"),
+            "the pressure window is named"
+        );
+    }
+
+    #[test]
+    fn idle_workers_get_no_lane_but_are_named() {
+        let mut t = sample();
+        t.workers.push(WorkerInfo {
+            id: 11,
+            name: "kworker/0:7".into(),
+            pool: Some(0),
+            rescuer: false,
+        });
+        let svg = render_svg(&t);
+        assert!(svg.contains("idle the whole run, not drawn: kworker/0:0, kworker/0:7"));
+        assert_eq!(
+            svg.matches("kworker/0:7").count(),
+            1,
+            "no lane label for it"
+        );
+        assert_eq!(panel_height(&t), panel_height(&sample()));
+    }
+
+    #[test]
+    fn long_rescuer_labels_start_at_the_left_margin_with_room_to_spare() {
+        let mut t = sample();
+        t.workers[1].name = "kworker/R-nvme-reset-wq-with-a-long-name".into();
+        let svg = render_svg(&t);
+        let label = format!("{} (RESCUER)", t.workers[1].name);
+        let lane = svg
+            .split("<text ")
+            .find(|x| x.contains(&format!("{label}\n</text>")))
+            .unwrap_or_else(|| panic!("the rescuer lane label {label:?} in {svg}"));
+        assert!(
+            lane.contains(&format!("x=\"{LABEL_X}\"")) && !lane.contains("text-anchor"),
+            "{lane}"
+        );
+        // The plot starts right of the label, even at the wide fallback font's advance.
+        let left: f64 = svg
+            .split("<rect ")
+            .find(|r| r.contains("fill=\"#fde9c9\""))
+            .and_then(|r| r.split("x=\"").nth(1)?.split('"').next()?.parse().ok())
+            .expect("the rescuer's lane background");
+        assert!(
+            left >= LABEL_X + label.chars().count() as f64 * 7.5,
+            "plot starts at {left}"
+        );
     }
 
     #[test]

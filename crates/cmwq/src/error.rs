@@ -58,8 +58,32 @@ pub enum BuildError {
 }
 
 impl BuildError {
-    pub(crate) fn from_core<E: Into<BuildError>>(e: E) -> BuildError {
-        e.into()
+    /// The core refused the specification of workqueue `name` (`max_active` as given):
+    /// its errors in the runtime's terms.
+    pub(crate) fn from_spec(e: cmwq_pool::WqError, name: &str, max_active: u32) -> BuildError {
+        use cmwq_pool::WqError as E;
+        match e {
+            E::EmptyName | E::NameTooLong { .. } => BuildError::BadName {
+                name: name.to_owned(),
+                len: name.len(),
+                max: cmwq_pool::WQ_NAME_LEN - 1,
+            },
+            E::MaxActiveOutOfRange { .. } => BuildError::BadMaxActive {
+                given: max_active,
+                max: u32::from(cmwq_pool::WQ_MAX_ACTIVE),
+            },
+            E::OrderedMaxActive { .. } => {
+                BuildError::Conflict("an ordered workqueue has max_active 1")
+            }
+            E::UnboundAndPercpu => {
+                BuildError::Conflict("WQ_UNBOUND and WQ_PERCPU exclude each other")
+            }
+            E::Unsupported { .. } => BuildError::Conflict(
+                "WQ_BH: userspace has no softirq context to run bottom-half work in",
+            ),
+            E::Pool(p) => BuildError::Pwq(p),
+            e => BuildError::Spec(e),
+        }
     }
 }
 

@@ -25,7 +25,11 @@
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
-//!   Dropping a workqueue drains it.
+//!   Dropping a workqueue drains it. The item operations (`flush_work`, `cancel_work`,
+//!   `cancel_work_sync`, `flush_delayed_work`, `cancel_delayed_work*`) act on the item
+//!   wherever it is queued, as the kernel's do: its work head records where it was last
+//!   queued, so through any workqueue of the same runtime they reach the item on its own
+//!   workqueue. Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that
@@ -78,7 +82,6 @@ mod config;
 mod error;
 mod flags;
 mod item;
-mod ops;
 mod panic;
 mod rt;
 mod runtime;
@@ -96,14 +99,14 @@ pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{LockupHook, Runtime, RuntimeBuilder};
+pub use runtime::{Runtime, RuntimeBuilder};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,
 };
 pub use stats::WorkqueueStats;
 pub use system::*;
-pub use watch::Stall;
+pub use watch::{LockupHook, Stall};
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
 
 /// The Rust examples of the repository's README.md, compiled and run as doctests so the

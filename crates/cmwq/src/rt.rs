@@ -1,27 +1,30 @@
-//! The threaded driver: pools under one lock each, worker and rescuer threads, the timer
-//! thread, and the execution of the core's actions. See SLEEP.md for the protocol.
+//! The threaded driver of the core: pools under one lock each, the worker, rescuer and
+//! manager threads, the timer thread, and the performing of the core's actions. Every
+//! workqueue decision is the core's ([`cmwq_pool::ops`]); this module only implements
+//! [`Driver`] over its locks and plays threads and timers. See SLEEP.md for the protocol.
 
 use cmwq_work::raw::WorkHeadRaw;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
+use cmwq_pool::ops::{self, RescuerStep};
 use cmwq_pool::{
-    Action, Actions, MaydaySink, Next, Pool, PoolKind, Priority, RescueNext, UnboundAttrs,
-    WorkerId, WqId,
+    Action, Actions, Context, DelayedTimers, Driver, FlushTicket, MaydaySink, Next, Pool, PoolKind,
+    PwqTable, Topology, WorkerId, WqId,
 };
 use cmwq_work::{PoolId, PwqId, WorkRef};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::blocking::{self, WorkerHooks};
 use crate::config::{Affinity, Timings};
+use crate::flags::WqFlags;
 use crate::panic::{PanicHook, WorkPanic, payload_message};
 use crate::spawner::{SpawnRequest, Spawner, ThreadRole};
-use crate::wq::WqShared;
 
 /// Id the runtime uses where no worker/wq is recorded.
 const NONE: u32 = u32::MAX;
@@ -45,19 +48,21 @@ pub(crate) enum TimerEvent {
     Idle(PoolId),
     /// `Pool::create_retry_timeout`.
     CreateRetry(PoolId),
-    /// Create a worker for the pool (the core's `CreateWorker`), off the queue path.
-    Create(PoolId),
-    /// A delayed item's timer (kernel `delayed_work_timer_fn`); stale if `generation` moved on.
-    Delayed {
-        work: WorkRef,
-        generation: u64,
-        wq: Arc<WqShared>,
-        cpu: Option<u32>,
-    },
+    /// The delayed-work timer (`ops::delayed_timeout`).
+    Delayed,
     /// The cpu-intensive tick over running workers.
     Tick,
     /// The lockup watchdog.
     Watchdog,
+}
+
+/// A pool's manager thread: it answers the core's `CreateWorker` by calling the spawner
+/// (the kernel's manager role, `maybe_create_worker`), so that a spawn that blocks delays
+/// neither the timer thread (mayday timers) nor any other pool.
+struct Manager {
+    requested: Mutex<bool>,
+    cv: Condvar,
+    started: AtomicBool,
 }
 
 /// One worker pool: the core's `Pool` under its one lock.
@@ -65,12 +70,116 @@ pub(crate) struct PoolSlot {
     pub(crate) id: PoolId,
     /// The CPU of a per-CPU pool (workers are pinned there), `None` for unbound.
     pub(crate) cpu: Option<u32>,
-    pub(crate) highpri: bool,
     pub(crate) core: Mutex<Pool>,
-    /// Next worker number in this pool, for `kworker/C:N` names.
-    next_nr: AtomicU32,
+    manager: Manager,
     /// A watchdog report was made for the current stall (reported once per stall).
     pub(crate) reported: AtomicBool,
+}
+
+/// Flushes and drains of a workqueue that completed, for the threads waiting on them.
+#[derive(Default)]
+struct Completions {
+    /// Every flush ticket below this has completed (tickets complete in order).
+    flushed_below: u64,
+    /// Drains completed so far.
+    drained: u64,
+}
+
+/// What the runtime keeps of a workqueue: the core's state under its small lock, the pwq
+/// table (fixed at creation), the rescuer thread, and where waiters wait.
+pub(crate) struct WqShared {
+    pub(crate) id: WqId,
+    pub(crate) name: String,
+    pub(crate) flags: WqFlags,
+    pub(crate) ordered: bool,
+    /// The core's workqueue state under the small per-workqueue lock (maydays, flush
+    /// colours, max_active). Lock order: any pool lock, then this.
+    pub(crate) core: Mutex<cmwq_pool::Workqueue>,
+    /// pwqs: per CPU (index = cpu), or the one unbound pwq.
+    pub(crate) pwqs: Box<[PwqId]>,
+    pub(crate) rescuer: Option<Arc<WorkerShared>>,
+    done: Mutex<Completions>,
+    done_cv: Condvar,
+    pub(crate) panics: AtomicU64,
+    pub(crate) destroyed: AtomicBool,
+    /// Set before `destroy` removes the pwqs: a pool reuses a removed pwq's slot, so the
+    /// queue path must no longer see the ids (the table reads as empty: `Destroyed`).
+    pub(crate) pwqs_removed: AtomicBool,
+}
+
+impl WqShared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: WqId,
+        name: String,
+        flags: WqFlags,
+        ordered: bool,
+        core: cmwq_pool::Workqueue,
+        pwqs: Vec<PwqId>,
+        rescuer: Option<Arc<WorkerShared>>,
+    ) -> Self {
+        WqShared {
+            id,
+            name,
+            flags,
+            ordered,
+            core: Mutex::new(core),
+            pwqs: pwqs.into_boxed_slice(),
+            rescuer,
+            done: Mutex::new(Completions::default()),
+            done_cv: Condvar::new(),
+            panics: AtomicU64::new(0),
+            destroyed: AtomicBool::new(false),
+            pwqs_removed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn table(&self) -> PwqTable<'_> {
+        PwqTable {
+            pwqs: if self.pwqs_removed.load(Ordering::Acquire) {
+                &[]
+            } else {
+                &self.pwqs
+            },
+            unbound: self.flags.contains(WqFlags::UNBOUND),
+            name: &self.name,
+        }
+    }
+
+    fn flush_done(&self, t: FlushTicket) {
+        let mut d = self.done.lock();
+        d.flushed_below = d.flushed_below.max(t.0 + 1);
+        drop(d);
+        self.done_cv.notify_all();
+    }
+
+    fn drained(&self) {
+        self.done.lock().drained += 1;
+        self.done_cv.notify_all();
+    }
+
+    /// Wait (in a blocking scope) until the flush with ticket `t` has completed.
+    pub(crate) fn wait_flush(&self, t: FlushTicket) {
+        let _b = crate::BlockingGuard::enter();
+        let mut d = self.done.lock();
+        while d.flushed_below <= t.0 {
+            self.done_cv.wait(&mut d);
+        }
+    }
+
+    /// Drains completed so far (read before starting or joining a drain).
+    pub(crate) fn drains(&self) -> u64 {
+        self.done.lock().drained
+    }
+
+    /// Wait (in a blocking scope) until more than `seen` drains have completed.
+    pub(crate) fn wait_drain(&self, seen: u64) {
+        let _b = crate::BlockingGuard::enter();
+        let mut d = self.done.lock();
+        while d.drained <= seen {
+            self.done_cv.wait(&mut d);
+        }
+    }
 }
 
 /// A worker or rescuer thread, as the runtime sees it.
@@ -87,6 +196,11 @@ pub(crate) struct WorkerShared {
     /// The workqueue of the item running now (`NONE`: none).
     pub(crate) current_wq: AtomicU32,
     pub(crate) exit: AtomicBool,
+    /// A rescuer thread was started for this worker (set by `spawn_rescuer`).
+    started: AtomicBool,
+    /// The thread has returned (rescuers: `destroy` waits for it before removing pwqs).
+    exited: Mutex<bool>,
+    exited_cv: Condvar,
 }
 
 impl WorkerShared {
@@ -101,6 +215,9 @@ impl WorkerShared {
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             exit: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            exited: Mutex::new(false),
+            exited_cv: Condvar::new(),
         }
     }
 
@@ -111,6 +228,27 @@ impl WorkerShared {
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
+    }
+
+    /// Tell a rescuer to exit and wait until its thread has returned (at once if it was
+    /// never started, or when called from that thread itself).
+    pub(crate) fn stop_rescuer(&self) {
+        self.exit.store(true, Ordering::Release);
+        self.wake();
+        if !self.started.load(Ordering::Acquire)
+            || self.thread.get().map(Thread::id) == Some(std::thread::current().id())
+        {
+            return;
+        }
+        let mut done = self.exited.lock();
+        while !*done {
+            self.exited_cv.wait(&mut done);
+        }
+    }
+
+    fn mark_exited(&self) {
+        *self.exited.lock() = true;
+        self.exited_cv.notify_all();
     }
 
     /// Take the token if one was given.
@@ -159,22 +297,24 @@ impl WorkerShared {
 
 /// Everything a runtime's threads share.
 pub(crate) struct Shared {
+    me: Weak<Shared>,
     epoch: Instant,
     pub(crate) nr_cpus: u32,
     pub(crate) timings: Timings,
     affinity: Affinity,
     pools: Box<[Option<PoolSlot>]>,
-    unbound: [PoolId; 2],
     pub(crate) timer: crate::timer::TimerQueue<TimerEvent>,
     spawner: Arc<dyn Spawner>,
     pub(crate) panic_hook: RwLock<Option<PanicHook>>,
-    pub(crate) lockup_hook: Option<crate::runtime::LockupHook>,
+    pub(crate) lockup_hook: Option<crate::watch::LockupHook>,
     workers: RwLock<Vec<Option<Arc<WorkerShared>>>>,
     pub(crate) wqs: RwLock<Vec<Option<Arc<WqShared>>>>,
+    /// Ids of destroyed workqueues, reused by the next ones (so creating and dropping
+    /// workqueues all day does not grow `wqs`).
+    free_wq_ids: Mutex<Vec<u32>>,
     next_worker: AtomicU32,
-    /// Delayed items waiting on their timer: item address -> timer generation.
-    pub(crate) delayed: Mutex<std::collections::HashMap<usize, u64>>,
-    pub(crate) next_gen: AtomicU64,
+    /// Delayed items waiting on their timers (the core's state, under its own lock).
+    delayed: Mutex<DelayedTimers>,
     tick_armed: AtomicBool,
     pub(crate) shut_down: AtomicBool,
     /// Count of panicking items over the whole runtime.
@@ -187,7 +327,7 @@ thread_local! {
 }
 
 /// Run `f` with this thread's reused action buffer (a fresh one if it is in use).
-pub(crate) fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
+fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
     let mut buf = ACTIONS.with(|c| c.borrow_mut().take()).unwrap_or_default();
     let r = f(&mut buf);
     buf.clear();
@@ -195,10 +335,89 @@ pub(crate) fn with_actions<R>(f: impl FnOnce(&mut Actions) -> R) -> R {
     r
 }
 
-/// The kernel's pool numbering: per CPU c, `4c+2` normal and `4c+3` highpri (the BH
-/// pools `4c`, `4c+1` are not built: userspace has no softirq), then two unbound pools.
-pub(crate) fn percpu_pool_id(cpu: u32, highpri: bool) -> PoolId {
-    PoolId(4 * cpu + 2 + u32::from(highpri))
+/// A thread's "home CPU": the CPU the runtime says a thread that is not one of its
+/// workers runs on (threads get CPUs round robin, once). The core queues there when no CPU
+/// is given (the kernel's local CPU).
+fn home_cpu(nr_cpus: u32) -> u32 {
+    use std::cell::Cell;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    thread_local!(static HOME: Cell<u32> = const { Cell::new(u32::MAX) });
+    let h = HOME.with(|h| {
+        if h.get() == u32::MAX {
+            h.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        h.get()
+    });
+    h % nr_cpus.max(1)
+}
+
+/// The runtime as a [`Driver`]: each method enters one of its locks. `wq` is the
+/// workqueue the operation is about, when the caller holds it (the queue path then reads
+/// its pwq table without touching the registry).
+pub(crate) struct Rt<'a> {
+    s: &'a Shared,
+    wq: Option<&'a WqShared>,
+}
+
+impl Driver for Rt<'_> {
+    fn with_pool<R>(
+        &mut self,
+        id: PoolId,
+        f: impl FnOnce(&mut Pool, &mut dyn MaydaySink) -> R,
+    ) -> Option<R> {
+        let slot = self.s.pools.get(id.0 as usize)?.as_ref()?;
+        let mut pool = slot.core.lock();
+        Some(f(&mut pool, &mut Sink(self.s)))
+    }
+
+    fn with_wq<R>(
+        &mut self,
+        id: WqId,
+        f: impl FnOnce(&mut cmwq_pool::Workqueue) -> R,
+    ) -> Option<R> {
+        match self.wq {
+            Some(w) if w.id == id => Some(f(&mut w.core.lock())),
+            _ => self.s.wq(id).map(|w| f(&mut w.core.lock())),
+        }
+    }
+
+    fn wq_pwqs<R>(&mut self, id: WqId, f: impl FnOnce(PwqTable<'_>) -> R) -> Option<R> {
+        match self.wq {
+            Some(w) if w.id == id => Some(f(w.table())),
+            _ => self.s.wq(id).map(|w| f(w.table())),
+        }
+    }
+
+    fn with_timers<R>(&mut self, f: impl FnOnce(&mut DelayedTimers) -> R) -> R {
+        f(&mut self.s.delayed.lock())
+    }
+
+    fn now(&self) -> u64 {
+        self.s.now()
+    }
+
+    fn context(&self) -> Context {
+        let me = std::ptr::from_ref(self.s).addr();
+        let nr = self.s.nr_cpus;
+        let hooks = blocking::with_hooks(|h| (h.current_cpu(), h.current_wq(), h.current_work()));
+        match hooks {
+            Some((cpu, wq, work)) => Context {
+                // A worker of another runtime is, for this one, any other thread.
+                cpu: cpu.filter(|&c| c < nr).or_else(|| Some(home_cpu(nr))),
+                wq: wq.filter(|&(rt, _)| rt == me).map(|(_, w)| w),
+                work,
+            },
+            None => Context {
+                cpu: Some(home_cpu(nr)),
+                wq: None,
+                work: None,
+            },
+        }
+    }
+
+    fn nr_cpus(&self) -> u32 {
+        self.s.nr_cpus
+    }
 }
 
 impl Shared {
@@ -208,57 +427,49 @@ impl Shared {
         affinity: Affinity,
         spawner: Arc<dyn Spawner>,
         panic_hook: Option<PanicHook>,
-        lockup_hook: Option<crate::runtime::LockupHook>,
+        lockup_hook: Option<crate::watch::LockupHook>,
     ) -> Arc<Shared> {
         let epoch = Instant::now();
-        let n = (4 * nr_cpus + 2) as usize;
-        let mut pools: Vec<Option<PoolSlot>> = (0..n).map(|_| None).collect();
         let pool_timings = timings.to_core();
-        let slot = |id: PoolId, kind: PoolKind, cpu, highpri| PoolSlot {
-            id,
-            cpu,
-            highpri,
-            core: Mutex::new({
+        // The kernel's pool numbering (cmwq_pool::Topology); the bottom-half pools are not
+        // built: userspace has no softirq context (WQ_BH workqueues are refused).
+        let pools: Vec<Option<PoolSlot>> = Topology::new(nr_cpus)
+            .pools()
+            .map(|(id, kind)| {
+                if matches!(kind, PoolKind::Bh { .. }) {
+                    return None;
+                }
                 let mut p = Pool::new(id, kind, nr_cpus, 0);
                 p.set_timings(pool_timings);
-                p
-            }),
-            next_nr: AtomicU32::new(0),
-            reported: AtomicBool::new(false),
-        };
-        for cpu in 0..nr_cpus {
-            for (highpri, pri) in [(false, Priority::Normal), (true, Priority::High)] {
-                let id = percpu_pool_id(cpu, highpri);
-                pools[id.0 as usize] =
-                    Some(slot(id, PoolKind::PerCpu { cpu, pri }, Some(cpu), highpri));
-            }
-        }
-        let unbound = [PoolId(4 * nr_cpus), PoolId(4 * nr_cpus + 1)];
-        for (i, id) in unbound.iter().enumerate() {
-            let nice = if i == 0 { 0 } else { -20 };
-            pools[id.0 as usize] = Some(slot(
-                *id,
-                PoolKind::Unbound(UnboundAttrs { nice }),
-                None,
-                i == 1,
-            ));
-        }
-        let shared = Arc::new(Shared {
+                Some(PoolSlot {
+                    id,
+                    cpu: kind.cpu(),
+                    core: Mutex::new(p),
+                    manager: Manager {
+                        requested: Mutex::new(false),
+                        cv: Condvar::new(),
+                        started: AtomicBool::new(false),
+                    },
+                    reported: AtomicBool::new(false),
+                })
+            })
+            .collect();
+        let shared = Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
             epoch,
             nr_cpus,
             timings,
             affinity,
             pools: pools.into_boxed_slice(),
-            unbound,
             timer: crate::timer::TimerQueue::new(),
             spawner,
             panic_hook: RwLock::new(panic_hook),
             lockup_hook,
             workers: RwLock::new(Vec::new()),
             wqs: RwLock::new(Vec::new()),
+            free_wq_ids: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(1),
-            delayed: Mutex::new(std::collections::HashMap::new()),
-            next_gen: AtomicU64::new(1),
+            delayed: Mutex::new(DelayedTimers::new()),
             tick_armed: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
@@ -291,31 +502,59 @@ impl Shared {
         self.epoch.elapsed().as_nanos() as u64
     }
 
+    /// The instant of a core deadline; one too far for the OS clock never comes (a year
+    /// from now stands for it: the timer fires, the core finds nothing due and re-arms).
     fn instant(&self, ns: u64) -> Instant {
-        self.epoch + Duration::from_nanos(ns)
+        self.epoch
+            .checked_add(Duration::from_nanos(ns))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600))
     }
 
-    pub(crate) fn pool(&self, id: PoolId) -> &PoolSlot {
-        match self.pools.get(id.0 as usize) {
-            Some(Some(p)) => p,
-            _ => panic!("cmwq: pool {} does not exist in this runtime", id.0),
-        }
-    }
-
-    pub(crate) fn pool_exists(&self, id: PoolId) -> bool {
-        matches!(self.pools.get(id.0 as usize), Some(Some(_)))
+    pub(crate) fn pool(&self, id: PoolId) -> Option<&PoolSlot> {
+        self.pools.get(id.0 as usize)?.as_ref()
     }
 
     pub(crate) fn pools(&self) -> impl Iterator<Item = &PoolSlot> {
         self.pools.iter().flatten()
     }
 
-    pub(crate) fn unbound_pool(&self, highpri: bool) -> PoolId {
-        self.unbound[usize::from(highpri)]
-    }
-
     pub(crate) fn wq(&self, id: WqId) -> Option<Arc<WqShared>> {
         self.wqs.read().get(id.0 as usize).and_then(Clone::clone)
+    }
+
+    /// An id for a new workqueue: a destroyed one's, or the next one. Its `wqs` entry is
+    /// empty until the workqueue is registered.
+    pub(crate) fn reserve_wq_id(&self) -> WqId {
+        if let Some(id) = self.free_wq_ids.lock().pop() {
+            return WqId(id);
+        }
+        let mut wqs = self.wqs.write();
+        let id = wqs.len() as u32;
+        wqs.push(None);
+        WqId(id)
+    }
+
+    /// Forget a destroyed (or never finished) workqueue and free its id. Its pwqs are
+    /// removed and it has no item left, so nothing names the id any more.
+    pub(crate) fn unregister_wq(&self, id: WqId) {
+        if let Some(slot) = self.wqs.write().get_mut(id.0 as usize) {
+            *slot = None;
+        }
+        self.free_wq_ids.lock().push(id.0);
+    }
+
+    /// Run a core operation on this runtime as its driver, then perform what it asked
+    /// for, with no lock held. `wq`: the workqueue it is about, if the caller holds it.
+    pub(crate) fn run_op<R>(
+        &self,
+        wq: Option<&WqShared>,
+        f: impl FnOnce(&mut Rt<'_>, &mut Actions) -> R,
+    ) -> R {
+        with_actions(|acts| {
+            let r = f(&mut Rt { s: self, wq }, acts);
+            self.perform(acts);
+            r
+        })
     }
 
     /// Wake a registered worker (nothing for an unregistered one). The registry's read
@@ -347,15 +586,13 @@ impl Shared {
     }
 
     /// Carry out what the core asked for. Called with no pool lock held.
-    pub(crate) fn perform(&self, acts: &mut Actions) {
+    fn perform(&self, acts: &mut Actions) {
         for a in acts.drain() {
             match a {
                 Action::WakeWorker { worker, .. } | Action::StopWorker { worker, .. } => {
                     self.wake_worker(worker);
                 }
-                Action::CreateWorker { pool } => {
-                    self.timer.arm(Instant::now(), TimerEvent::Create(pool));
-                }
+                Action::CreateWorker { pool } => self.request_worker(pool),
                 Action::ArmMaydayTimer { pool, at } => {
                     self.timer.arm(self.instant(at), TimerEvent::Mayday(pool));
                 }
@@ -366,66 +603,63 @@ impl Shared {
                     self.timer
                         .arm(self.instant(at), TimerEvent::CreateRetry(pool));
                 }
+                Action::ArmDelayedTimer { at } => {
+                    self.timer.arm(self.instant(at), TimerEvent::Delayed);
+                }
                 Action::WakeRescuer { wq } => {
                     if let Some(r) = self.wq(wq).and_then(|w| w.rescuer.clone()) {
                         r.wake();
                     }
                 }
-                Action::FlushColorDone { wq, pwq } => {
+                Action::WqFlushDone { wq, ticket } => {
                     if let Some(w) = self.wq(wq) {
-                        w.flush_pwq_done(pwq);
+                        w.flush_done(ticket);
                     }
                 }
-                // System-level actions: this driver composes the pieces itself.
-                _ => {}
+                Action::WqDrained { wq } => {
+                    if let Some(w) = self.wq(wq) {
+                        w.drained();
+                    }
+                }
+                // Settled by the core already.
+                Action::FlushColorDone { .. } => {}
             }
         }
     }
 
     /// The timer thread's dispatch.
-    fn fire(self: &Arc<Self>, ev: TimerEvent) {
+    fn fire(&self, ev: TimerEvent) {
         if self.shut_down.load(Ordering::Acquire) {
             return;
         }
         match ev {
-            TimerEvent::Mayday(p) => self.with_pool(p, |pool, now, acts| {
-                let mut sink = Sink(self);
-                pool.mayday_timeout(now, &mut sink, acts);
+            TimerEvent::Mayday(p) => self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, sink| pool.mayday_timeout(now, sink, acts));
             }),
-            TimerEvent::Idle(p) => {
-                self.with_pool(p, |pool, now, acts| pool.idle_timeout(now, acts))
-            }
-            TimerEvent::CreateRetry(p) => {
-                self.with_pool(p, |pool, now, acts| pool.create_retry_timeout(now, acts));
-            }
-            TimerEvent::Create(p) => self.create_worker(p),
-            TimerEvent::Delayed {
-                work,
-                generation,
-                wq,
-                cpu,
-            } => {
-                let addr = work.addr();
-                let mine = {
-                    let mut d = self.delayed.lock();
-                    if d.get(&addr) == Some(&generation) {
-                        d.remove(&addr);
-                        true
-                    } else {
-                        false
-                    }
-                };
-                if mine {
-                    // PENDING is ours: queue it now (kernel delayed_work_timer_fn).
-                    if let Err((_, w)) = wq.queue_owned(work, cpu) {
-                        drop(w);
-                    }
-                }
-            }
+            TimerEvent::Idle(p) => self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.idle_timeout(now, acts));
+            }),
+            TimerEvent::CreateRetry(p) => self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.create_retry_timeout(now, acts));
+            }),
+            TimerEvent::Delayed => self.run_op(None, |d, acts| ops::delayed_timeout(d, acts)),
             TimerEvent::Tick => self.tick(),
             TimerEvent::Watchdog => {
                 if let Some(t) = self.timings.watchdog_thresh {
-                    crate::watch::watchdog(self, t);
+                    let snap = self.snapshot();
+                    crate::watch::watchdog(
+                        &snap,
+                        t,
+                        self.pools().map(|p| p.id.0),
+                        |p, stuck| {
+                            self.pool(PoolId(p))
+                                .is_some_and(|s| s.reported.swap(stuck, Ordering::AcqRel))
+                        },
+                        self.lockup_hook.as_ref(),
+                    );
                     self.timer
                         .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
                 }
@@ -433,31 +667,57 @@ impl Shared {
         }
     }
 
-    /// Lock a pool, call the core, unlock, perform.
-    pub(crate) fn with_pool<R>(
-        &self,
-        p: PoolId,
-        f: impl FnOnce(&mut Pool, u64, &mut Actions) -> R,
-    ) -> R {
-        with_actions(|acts| {
-            let r = {
-                let mut pool = self.pool(p).core.lock();
-                f(&mut pool, self.now(), acts)
-            };
-            self.perform(acts);
-            r
-        })
+    /// Hand a `CreateWorker` to the pool's manager thread (started on first use).
+    fn request_worker(&self, p: PoolId) {
+        let Some(slot) = self.pool(p) else { return };
+        *slot.manager.requested.lock() = true;
+        slot.manager.cv.notify_one();
+        if slot.manager.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let Some(me) = self.me.upgrade() else { return };
+        let spawned = std::thread::Builder::new()
+            .name(format!("cmwq-manager/{}", p.0))
+            .spawn(move || me.manager_main(p));
+        if let Err(e) = spawned {
+            // No manager thread: answer the request as a failed creation (retried after
+            // the cooldown, the mayday timer runs meanwhile).
+            slot.manager.started.store(false, Ordering::Release);
+            *slot.manager.requested.lock() = false;
+            tracing::warn!(target: "workqueue", pool = p.0, error = %e,
+                "cannot start the pool's manager thread");
+            self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.worker_create_failed(now, acts));
+            });
+        }
     }
 
-    /// Ask the spawner for a worker of pool `p` and tell the core how it went.
+    /// A pool's manager thread: waits for creation requests and answers each through
+    /// the spawner; it exits when the runtime shuts down.
+    fn manager_main(self: Arc<Self>, p: PoolId) {
+        let Some(slot) = self.pool(p) else { return };
+        loop {
+            {
+                let mut req = slot.manager.requested.lock();
+                while !*req && !self.shut_down.load(Ordering::Acquire) {
+                    slot.manager.cv.wait(&mut req);
+                }
+                if self.shut_down.load(Ordering::Acquire) {
+                    return;
+                }
+                *req = false;
+            }
+            self.create_worker(p);
+        }
+    }
+
+    /// Ask the spawner for a worker of pool `p` and tell the core how it went. The name is
+    /// the core's (`kworker/C:N`...): the one the next worker created in the pool gets.
     fn create_worker(self: &Arc<Self>, p: PoolId) {
-        let slot = self.pool(p);
+        let Some(slot) = self.pool(p) else { return };
         let id = self.alloc_worker_id();
-        let nr = slot.next_nr.fetch_add(1, Ordering::Relaxed);
-        let name = match slot.cpu {
-            Some(cpu) => format!("kworker/{cpu}:{nr}{}", if slot.highpri { "H" } else { "" }),
-            None => format!("kworker/u{}:{nr}", p.0),
-        };
+        let name = slot.core.lock().next_worker_name();
         let ws = Arc::new(WorkerShared::new(id, name.clone(), Some(p), None));
         self.register(&ws);
         let req = SpawnRequest {
@@ -472,17 +732,34 @@ impl Shared {
             let ws = Arc::clone(&ws);
             Box::new(move || worker_main(&me, &ws))
         };
-        match self.spawner.spawn(&req, body) {
-            Ok(()) => {
-                self.with_pool(p, |pool, now, acts| pool.worker_created(id, now, acts));
-                // Start it: its first next_work() now finds it known to the pool.
-                ws.wake();
-            }
-            Err(e) => {
-                self.unregister(id);
+        // A spawner that panics is a failed creation (the pool keeps its manager state
+        // and retries after the cooldown) rather than a dead manager thread.
+        let r = catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(&req, body)));
+        let ok = match r {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
                 tracing::warn!(target: "workqueue", pool = p.0, error = %e, "worker creation failed");
-                self.with_pool(p, |pool, now, acts| pool.worker_create_failed(now, acts));
+                false
             }
+            Err(payload) => {
+                tracing::error!(target: "workqueue", pool = p.0,
+                    "the spawner panicked: {}", payload_message(&*payload));
+                false
+            }
+        };
+        if ok {
+            self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.worker_created(id, now, acts));
+            });
+            // Start it: its first next_work() now finds it known to the pool.
+            ws.wake();
+        } else {
+            self.unregister(id);
+            self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.worker_create_failed(now, acts));
+            });
         }
     }
 
@@ -508,16 +785,17 @@ impl Shared {
             },
             body,
         );
-        if r.is_err() {
-            self.unregister(ws.id);
+        match &r {
+            Ok(()) => ws.started.store(true, Ordering::Release),
+            Err(_) => self.unregister(ws.id),
         }
         r
     }
 
-    pub(crate) fn new_rescuer(&self, wq: WqId, name: &str) -> Arc<WorkerShared> {
+    pub(crate) fn new_rescuer(&self, id: WorkerId, wq: WqId, name: &str) -> Arc<WorkerShared> {
         Arc::new(WorkerShared::new(
-            self.alloc_worker_id(),
-            format!("kworker/R-{name}"),
+            id,
+            cmwq_pool::rescuer_name(name),
             None,
             Some(wq),
         ))
@@ -548,32 +826,58 @@ impl Shared {
             .filter(|w| w.rescuer_of.is_none() && w.current.load(Ordering::Relaxed) != 0)
             .map(|w| (PoolId(w.pool.load(Ordering::Relaxed)), w.id))
             .collect();
-        for (p, w) in &busy {
-            self.with_pool(*p, |pool, now, acts| pool.worker_tick(*w, now, acts));
+        for &(p, w) in &busy {
+            self.run_op(None, |d, acts| {
+                let now = d.now();
+                d.with_pool(p, |pool, _| pool.worker_tick(w, now, acts));
+            });
         }
         if !busy.is_empty() {
             self.arm_tick();
         }
     }
 
-    /// Stop the timer thread and every idle worker (they exit when woken); release the
-    /// items still waiting on a delay timer.
+    /// Copy the state of every workqueue and pool of the runtime (the dump's input): each
+    /// workqueue's header under its lock, then its pwqs one pool lock at a time (the sink
+    /// takes the workqueue lock inside for the MAYDAY flag), then each pool.
+    pub(crate) fn snapshot(&self) -> cmwq_dump::Snapshot {
+        let now = self.now();
+        let wqs: Vec<Arc<WqShared>> = self.wqs.read().iter().flatten().cloned().collect();
+        let workqueues = wqs
+            .iter()
+            .map(|w| {
+                let mut snap = w.core.lock().snapshot_header();
+                for &pwq in w.pwqs.iter() {
+                    if let Some(slot) = self.pool(cmwq_pool::pool_of(pwq)) {
+                        if let Some(s) = slot.core.lock().snapshot_pwq(pwq, &Sink(self), now) {
+                            snap.pwqs.push(s);
+                        }
+                    }
+                }
+                snap
+            })
+            .collect();
+        let pools = self
+            .pools()
+            .map(|p| p.core.lock().snapshot_pool(now))
+            .collect();
+        cmwq_dump::Snapshot { workqueues, pools }
+    }
+
+    /// Stop the timer and manager threads and every idle worker (they exit when woken);
+    /// release the items still waiting on a delay timer.
     pub(crate) fn shutdown(&self) {
         self.shut_down.store(true, Ordering::Release);
-        for ev in self.timer.shutdown() {
-            // A delayed item whose timer never fired gets its PENDING bit back, so it can
-            // be queued elsewhere; its reference (and the workqueue's) is dropped here.
-            if let TimerEvent::Delayed {
-                work, generation, ..
-            } = ev
-            {
-                let mut d = self.delayed.lock();
-                if d.get(&work.addr()) == Some(&generation) {
-                    d.remove(&work.addr());
-                    drop(d);
-                    work.head().clear_pending();
-                }
-            }
+        drop(self.timer.shutdown());
+        // A delayed item whose timer never fired gets its PENDING bit back, so it can be
+        // queued elsewhere; its reference is dropped here, outside the timer lock.
+        let left = self.delayed.lock().take_all();
+        for w in left {
+            w.head().clear_pending();
+        }
+        for p in self.pools() {
+            let _g = p.manager.requested.lock();
+            p.manager.cv.notify_all();
         }
         for w in self.workers.read().iter().flatten() {
             w.exit.store(true, Ordering::Release);
@@ -699,8 +1003,10 @@ impl WorkerHooks for Hooks {
         }
         let p = PoolId(self.ws.pool.load(Ordering::Relaxed));
         let w = self.ws.id;
-        self.shared
-            .with_pool(p, |pool, now, acts| pool.worker_sleeping(w, now, acts));
+        self.shared.run_op(None, |d, acts| {
+            let now = d.now();
+            d.with_pool(p, |pool, _| pool.worker_sleeping(w, now, acts));
+        });
     }
     fn running(&self) {
         if self.ws.rescuer_of.is_some() {
@@ -708,8 +1014,10 @@ impl WorkerHooks for Hooks {
         }
         let p = PoolId(self.ws.pool.load(Ordering::Relaxed));
         let w = self.ws.id;
-        self.shared
-            .with_pool(p, |pool, now, _| pool.worker_running(w, now));
+        self.shared.run_op(None, |d, _| {
+            let now = d.now();
+            d.with_pool(p, |pool, _| pool.worker_running(w, now));
+        });
     }
     fn current_work(&self) -> Option<usize> {
         match self.ws.current.load(Ordering::Relaxed) {
@@ -729,7 +1037,7 @@ impl WorkerHooks for Hooks {
     fn current_cpu(&self) -> Option<u32> {
         match self.ws.pool.load(Ordering::Relaxed) {
             NONE => None,
-            p => self.shared.pools.get(p as usize)?.as_ref()?.cpu,
+            p => self.shared.pool(PoolId(p))?.cpu,
         }
     }
 }
@@ -743,7 +1051,7 @@ fn pin(shared: &Shared, cpu: Option<u32>) {
     }
 }
 
-/// A pool worker's thread (the kernel's `worker_thread`).
+/// A pool worker's thread (the kernel's `worker_thread`): report, ask, run, repeat.
 fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
     let _ = ws.thread.set(std::thread::current());
     blocking::install(Arc::new(Hooks {
@@ -751,26 +1059,23 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         ws: Arc::clone(ws),
     }));
     let p = PoolId(ws.pool.load(Ordering::Relaxed));
-    pin(shared, shared.pool(p).cpu);
+    pin(shared, shared.pool(p).and_then(|s| s.cpu));
     // Wait for worker_created: before it the pool does not know this worker.
     ws.park();
-    // The wall time of the item this worker has just run, not yet reported: its
-    // `work_done` and the next `next_work` share one pool lock hold.
+    // The time of the item this worker has just run, not yet reported: its `work_done`
+    // and the next `next_work` share one pool lock hold.
     let mut done: Option<u64> = None;
     loop {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
             if let Some(ran) = done {
-                shared.with_pool(p, |pool, now, acts| pool.work_done(ws.id, ran, now, acts));
+                shared.run_op(None, |d, acts| {
+                    ops::worker_work_done(d, p, ws.id, ran, acts)
+                });
             }
             break;
         }
-        let (next, wq) = shared.with_pool(p, |pool, now, acts| {
-            if let Some(ran) = done.take() {
-                pool.work_done(ws.id, ran, now, acts);
-            }
-            let n = pool.next_work(ws.id, now, acts);
-            let wq = pool.current_pwq(ws.id).and_then(|pwq| pool.pwq_wq(pwq));
-            (n, wq)
+        let (next, wq) = shared.run_op(None, |d, acts| {
+            ops::worker_next(d, p, ws.id, done.take(), acts)
         });
         match next {
             Next::Run(work) => {
@@ -784,8 +1089,8 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
     shared.unregister(ws.id);
 }
 
-/// A rescuer's thread (the kernel's `rescuer_thread`): sleeps until a mayday, then serves
-/// each pwq on its workqueue's `maydays` list as the workqueue's policy says.
+/// A rescuer's thread (the kernel's `rescuer_thread`): sleeps until a mayday, then runs
+/// what the core's rescuer loop (`ops::rescuer_step`) hands it.
 fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>) {
     let _ = ws.thread.set(std::thread::current());
     blocking::install(Arc::new(Hooks {
@@ -793,42 +1098,25 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         ws: Arc::clone(ws),
     }));
     loop {
-        while let Some(pwq) = {
-            let mut c = wq.core.lock();
-            let p = c.pop_mayday();
-            c.set_rescuer_visiting(p);
-            p
-        } {
-            let p = cmwq_pool::pool_of(pwq);
-            ws.pool.store(p.0, Ordering::Relaxed);
-            let slot = shared.pool(p);
-            with_actions(|acts| {
-                let mut pool = slot.core.lock();
-                pool.rescuer_attach(ws.id, pwq, shared.now());
-                loop {
-                    let next = pool.rescuer_next(ws.id, &mut Sink(shared), shared.now(), acts);
-                    match next {
-                        RescueNext::Run(work) => {
-                            drop(pool);
-                            shared.perform(acts);
-                            let ran = shared.run_item(ws, work, Some(wq));
-                            pool = slot.core.lock();
-                            pool.work_done(ws.id, ran, shared.now(), acts);
-                        }
-                        RescueNext::Leave => break,
-                    }
+        loop {
+            let step = shared.run_op(Some(wq), |d, acts| ops::rescuer_step(d, wq.id, acts));
+            match step {
+                RescuerStep::Run { pool, work } => {
+                    ws.pool.store(pool.0, Ordering::Relaxed);
+                    let ran = shared.run_item(ws, work, Some(wq));
+                    shared.run_op(Some(wq), |d, acts| {
+                        ops::worker_work_done(d, pool, ws.id, ran, acts);
+                    });
                 }
-                pool.rescuer_detach(ws.id, &mut Sink(shared), shared.now(), acts);
-                drop(pool);
-                shared.perform(acts);
-            });
-            ws.pool.store(NONE, Ordering::Relaxed);
-            wq.core.lock().set_rescuer_visiting(None);
+                RescuerStep::Sleep => break,
+            }
         }
+        ws.pool.store(NONE, Ordering::Relaxed);
         if ws.exit.load(Ordering::Acquire) {
             break;
         }
         ws.park();
     }
     shared.unregister(ws.id);
+    ws.mark_exited();
 }

@@ -12,7 +12,7 @@ use crate::error::BuildError;
 use crate::panic::{PanicHook, WorkPanic};
 use crate::rt::Shared;
 use crate::spawner::{Spawner, ThreadSpawner};
-use crate::watch::Stall;
+use crate::watch::{LockupHook, Stall};
 use crate::wq::{Workqueue, WorkqueueBuilder};
 
 /// Shuts the runtime's threads down when the last handle goes.
@@ -64,9 +64,6 @@ pub struct RuntimeBuilder {
     panic_hook: Option<PanicHook>,
     lockup_hook: Option<LockupHook>,
 }
-
-/// A function called by the lockup watchdog for each newly stalled pool.
-pub type LockupHook = Arc<dyn Fn(&Stall) + Send + Sync + 'static>;
 
 impl fmt::Debug for RuntimeBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,12 +205,12 @@ impl Runtime {
 
     /// `show_all_workqueues()`: the kernel-format dump of every busy workqueue and pool.
     pub fn show_all_workqueues(&self) -> String {
-        crate::watch::show_all(&self.shared)
+        crate::watch::show_all(&self.shared.snapshot())
     }
 
     /// The `tools/workqueue/wq_monitor.py` table of every workqueue.
     pub fn wq_monitor(&self) -> String {
-        crate::watch::monitor(&self.shared)
+        crate::watch::monitor(&self.shared.snapshot())
     }
 
     /// Pools whose worklist has made no progress for at least the watchdog threshold (or
@@ -224,6 +221,6 @@ impl Runtime {
             .timings
             .watchdog_thresh
             .unwrap_or(Duration::from_secs(30));
-        crate::watch::stalled(&self.shared, t)
+        crate::watch::stalled(&self.shared.snapshot(), t)
     }
 }

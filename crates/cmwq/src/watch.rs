@@ -1,16 +1,14 @@
-//! The dump, the monitor table, stall detection and the lockup watchdog.
-//!
-//! A snapshot is copied pool by pool (each pool lock held only while copying it, then the
-//! workqueue lock for the MAYDAY flag); formatting happens with no lock held.
+//! The dump, the monitor table, stall detection and the lockup watchdog, over a plain-data
+//! [`Snapshot`] (the runtime copies it pool by pool, each pool lock held only while copying
+//! it; formatting happens with no lock held).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use cmwq_dump::{KernelFormat, Snapshot, WqSnapshot};
+use cmwq_dump::{KernelFormat, Snapshot};
 
-use crate::rt::{Shared, Sink};
-use crate::wq::WqShared;
+/// A function called by the lockup watchdog for each newly stalled pool.
+pub type LockupHook = Arc<dyn Fn(&Stall) + Send + Sync + 'static>;
 
 /// A pool the watchdog considers locked up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,52 +22,25 @@ pub struct Stall {
     pub report: String,
 }
 
-fn wq_snapshot(rt: &Shared, wq: &WqShared, now: u64) -> WqSnapshot {
-    let mut snap = wq.core.lock().snapshot_header();
-    for &pwq in wq.pwqs.iter() {
-        // Lock order: the pool, then the workqueue (the sink asks it for the MAYDAY flag).
-        let pool = rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
-        if let Some(s) = pool.snapshot_pwq(pwq, &Sink(rt), now) {
-            snap.pwqs.push(s);
-        }
-    }
-    snap
-}
-
-/// Copy the state of every workqueue and pool of the runtime.
-pub(crate) fn snapshot(rt: &Shared) -> Snapshot {
-    let now = rt.now();
-    let wqs: Vec<Arc<WqShared>> = rt.wqs.read().iter().flatten().cloned().collect();
-    let workqueues = wqs.iter().map(|w| wq_snapshot(rt, w, now)).collect();
-    let pools = rt
-        .pools()
-        .map(|p| p.core.lock().snapshot_pool(now))
-        .collect();
-    Snapshot { workqueues, pools }
-}
-
-pub(crate) fn show_all(rt: &Shared) -> String {
-    let s = snapshot(rt);
+pub(crate) fn show_all(s: &Snapshot) -> String {
     match s.show_all_workqueues(KernelFormat::default()) {
         Ok(d) => d.to_string(),
         Err(e) => format!("cmwq: inconsistent snapshot: {e}\n"),
     }
 }
 
-pub(crate) fn show_one(rt: &Shared, wq: &WqShared) -> String {
-    let s = snapshot(rt);
-    match s.show_one_workqueue(&wq.name, KernelFormat::default()) {
+pub(crate) fn show_one(s: &Snapshot, name: &str) -> String {
+    match s.show_one_workqueue(name, KernelFormat::default()) {
         Ok(d) => d.to_string(),
         Err(e) => format!("cmwq: inconsistent snapshot: {e}\n"),
     }
 }
 
-pub(crate) fn monitor(rt: &Shared) -> String {
-    snapshot(rt).wq_monitor().to_string()
+pub(crate) fn monitor(s: &Snapshot) -> String {
+    s.wq_monitor().to_string()
 }
 
-pub(crate) fn stalled(rt: &Shared, thresh: Duration) -> Vec<Stall> {
-    let s = snapshot(rt);
+pub(crate) fn stalled(s: &Snapshot, thresh: Duration) -> Vec<Stall> {
     let thresh_ms = thresh.as_millis() as u64;
     s.watchdog_lockups(thresh_ms)
         .map(|l| Stall {
@@ -80,32 +51,30 @@ pub(crate) fn stalled(rt: &Shared, thresh: Duration) -> Vec<Stall> {
         .collect()
 }
 
-/// One run of the watchdog timer: report each newly stalled pool once per stall, with
-/// the dump, through `tracing`.
-pub(crate) fn watchdog(rt: &Shared, thresh: Duration) {
-    let s = snapshot(rt);
-    let thresh_ms = thresh.as_millis() as u64;
-    let stuck: Vec<u32> = s.watchdog_lockups(thresh_ms).map(|l| l.0.id).collect();
+/// One run of the watchdog timer: report each newly stalled pool once per stall, with the
+/// dump, through `tracing` and the hook. `mark(pool, stuck)` records whether a pool is
+/// stuck now and returns whether it was at the previous run.
+pub(crate) fn watchdog(
+    s: &Snapshot,
+    thresh: Duration,
+    pools: impl Iterator<Item = u32>,
+    mut mark: impl FnMut(u32, bool) -> bool,
+    hook: Option<&LockupHook>,
+) {
+    let stalls = stalled(s, thresh);
     let mut fresh = false;
-    for p in rt.pools() {
-        let is_stuck = stuck.contains(&p.id.0);
-        let was = p.reported.swap(is_stuck, Ordering::AcqRel);
-        if is_stuck && !was {
+    for p in pools {
+        let now = stalls.iter().find(|st| st.pool == p);
+        let was = mark(p, now.is_some());
+        if let (Some(st), false) = (now, was) {
             fresh = true;
-            if let (Some(hook), Some(l)) = (
-                &rt.lockup_hook,
-                s.watchdog_lockups(thresh_ms).find(|l| l.0.id == p.id.0),
-            ) {
-                hook(&Stall {
-                    pool: l.0.id,
-                    stuck_for: Duration::from_millis(l.0.since_progress_ms),
-                    report: l.to_string().trim_end().to_owned(),
-                });
+            if let Some(h) = hook {
+                h(st);
             }
         }
     }
     if fresh {
-        if let Ok(r) = s.watchdog_report(thresh_ms, KernelFormat::default()) {
+        if let Ok(r) = s.watchdog_report(thresh.as_millis() as u64, KernelFormat::default()) {
             tracing::error!(target: "workqueue", "{r}");
         }
     }

@@ -1,251 +1,140 @@
-//! Workqueues: the builder, the queueing paths, flush, drain, destroy.
+//! Workqueues: the builder and the public API. Every operation is the core's
+//! ([`cmwq_pool::ops`]), run on this runtime as its driver; this module converts types,
+//! waits for completions and retries where the core says another context owns an item.
 
 use cmwq_work::raw::WorkHeadRaw;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use cmwq_pool::{PwqSpec, QueueFrom, WqId, WqSpec};
-use cmwq_work::{HasWork, PwqId, WorkItem, WorkRef};
-use parking_lot::{Condvar, Mutex};
+use cmwq_pool::ops;
+use cmwq_pool::{Again, Driver, WqSpec};
+use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
-use crate::flags::{Rescue, WQ_MAX_ACTIVE, WQ_NAME_LEN, WqFlags};
-use crate::rt::{Shared, TimerEvent, WorkerShared, percpu_pool_id, with_actions};
+use crate::flags::{Rescue, WQ_MAX_ACTIVE, WqFlags};
+use crate::item::Barrier;
+use crate::rt::{Shared, WqShared};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 
-/// What the runtime keeps of a workqueue (shared with its rescuer and the timer).
-pub(crate) struct WqShared {
-    pub(crate) id: WqId,
-    pub(crate) name: String,
-    pub(crate) flags: WqFlags,
-    pub(crate) ordered: bool,
-    pub(crate) rt: Arc<Shared>,
-    /// The core's workqueue state under the small per-workqueue lock (maydays, flush
-    /// colours, max_active). Lock order: any pool lock, then this.
-    pub(crate) core: Mutex<cmwq_pool::Workqueue>,
-    /// pwqs: per CPU (index = cpu), or the one unbound pwq.
-    pub(crate) pwqs: Box<[PwqId]>,
-    pub(crate) rescuer: Option<Arc<WorkerShared>>,
-    /// Serialises drains and destroy (outermost lock).
-    drain_lock: Mutex<()>,
-    /// Serialises flushers (taken before any pool lock).
-    flush_lock: Mutex<()>,
-    flush_done: Mutex<u64>,
-    flush_cv: Condvar,
-    pub(crate) panics: AtomicU64,
-    destroyed: AtomicBool,
-}
-
-/// A thread's "home CPU" for queueing without a CPU (the kernel uses the local CPU).
-fn home_cpu(nr_cpus: u32) -> u32 {
-    use std::cell::Cell;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    thread_local!(static HOME: Cell<u32> = const { Cell::new(u32::MAX) });
-    let h = HOME.with(|h| {
-        if h.get() == u32::MAX {
-            h.set(NEXT.fetch_add(1, Ordering::Relaxed));
-        }
-        h.get()
-    });
-    h % nr_cpus.max(1)
-}
-
-impl WqShared {
-    fn is_unbound(&self) -> bool {
-        self.pwqs.len() == 1 && self.flags.contains(WqFlags::UNBOUND)
-    }
-
-    pub(crate) fn select_pwq(&self, cpu: Option<u32>) -> Result<PwqId, QueueError> {
-        if self.is_unbound() {
-            return Ok(self.pwqs[0]);
-        }
-        let nr = self.rt.nr_cpus;
-        let cpu = match cpu {
-            Some(c) if c >= nr => {
-                return Err(QueueError::NoSuchCpu {
-                    cpu: c as usize,
-                    nr_cpus: nr as usize,
-                });
-            }
-            Some(c) => c,
-            // A worker queues on its own CPU (if this runtime has it: the worker may belong
-            // to another runtime); other threads on their home CPU.
-            None => crate::blocking::with_hooks(|h| h.current_cpu())
-                .flatten()
-                .filter(|&c| c < nr)
-                .unwrap_or_else(|| home_cpu(nr)),
-        };
-        Ok(self.pwqs[cpu as usize])
-    }
-
-    /// `__queue_work` with PENDING already owned by the caller.
-    pub(crate) fn queue_owned(
-        &self,
-        work: WorkRef,
-        cpu: Option<u32>,
-    ) -> Result<(), (QueueError, WorkRef)> {
-        let mut pwq = match self.select_pwq(cpu) {
-            Ok(p) => p,
-            Err(e) => {
-                work.head().clear_pending();
-                return Err((e, work));
-            }
-        };
-        let head = work.head();
-        let addr = work.addr();
-        // Non-reentrancy: if the item still runs on its last pool for this wq, queue it
-        // behind that run (kernel __queue_work's last_pool check).
-        if let Some(last) = head.last_pool() {
-            if last != cmwq_pool::pool_of(pwq) && self.rt.pool_exists(last) {
-                let id = self.id;
-                if let Some(p) = self.rt.pool(last).core.lock().find_executing_pwq(head, id) {
-                    pwq = p;
+/// Retry a core operation that found another context owning the item's PENDING (the
+/// kernel's -EAGAIN loop): yield at first, then sleep briefly between tries.
+fn retry<R>(mut f: impl FnMut() -> Result<R, Again>) -> R {
+    let mut tries = 0u32;
+    loop {
+        match f() {
+            Ok(r) => return r,
+            Err(Again) => {
+                tries += 1;
+                if tries < 64 {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::park_timeout(Duration::from_micros(50));
                 }
             }
         }
-        let me = Arc::as_ptr(&self.rt).addr();
-        let from = match crate::blocking::with_hooks(|h| h.current_wq()).flatten() {
-            Some((rt, w)) if rt == me && w == self.id => QueueFrom::WorkOf(w),
-            _ => QueueFrom::Outside,
-        };
-        tracing::trace!(target: "workqueue", work = addr, function = work.name(),
-            workqueue = self.name.as_str(), req_cpu = cpu.unwrap_or(u32::MAX),
-            pwq = pwq.get(), "workqueue_queue_work");
-        let p = cmwq_pool::pool_of(pwq);
-        let r = with_actions(|acts| {
-            let r = {
-                let mut pool = self.rt.pool(p).core.lock();
-                // The core emits `workqueue_activate_work` when the item goes on the
-                // worklist, now or later from the pwq's inactive list (max_active).
-                pool.queue_work(pwq, work, from, self.rt.now(), acts)
-            };
-            self.rt.perform(acts);
-            r
-        });
-        r.map_err(|(e, w)| (QueueError::from_core(e), w))
     }
+}
 
-    /// The core reports a pwq's flush colour done: maybe the whole flush is done.
-    pub(crate) fn flush_pwq_done(&self, pwq: PwqId) {
-        if self.core.lock().flush_pwq_done(pwq).is_some() {
-            self.flush_complete();
-        }
-    }
+fn delay_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
-    fn flush_complete(&self) {
-        *self.flush_done.lock() += 1;
-        self.flush_cv.notify_all();
+impl WqShared {
+    /// `__queue_work` with PENDING owned by the caller.
+    fn queue_owned(
+        &self,
+        rt: &Shared,
+        work: WorkRef,
+        cpu: Option<u32>,
+    ) -> Result<(), (QueueError, WorkRef)> {
+        rt.run_op(Some(self), |d, acts| {
+            ops::queue_work_owned(d, self.id, cpu, work, acts)
+        })
+        .map_err(|(e, w)| (QueueError::from_core(e), w))
     }
 
     /// `flush_workqueue`: wait until every item queued before the call has finished.
-    fn flush(&self) {
-        let _serial = self.flush_lock.lock();
-        let _blocking = crate::BlockingGuard::enter();
-        let target = *self.flush_done.lock() + 1;
-        let begin = match self.core.lock().flush_begin() {
-            Ok(b) => b,
+    fn flush(&self, rt: &Shared) {
+        match rt.run_op(Some(self), |d, acts| ops::flush_workqueue(d, self.id, acts)) {
+            Ok(t) => self.wait_flush(t),
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "flush_workqueue refused");
-                return;
-            }
-        };
-        for &pwq in self.pwqs.iter() {
-            let p = cmwq_pool::pool_of(pwq);
-            let mut pool = self.rt.pool(p).core.lock();
-            if pool.pwq_flush_prep(pwq, begin.flush_color, begin.work_color) {
-                // Before the pool lock is released: its FlushColorDone cannot come first.
-                self.core.lock().flush_pwq_added();
-            }
-        }
-        if self.core.lock().flush_prepared().is_some() {
-            self.flush_complete();
-        }
-        let mut done = self.flush_done.lock();
-        while *done < target {
-            self.flush_cv.wait(&mut done);
-        }
-    }
-
-    fn all_pwqs_empty(&self) -> bool {
-        self.pwqs.iter().all(|&pwq| {
-            let pool = self.rt.pool(cmwq_pool::pool_of(pwq)).core.lock();
-            pool.pwq_is_empty(pwq) && pool.pwq_nr_in_flight(pwq) == 0
-        })
-    }
-
-    /// `drain_workqueue`: flush until empty; meanwhile only the workqueue's own items may
-    /// queue on it (chained queueing). Drains are serialised by `drain_lock`.
-    fn drain(&self) {
-        let _serial = self.drain_lock.lock();
-        self.drain_locked();
-        self.set_draining(false);
-    }
-
-    /// The drain loop, with `drain_lock` held; leaves the workqueue draining.
-    fn drain_locked(&self) {
-        self.set_draining(true);
-        let mut rounds = 0u32;
-        loop {
-            self.flush();
-            if self.all_pwqs_empty() {
-                break;
-            }
-            rounds += 1;
-            if rounds % 100 == 0 {
-                tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), rounds,
-                    "drain_workqueue isn't complete after {rounds} tries");
             }
         }
     }
 
-    fn set_draining(&self, on: bool) {
-        {
-            let mut c = self.core.lock();
-            if on {
-                // Already draining (drain() racing destroy): the flushes below still run.
-                let _ = c.begin_drain();
-            } else {
-                c.end_drain();
+    /// `drain_workqueue`: wait for this drain (or the one running) to complete.
+    fn drain(&self, rt: &Shared) {
+        let seen = self.drains();
+        match rt.run_op(Some(self), |d, acts| ops::drain_workqueue(d, self.id, acts)) {
+            Ok(()) | Err(cmwq_pool::WqError::AlreadyDraining(_)) => self.wait_drain(seen),
+            Err(e) => {
+                tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
+                    "drain_workqueue refused");
             }
-        }
-        for &pwq in self.pwqs.iter() {
-            self.rt
-                .pool(cmwq_pool::pool_of(pwq))
-                .core
-                .lock()
-                .pwq_set_draining(pwq, on);
         }
     }
 
-    /// Drain, remove the pwqs, stop the rescuer, unregister.
-    fn destroy(&self) {
+    /// Drain, then destroy in the core (retrying while an item queued meanwhile or the
+    /// rescuer still attached keeps it busy), stop the rescuer, unregister.
+    fn destroy(&self, rt: &Shared) {
         if self.destroyed.swap(true, Ordering::AcqRel) {
             return;
         }
-        // Drain and stay draining: from here on only chained queueing is accepted, and once
-        // the pwqs are removed nothing is (the core refuses a removed pwq: `Destroyed`).
-        let _serial = self.drain_lock.lock();
-        self.drain_locked();
-        for &pwq in self.pwqs.iter() {
-            let p = cmwq_pool::pool_of(pwq);
-            if let Err(e) = self.rt.pool(p).core.lock().remove_pwq(pwq) {
-                tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
-                    "destroy_workqueue: pwq not empty");
+        // Delayed items still waiting run now, as part of the drain (nothing is lost).
+        rt.run_op(Some(self), |d, acts| {
+            ops::expire_delayed_of(d, self.id, acts)
+        });
+        loop {
+            self.drain(rt);
+            // The rescuer goes first (the kernel stops it before releasing the pwqs): a
+            // stale mayday it still serves must find this workqueue's pwqs.
+            if let Some(r) = &self.rescuer {
+                r.stop_rescuer();
+            }
+            self.pwqs_removed.store(true, Ordering::Release);
+            match rt.run_op(Some(self), |d, _| ops::destroy_workqueue(d, self.id)) {
+                Ok(()) => break,
+                Err(cmwq_pool::WqError::NotDrained(_)) => {
+                    self.pwqs_removed.store(false, Ordering::Release);
+                    std::thread::yield_now();
+                }
+                Err(e) => {
+                    tracing::warn!(target: "workqueue", workqueue = self.name.as_str(),
+                        error = %e, "destroy_workqueue");
+                    break;
+                }
             }
         }
-        self.core.lock().mark_destroyed();
-        if let Some(r) = &self.rescuer {
-            r.exit.store(true, Ordering::Release);
-            r.wake();
+        rt.unregister_wq(self.id);
+    }
+}
+
+/// `flush_work`: wait for the item's last queueing to finish.
+fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
+    let barrier = Barrier::new();
+    let r = rt.run_op(None, |d, acts| {
+        ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
+    });
+    match r {
+        Ok(()) => {
+            barrier.wait();
+            true
         }
-        if let Some(slot) = self.rt.wqs.write().get_mut(self.id.0 as usize) {
-            *slot = None;
+        Err(b) => {
+            drop(b);
+            false
         }
     }
+}
+
+/// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
+fn grab(rt: &Shared, head: &WorkHead) -> bool {
+    retry(|| rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts)))
 }
 
 /// A queueing that was refused: the item is handed back with the reason.
@@ -356,37 +245,9 @@ impl WorkqueueBuilder {
         self
     }
 
-    /// `alloc_workqueue`.
+    /// `alloc_workqueue`. The core checks the specification (`cmwq_pool::WqSpec`): every
+    /// rule is written once, there.
     pub fn build(self) -> Result<Workqueue, BuildError> {
-        let len = self.name.len();
-        if len == 0 || len >= WQ_NAME_LEN {
-            return Err(BuildError::BadName {
-                name: self.name,
-                len,
-                max: WQ_NAME_LEN - 1,
-            });
-        }
-        if self.max_active > WQ_MAX_ACTIVE {
-            return Err(BuildError::BadMaxActive {
-                given: self.max_active,
-                max: WQ_MAX_ACTIVE,
-            });
-        }
-        if self.flags.contains(WqFlags::BH) {
-            return Err(BuildError::Conflict(
-                "WQ_BH: userspace has no softirq context to run bottom-half work in",
-            ));
-        }
-        if self.flags.contains(WqFlags::UNBOUND | WqFlags::PERCPU) {
-            return Err(BuildError::Conflict(
-                "WQ_UNBOUND and WQ_PERCPU exclude each other",
-            ));
-        }
-        if self.ordered && self.max_active > 1 {
-            return Err(BuildError::Conflict(
-                "an ordered workqueue has max_active 1",
-            ));
-        }
         let rt = match self.runtime {
             Some(rt) => rt,
             None => Runtime::global().clone(),
@@ -432,7 +293,7 @@ impl Drop for Workqueue {
             let spawned = std::thread::Builder::new()
                 .name(format!("cmwq-destroy/{}", inner.name))
                 .spawn(move || {
-                    inner.destroy();
+                    inner.destroy(&rt.shared);
                     drop(rt);
                 });
             if spawned.is_ok() {
@@ -441,7 +302,7 @@ impl Drop for Workqueue {
             tracing::error!(target: "workqueue", workqueue = self.inner.name.as_str(),
                 "destroy_workqueue from its own work item and no thread to defer it to");
         }
-        self.inner.destroy();
+        self.inner.destroy(&self.rt.shared);
     }
 }
 
@@ -462,83 +323,51 @@ impl Runtime {
             flags |= WqFlags::UNBOUND;
         }
         let policy = rescue.to_core();
-        let core_flags = flags.to_core();
         let mut spec = if ordered {
-            WqSpec::ordered(name.clone(), core_flags)
+            WqSpec::ordered(name.clone(), flags.to_core())
         } else {
-            WqSpec::new(name.clone(), core_flags)
+            WqSpec::new(name.clone(), flags.to_core())
         };
-        spec = spec.policy(policy.clone());
-        if max_active != 0 && !ordered {
-            spec = spec.max_active(max_active as u16);
+        spec = spec.policy(policy);
+        if max_active != 0 {
+            let n = u16::try_from(max_active).map_err(|_| BuildError::BadMaxActive {
+                given: max_active,
+                max: WQ_MAX_ACTIVE,
+            })?;
+            spec = spec.max_active(n);
         }
-        let (eff_flags, max) = spec.validate().map_err(BuildError::from_core)?;
-        let id = {
-            let mut wqs = shared.wqs.write();
-            let id = wqs.len() as u32;
-            wqs.push(None);
-            WqId(id)
-        };
-        let pools: Vec<_> = if flags.contains(WqFlags::UNBOUND) {
-            vec![shared.unbound_pool(flags.contains(WqFlags::HIGHPRI))]
-        } else {
-            (0..shared.nr_cpus)
-                .map(|c| percpu_pool_id(c, flags.contains(WqFlags::HIGHPRI)))
-                .collect()
-        };
-        let mut pwqs = Vec::with_capacity(pools.len());
-        for p in pools {
-            let pwq = shared.with_pool(p, |pool, now, acts| {
-                pool.add_pwq(
-                    PwqSpec {
-                        wq: id,
-                        wq_flags: eff_flags,
-                        max_active: max,
-                        policy: policy.clone(),
-                    },
-                    now,
-                    acts,
-                )
-            });
-            match pwq {
-                Ok(pwq) => pwqs.push(pwq),
-                Err(e) => {
-                    remove_pwqs(&shared, &pwqs);
-                    return Err(BuildError::from_core(e));
-                }
-            }
-        }
+        spec.validate()
+            .map_err(|e| BuildError::from_spec(e, &name, max_active))?;
+        let id = shared.reserve_wq_id();
+        let pwqs = shared
+            .run_op(None, |d, acts| cmwq_pool::alloc_pwqs(d, id, &spec, acts))
+            .map_err(|e| {
+                shared.unregister_wq(id);
+                BuildError::from_spec(e, &name, max_active)
+            })?;
         let rescuer = flags
             .contains(WqFlags::MEM_RECLAIM)
-            .then(|| shared.new_rescuer(id, &name));
-        let core_wq = match cmwq_pool::Workqueue::new(
+            .then(|| shared.new_rescuer(shared.alloc_worker_id(), id, &name));
+        let core_wq =
+            cmwq_pool::Workqueue::new(id, &spec, pwqs.clone(), rescuer.as_ref().map(|r| r.id))
+                .map_err(|e| {
+                    for &pwq in &pwqs {
+                        shared.run_op(None, |d, _| {
+                            d.with_pool(cmwq_pool::pool_of(pwq), |p, _| p.remove_pwq(pwq))
+                        });
+                    }
+                    shared.unregister_wq(id);
+                    BuildError::from_spec(e, &name, max_active)
+                })?;
+        let inner = Arc::new(WqShared::new(
             id,
-            &spec,
-            pwqs.clone(),
-            rescuer.as_ref().map(|r| r.id),
-        ) {
-            Ok(w) => w,
-            Err(e) => {
-                remove_pwqs(&shared, &pwqs);
-                return Err(BuildError::from_core(e));
-            }
-        };
-        let inner = Arc::new(WqShared {
-            id,
-            name: name.clone(),
+            name.clone(),
             flags,
             ordered,
-            rt: Arc::clone(&shared),
-            core: Mutex::new(core_wq),
-            pwqs: pwqs.into_boxed_slice(),
-            rescuer: rescuer.clone(),
-            drain_lock: Mutex::new(()),
-            flush_lock: Mutex::new(()),
-            flush_done: Mutex::new(0),
-            flush_cv: Condvar::new(),
-            panics: AtomicU64::new(0),
-            destroyed: AtomicBool::new(false),
-        });
+            core_wq,
+            pwqs,
+            rescuer.clone(),
+        ));
         shared.wqs.write()[id.0 as usize] = Some(Arc::clone(&inner));
         let wq = Workqueue {
             inner,
@@ -553,19 +382,10 @@ impl Runtime {
     }
 }
 
-/// Undo `add_pwq`s of a workqueue whose creation failed (the pwqs are empty).
-fn remove_pwqs(shared: &Shared, pwqs: &[PwqId]) {
-    for &pwq in pwqs {
-        let _ = shared
-            .pool(cmwq_pool::pool_of(pwq))
-            .core
-            .lock()
-            .remove_pwq(pwq);
-    }
-}
-
 impl Workqueue {
-    /// Start building a workqueue named `name` (at most 31 bytes).
+    /// Start building a workqueue named `name`: 1 to 31 bytes, no control characters (the
+    /// dump is a line protocol; `build` refuses such a name with
+    /// [`BuildError::Spec`]`(WqError::NameHasControl)`).
     pub fn builder(name: impl Into<String>) -> WorkqueueBuilder {
         WorkqueueBuilder {
             name: name.into(),
@@ -641,7 +461,7 @@ impl Workqueue {
     ) -> Result<(), Refused<T>> {
         let work = claim_pending(item)?;
         self.inner
-            .queue_owned(work, cpu)
+            .queue_owned(&self.rt.shared, work, cpu)
             .map_err(|(reason, w)| hand_back(w, reason))
     }
 
@@ -685,37 +505,13 @@ impl Workqueue {
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
         let work = claim_pending(item)?;
-        self.delayed_owned(work, delay, cpu)
-            .map_err(|(reason, w)| hand_back(w, reason))
-    }
-
-    /// With PENDING owned: arm the item's timer, or queue it now for a zero delay.
-    fn delayed_owned(
-        &self,
-        work: WorkRef,
-        delay: Duration,
-        cpu: Option<u32>,
-    ) -> Result<(), (QueueError, WorkRef)> {
-        if let Err(e) = self.inner.select_pwq(cpu) {
-            work.head().clear_pending();
-            return Err((e, work));
-        }
-        if delay.is_zero() {
-            return self.inner.queue_owned(work, cpu);
-        }
-        let rt = &self.inner.rt;
-        let generation = rt.next_gen.fetch_add(1, Ordering::Relaxed);
-        rt.delayed.lock().insert(work.addr(), generation);
-        rt.timer.arm(
-            Instant::now() + delay,
-            TimerEvent::Delayed {
-                work,
-                generation,
-                wq: Arc::clone(&self.inner),
-                cpu,
-            },
-        );
-        Ok(())
+        let id = self.inner.id;
+        self.rt
+            .shared
+            .run_op(Some(&self.inner), |d, acts| {
+                ops::queue_delayed_work_owned(d, id, cpu, work, delay_ns(delay), acts)
+            })
+            .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
     }
 
     /// `mod_delayed_work`: (re)queue `item` to run after `delay` from now, whether it was
@@ -725,28 +521,33 @@ impl Workqueue {
         item: &Arc<T>,
         delay: Duration,
     ) -> Result<bool, QueueError> {
-        let was_pending = crate::ops::grab_pending(&self.inner.rt, item.work_head());
-        if item.work_head().disable_count() != 0 {
-            crate::ops::release_pending(item.work_head());
-            return Err(QueueError::Disabled);
+        let id = self.inner.id;
+        loop {
+            let work = WorkRef::from_arc(Arc::clone(item));
+            let r = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
+                ops::mod_delayed_work(d, id, None, work, delay_ns(delay), acts)
+            });
+            match r {
+                Ok(Ok(was)) => return Ok(was),
+                // Another context owns its PENDING: retry (the kernel's -EAGAIN loop).
+                Ok(Err(_)) => std::thread::yield_now(),
+                Err((e, _)) => return Err(QueueError::from_core(e)),
+            }
         }
-        self.delayed_owned(WorkRef::from_arc(Arc::clone(item)), delay, None)
-            .map(|()| was_pending)
-            .map_err(|(e, _)| e)
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
     /// Items queued meanwhile are not waited for. Called from a work item of this same
     /// workqueue it would wait for itself: don't.
     pub fn flush(&self) {
-        self.inner.flush();
+        self.inner.flush(&self.rt.shared);
     }
 
     /// `drain_workqueue`: flush until the workqueue is empty. While draining, only its own
     /// items may queue on it (chained queueing); other queueings are refused with
     /// [`QueueError::Draining`].
     pub fn drain(&self) {
-        self.inner.drain();
+        self.inner.drain(&self.rt.shared);
     }
 
     /// `destroy_workqueue`: drain, then stop. The same as dropping it.
@@ -754,62 +555,47 @@ impl Workqueue {
 
     /// `workqueue_set_max_active`.
     pub fn set_max_active(&self, n: u32) -> Result<(), MaxActiveError> {
-        if self.inner.ordered {
-            return Err(MaxActiveError::Ordered(self.inner.name.clone()));
-        }
-        if n == 0 || n > WQ_MAX_ACTIVE {
-            return Err(MaxActiveError::OutOfRange {
-                given: n,
-                max: WQ_MAX_ACTIVE,
-            });
-        }
-        let n = self
-            .inner
-            .core
-            .lock()
-            .set_max_active(n as u16)
-            .map_err(|_| MaxActiveError::OutOfRange {
-                given: n,
-                max: WQ_MAX_ACTIVE,
-            })?;
-        for &pwq in self.inner.pwqs.iter() {
-            self.inner
-                .rt
-                .with_pool(cmwq_pool::pool_of(pwq), |pool, now, acts| {
-                    pool.pwq_set_max_active(pwq, n, now, acts);
-                });
-        }
-        Ok(())
+        let out_of_range = MaxActiveError::OutOfRange {
+            given: n,
+            max: WQ_MAX_ACTIVE,
+        };
+        let Ok(n16) = u16::try_from(n) else {
+            return Err(out_of_range);
+        };
+        let id = self.inner.id;
+        self.rt
+            .shared
+            .run_op(Some(&self.inner), |d, acts| {
+                ops::set_max_active(d, id, n16, acts)
+            })
+            .map_err(|e| match e {
+                cmwq_pool::WqError::OrderedSetMaxActive(_) => {
+                    MaxActiveError::Ordered(self.inner.name.clone())
+                }
+                _ => out_of_range,
+            })
     }
 
     /// `workqueue_congested`: whether items wait (inactive) behind max_active on `cpu`'s
     /// pwq (any CPU for an unbound workqueue).
     pub fn congested(&self, cpu: usize) -> Result<bool, QueueError> {
-        let pwq = self
-            .inner
-            .select_pwq(Some(u32::try_from(cpu).unwrap_or(u32::MAX)))?;
+        let cpu = u32::try_from(cpu).unwrap_or(u32::MAX);
+        let pwq = ops::select_pwq(&self.inner.table(), self.inner.id, Some(cpu), None)
+            .map_err(QueueError::from_core)?;
         Ok(self
-            .inner
             .rt
+            .shared
             .pool(cmwq_pool::pool_of(pwq))
-            .core
-            .lock()
-            .pwq_nr_inactive(pwq)
-            > 0)
+            .is_some_and(|p| p.core.lock().pwq_congested(pwq)))
     }
 
     /// The workqueue's counters (summed over its pwqs), plus caught panics.
     pub fn stats(&self) -> WorkqueueStats {
         let mut s = WorkqueueStats::default();
         for &pwq in self.inner.pwqs.iter() {
-            let st = self
-                .inner
-                .rt
-                .pool(cmwq_pool::pool_of(pwq))
-                .core
-                .lock()
-                .pwq_stats(pwq);
-            s.add_core(&st);
+            if let Some(p) = self.rt.shared.pool(cmwq_pool::pool_of(pwq)) {
+                s.add_core(&p.core.lock().pwq_stats(pwq));
+            }
         }
         s.panics = self.inner.panics.load(Ordering::Relaxed);
         s
@@ -818,45 +604,54 @@ impl Workqueue {
     /// `show_one_workqueue`: this workqueue's part of the kernel-format dump (empty
     /// header-only text when it is idle).
     pub fn show(&self) -> String {
-        crate::watch::show_one(&self.rt.shared, &self.inner)
+        crate::watch::show_one(&self.rt.shared.snapshot(), &self.inner.name)
     }
 
     // ---- item operations (they work for any workqueue of the same runtime)
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
-    /// whether there was anything to wait for.
+    /// whether there was anything to wait for (never for the caller's own running item: it
+    /// would wait for itself; that is reported and refused).
     pub fn flush_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        crate::ops::flush_work(&self.inner.rt, item.work_head())
+        flush_work_head(&self.rt.shared, item.work_head())
     }
 
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
     /// for it as [`flush_work`](Self::flush_work). Returns whether there was anything to
     /// wait for (the item was waiting on its timer, pending or running).
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let rt = &self.inner.rt;
-        let stolen = crate::ops::steal_from_timer(rt, item.work_head());
-        if stolen {
-            // PENDING is ours now: queue it at once.
-            let _ = self
-                .inner
-                .queue_owned(WorkRef::from_arc(Arc::clone(item)), None);
+        let barrier = Barrier::new();
+        let (had, r) = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
+            ops::flush_delayed_work(
+                d,
+                item.work_head(),
+                WorkRef::from_arc(Arc::clone(&barrier)),
+                acts,
+            )
+        });
+        if r.is_ok() {
+            barrier.wait();
         }
-        crate::ops::flush_work(rt, item.work_head()) || stolen
+        had
     }
 
     /// `cancel_work`: take `item` off its queue (or delay timer) if it is pending. Returns
     /// whether it was pending. A running instance is not waited for.
     pub fn cancel_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let rt = &self.inner.rt;
-        let was = crate::ops::grab_pending(rt, item.work_head());
-        crate::ops::release_pending(item.work_head());
-        was
+        let rt = &self.rt.shared;
+        retry(|| rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts)))
     }
 
     /// `cancel_work_sync`: cancel, then wait for a running instance to finish. When it
     /// returns, `item` is neither pending nor running (unless queued again since).
     pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        crate::ops::cancel_sync(&self.inner.rt, item.work_head())
+        let rt = &self.rt.shared;
+        let head = item.work_head();
+        // Hold PENDING while waiting, so that queueings meanwhile are no-ops.
+        let was = grab(rt, head);
+        flush_work_head(rt, head);
+        head.clear_pending();
+        was
     }
 
     /// `cancel_delayed_work`: as [`cancel_work`](Self::cancel_work), timer included.
@@ -874,22 +669,52 @@ impl Workqueue {
     ///
     /// [`enable_work`]: Self::enable_work
     pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        crate::ops::disable(&self.inner.rt, item.work_head(), false)
+        self.disable(item.work_head())
     }
 
     /// `disable_work_sync`: disable and wait for a running instance.
     pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        crate::ops::disable(&self.inner.rt, item.work_head(), true)
+        let was = self.disable(item.work_head());
+        flush_work_head(&self.rt.shared, item.work_head());
+        was
+    }
+
+    fn disable(&self, head: &WorkHead) -> bool {
+        let rt = &self.rt.shared;
+        let r = retry(
+            || match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
+                Err(cmwq_pool::DisableWorkError::Busy) => Err(Again),
+                r => Ok(r),
+            },
+        );
+        r.unwrap_or_else(|e| {
+            tracing::warn!(target: "workqueue", error = %e, "disable_work");
+            false
+        })
     }
 
     /// `enable_work`: undo one `disable_work`. Returns whether the item can be queued again
     /// (the disable count reached zero).
     pub fn enable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        crate::ops::enable(item.work_head())
+        let head = item.work_head();
+        match ops::enable_work(head) {
+            Ok(n) => n == 0,
+            Err(e) => {
+                tracing::warn!(target: "workqueue", error = %e, "enable_work");
+                head.disable_count() == 0
+            }
+        }
     }
 
     /// `work_busy`: whether `item` is pending and/or running.
     pub fn work_busy<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> crate::WorkBusy {
-        crate::ops::work_busy(&self.inner.rt, item.work_head())
+        let b = self
+            .rt
+            .shared
+            .run_op(None, |d, _| ops::work_busy(d, item.work_head()));
+        crate::WorkBusy {
+            pending: b.contains(cmwq_work::WorkBusy::PENDING),
+            running: b.contains(cmwq_work::WorkBusy::RUNNING),
+        }
     }
 }

@@ -102,3 +102,68 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     assert!(dump.contains("active=1"), "{dump}");
     assert!(dump.contains("pending: counted_func"), "{dump}");
 }
+
+/// A spawner whose worker spawns block until the test opens its gate (as a spawn can block
+/// under memory pressure); timer and rescuer threads are created at once.
+struct GatedSpawner {
+    inner: ThreadSpawner,
+    open: parking_lot::Mutex<bool>,
+    cv: parking_lot::Condvar,
+    blocked: mpsc::SyncSender<()>,
+}
+
+impl cmwq::Spawner for GatedSpawner {
+    fn spawn(
+        &self,
+        req: &cmwq::SpawnRequest,
+        body: cmwq::ThreadBody,
+    ) -> Result<(), cmwq::SpawnError> {
+        if matches!(req.role, cmwq::ThreadRole::Worker { .. }) {
+            let _ = self.blocked.try_send(());
+            let mut open = self.open.lock();
+            while !*open {
+                self.cv.wait(&mut open);
+            }
+        }
+        self.inner.spawn(req, body)
+    }
+}
+
+#[test]
+fn a_reclaim_item_is_rescued_while_a_worker_spawn_blocks() {
+    let (blocked_tx, blocked_rx) = mpsc::sync_channel(64);
+    let spawner = Arc::new(GatedSpawner {
+        inner: ThreadSpawner::new(),
+        open: parking_lot::Mutex::new(false),
+        cv: parking_lot::Condvar::new(),
+        blocked: blocked_tx,
+    });
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .timings(fast_timings())
+        .spawner_arc(Arc::clone(&spawner) as Arc<dyn cmwq::Spawner>)
+        .build()
+        .expect("runtime");
+    let wq = rt
+        .workqueue("reclaim")
+        .flags(WQ_MEM_RECLAIM)
+        .build()
+        .expect("the rescuer spawns at once");
+    // The pool's first worker is being created: its spawn blocks.
+    blocked_rx.recv().expect("a worker spawn started");
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let ran_tx = parking_lot::Mutex::new(ran_tx);
+    let item = cmwq::work_fn("reclaim_fn", move || {
+        let _ = ran_tx.lock().send(());
+    });
+    wq.queue_work(Arc::clone(&item)).expect("idle item queues");
+    // No worker exists and the spawn is still blocked: only the rescuer, called by the
+    // mayday timer, can run the item. (Were creation on the timer thread, the mayday
+    // timer would wait for the spawn and this would never return.)
+    ran_rx.recv().expect("the item ran");
+    assert!(!*spawner.open.lock(), "the spawn is still blocked");
+    assert_eq!(wq.stats().rescued, 1, "the rescuer ran it");
+    *spawner.open.lock() = true;
+    spawner.cv.notify_all();
+    wq.flush();
+}

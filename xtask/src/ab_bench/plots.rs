@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 /// A named series of points.
@@ -57,6 +58,98 @@ fn bounds(series: &[Series], pick: impl Fn(&(f64, f64)) -> f64, log: bool) -> (f
     }
 }
 
+/// How a line is dashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dash {
+    Solid,
+    /// Dash length and gap, in pixels.
+    Dashed(u32, u32),
+}
+
+/// A marker shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+}
+
+/// How series `i` is drawn. Series that coincide must stay visible in a PNG without hover
+/// text: each differs from its neighbours in colour, dash and marker, and earlier series
+/// are drawn wider, so a later series on the same points leaves a rim of the earlier one.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    color: RGBAColor,
+    dash: Dash,
+    marker: Marker,
+    width: u32,
+}
+
+impl Look {
+    const DASHES: [Dash; 3] = [Dash::Solid, Dash::Dashed(12, 6), Dash::Dashed(3, 4)];
+    const MARKERS: [Marker; 4] = [
+        Marker::Circle,
+        Marker::Triangle,
+        Marker::Square,
+        Marker::Cross,
+    ];
+
+    fn of(i: usize) -> Self {
+        Look {
+            color: Palette99::pick(i).to_rgba(),
+            dash: Self::DASHES[i % Self::DASHES.len()],
+            marker: Self::MARKERS[i % Self::MARKERS.len()],
+            width: 5u32.saturating_sub(i as u32).max(2),
+        }
+    }
+
+    /// The dash pattern in pixels (a solid line is one long dash).
+    fn pattern(self) -> (u32, u32) {
+        match self.dash {
+            Dash::Solid => (1_000_000, 0),
+            Dash::Dashed(on, off) => (on, off),
+        }
+    }
+
+    /// The marker's outline around (0, 0), in pixels: every shape is one polygon, so
+    /// plotted points and the legend draw it the same way.
+    fn outline(self, r: i32) -> Vec<(i32, i32)> {
+        match self.marker {
+            Marker::Circle => (0..12)
+                .map(|k| {
+                    let a = f64::from(k) * std::f64::consts::TAU / 12.0;
+                    let r = f64::from(r);
+                    ((r * a.cos()).round() as i32, (r * a.sin()).round() as i32)
+                })
+                .collect(),
+            Marker::Triangle => vec![(0, -r - 1), (r + 1, r), (-r - 1, r)],
+            Marker::Square => vec![(-r, -r), (r, -r), (r, r), (-r, r)],
+            Marker::Cross => {
+                let t = (r / 3).max(1);
+                vec![
+                    (-t, -r),
+                    (t, -r),
+                    (t, -t),
+                    (r, -t),
+                    (r, t),
+                    (t, t),
+                    (t, r),
+                    (-t, r),
+                    (-t, t),
+                    (-r, t),
+                    (-r, -t),
+                    (-t, -t),
+                ]
+            }
+        }
+    }
+
+    fn marker_radius(self) -> i32 {
+        3 + self.width as i32
+    }
+}
+
 fn canvas(path: &Path) -> DrawingArea<SVGBackend<'_>, Shift> {
     let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
     let _ = root.fill(&WHITE);
@@ -86,21 +179,34 @@ pub(crate) fn lines(
                 .draw()
                 .map_err(err)?;
             for (i, (name, pts)) in series.iter().enumerate() {
-                let color = Palette99::pick(i).to_rgba();
+                let look = Look::of(i);
                 let pts: Vec<(f64, f64)> = pts
                     .iter()
                     .copied()
                     .filter(|(x, y)| *x > 0.0 && (!log_y || *y > 0.0))
                     .collect();
+                let style = look.color.stroke_width(look.width);
+                let (on, off) = look.pattern();
                 chart
-                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .draw_series(DashedLineSeries::new(pts.clone(), on, off, style))
                     .map_err(err)?
                     .label(name.as_str())
                     .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        EmptyElement::at((x, y))
+                            + DashedPathElement::new(vec![(0, 0), (20, 0)], on, off, style)
+                            + Polygon::new(
+                                look.outline(4)
+                                    .into_iter()
+                                    .map(|(dx, dy)| (dx + 10, dy))
+                                    .collect::<Vec<_>>(),
+                                look.color.filled(),
+                            )
                     });
+                let outline = look.outline(look.marker_radius());
                 chart
-                    .draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                    .draw_series(pts.iter().map(|&p| {
+                        EmptyElement::at(p) + Polygon::new(outline.clone(), look.color.filled())
+                    }))
                     .map_err(err)?;
             }
             chart

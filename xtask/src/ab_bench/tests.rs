@@ -106,9 +106,45 @@ fn fixture(root: &Path) -> Input {
         90e6,
         Some(4000),
     );
+    let lat = |p50: u64, p95: u64| json!({"count": 4000, "p50": p50, "p90": p95 - 10, "p95": p95, "p99": p95 * 2, "max": p95 * 10});
+    // throughput: per P, cmwq's closures 3 M/s, its Arc items 4 M/s, the crossbeam pool
+    // 5 M/s, rayon 3.5 M/s (items per run P x 1000).
+    for p in [1u64, 2] {
+        let items = p * 1000;
+        for (side, rate) in [
+            ("cmwq-fn-unbound", 3e6),
+            ("cmwq-arc-percpu", 4e6),
+            ("crossbeam-channel-pool", 5e6),
+            ("rayon-spawn", 3.5e6),
+        ] {
+            criterion_bench(
+                &crit,
+                "new",
+                "throughput",
+                side,
+                &p.to_string(),
+                items as f64 * 1e9 / rate,
+                Some(items),
+            );
+        }
+    }
     let side = root.join("side");
     std::fs::create_dir_all(&side).unwrap();
-    let lat = |p50: u64, p95: u64| json!({"count": 4000, "p50": p50, "p90": p95 - 10, "p95": p95, "p99": p95 * 2, "max": p95 * 10});
+    let tp_case = |side: &str, p: u64, cpu: f64, threads: u64| {
+        json!({"side": side, "producers": p, "runs": 10, "items": 10 * p * 1000,
+               "latency_ns": lat(2000, 9000), "latency_ladder": ladder_fixture(),
+               "cpu_ns_per_item": cpu, "allocations_per_item": if side.starts_with("cmwq-arc") { 0.0 } else { 1.0 },
+               "threads_min": threads, "threads_max": threads})
+    };
+    std::fs::write(side.join("throughput.json"), json!({
+        "workers": 2, "items_per_producer": 1000, "producers": [1, 2],
+        "cases": [
+            tp_case("cmwq-fn-unbound", 1, 900.0, 3), tp_case("cmwq-fn-unbound", 2, 800.0, 3),
+            tp_case("cmwq-arc-percpu", 1, 500.0, 2), tp_case("cmwq-arc-percpu", 2, 450.0, 2),
+            tp_case("crossbeam-channel-pool", 1, 250.0, 2), tp_case("crossbeam-channel-pool", 2, 260.0, 2),
+            tp_case("rayon-spawn", 1, 400.0, 2), tp_case("rayon-spawn", 2, 420.0, 2),
+        ]
+    }).to_string()).unwrap();
     let ladder = json!([[0.0, 400], [0.5, 900], [1.0, 50000]]);
     std::fs::write(side.join("runtime.json"), json!({
         "producers": 2, "items_per_producer": 2000,
@@ -139,6 +175,10 @@ fn fixture(root: &Path) -> Input {
         baseline: None,
         criterion_args: "--sample-size 10".into(),
     }
+}
+
+fn ladder_fixture() -> serde_json::Value {
+    json!([[0.0, 400], [0.5, 900], [1.0, 50000]])
 }
 
 fn verdict(report: &Report, name_part: &str) -> Verdict {
@@ -354,4 +394,141 @@ fn growth_slope_tells_linear_from_quadratic() {
     assert!((loglog_slope(&lin).unwrap() - 1.0).abs() < 1e-9);
     assert!((loglog_slope(&quad).unwrap() - 2.0).abs() < 1e-9);
     assert_eq!(loglog_slope(&[(1.0, 1.0)]), None);
+}
+
+#[test]
+fn report_opens_with_a_verdict_table_that_answers_cursor_against_slurp() {
+    let root = scratch("verdict");
+    let report = Report::build(&fixture(&root));
+    let md = &report.markdown;
+    let verdict_at = md.find("## Verdict").expect("a verdict section");
+    assert!(verdict_at < md.find("## Machine").unwrap(), "{md}");
+    assert!(verdict_at < md.find("## Goals").unwrap(), "{md}");
+    // simulated stall: cursor 150 ms against slurp 950 ms, exact
+    let row = report
+        .verdicts
+        .iter()
+        .find(|v| v.question.contains("simulated") && v.question.contains("stall"))
+        .expect("a simulated stall row");
+    assert_eq!(row.ratio, "0.158 (exact)");
+    assert!(row.answer.starts_with("Cursor better, 6.3×"), "{row:?}");
+    // scan cost at N = 1000: 1.02 [0.980 – 1.062] crosses 1.0
+    let scan = report
+        .verdicts
+        .iter()
+        .find(|v| v.question.contains("N = 1000"))
+        .expect("a scan-cost row");
+    assert!(scan.answer.contains("inconclusive"), "{scan:?}");
+    // the runtime against its peers, closed loop and throughput
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.question.contains("closed loop") && v.answer.contains("cmwq slower")),
+        "{md}"
+    );
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.question.contains("Throughput, P = 2, Arc items")
+                && v.answer.contains("cmwq faster, by 14%")),
+        "{md}"
+    );
+}
+
+#[test]
+fn ratios_are_inconclusive_exactly_when_their_interval_crosses_one() {
+    use super::data::Ratio;
+    use super::report::judge;
+    let r = |point, lower, upper| Ratio {
+        point,
+        lower,
+        upper,
+    };
+    assert_eq!(judge(&r(0.5, 0.4, 0.6), "lower", "higher"), "lower");
+    assert_eq!(judge(&r(1.5, 1.1, 1.9), "lower", "higher"), "higher");
+    assert!(judge(&r(0.95, 0.8, 1.05), "lower", "higher").contains("inconclusive"));
+    assert!(judge(&r(1.05, 0.99, 1.2), "lower", "higher").contains("inconclusive"));
+    assert_eq!(judge(&r(1.0, 1.0, 1.0), "lower", "higher"), "equal");
+}
+
+#[test]
+fn real_thread_goal_allows_the_creation_cooldown_after_the_window() {
+    let root = scratch("real");
+    let mut input = fixture(&root);
+    let crit = root.join("criterion");
+    criterion_bench(&crit, "new", "rescue_real", "cursor", "", 52e6, None);
+    criterion_bench(&crit, "new", "rescue_real", "slurp", "", 252e6, None);
+    let side = root.join("side");
+    std::fs::write(
+        side.join("rescue_real.json"),
+        json!({"mayday_interval_ns": 10_000_000u64, "create_cooldown_ns": 100_000_000u64,
+               "window_ns": 150_000_000u64, "blocker_after_window_ns": 250_000_000u64})
+        .to_string(),
+    )
+    .unwrap();
+    input.results = Results::read(&crit, "new", None, None);
+    input.side = SideFiles::read(&side);
+    let report = Report::build(&input);
+    // 52 ms is 5.2 mayday intervals, but within cooldown 100 ms + 2.2 intervals
+    assert_eq!(verdict(&report, "real threads"), Verdict::Met);
+    let row = report
+        .verdicts
+        .iter()
+        .find(|v| v.question.contains("real threads"))
+        .expect("a real-thread row");
+    assert!(row.answer.starts_with("Cursor better, 4.8×"), "{row:?}");
+}
+
+#[test]
+fn throughput_section_reads_rates_ratios_and_judges_its_goals() {
+    let root = scratch("throughput");
+    let report = Report::build(&fixture(&root));
+    let md = &report.markdown;
+    assert!(md.contains("## throughput"), "{md}");
+    // summary row: items/s at P = 1 and 2, CPU per item by P, threads
+    assert!(
+        md.contains(
+            "| cmwq-arc-percpu | 4.00 M/s | 4.00 M/s | 500 ns / 450 ns | 0.00 / 0.00 | 2 / 2 |"
+        ),
+        "{md}"
+    );
+    // per-P table: the crossbeam pool is the best other side of cmwq-arc-percpu
+    assert!(
+        md.contains("| cmwq-arc-percpu | 4.00 M/s [3.92 M/s – 4.08 M/s] | 0.800 [0.769 – 0.833] (crossbeam-channel-pool) |"),
+        "{md}"
+    );
+    // Arc items beat rayon, closures do not: the peers goal is not met, by -14%
+    assert_eq!(
+        verdict(&report, "rayon, threadpool and tokio at every P"),
+        Verdict::NotMet
+    );
+    let g = report
+        .goals
+        .iter()
+        .find(|g| g.name.contains("at least the best of rayon"))
+        .unwrap();
+    assert!(
+        g.detail.contains("closures") && g.detail.contains("-14%"),
+        "{g:?}"
+    );
+    // closures reach 3/5 = 0.6 of the crossbeam pool (Arc items 0.8): not met
+    assert_eq!(verdict(&report, "0.8x the crossbeam"), Verdict::NotMet);
+    let g = report
+        .goals
+        .iter()
+        .find(|g| g.name.contains("0.8x the crossbeam"))
+        .unwrap();
+    assert!(g.detail.contains("cmwq-fn-unbound 0.60x"), "{g:?}");
+    assert_eq!(verdict(&report, "0.35 µs"), Verdict::NotMet);
+    // closures ran on three threads with two asked for
+    assert_eq!(verdict(&report, "no more threads"), Verdict::NotMet);
+    let out = root.join("ab-bench");
+    report.write(&out).unwrap();
+    let svg = std::fs::read_to_string(out.join("throughput.svg")).unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("cmwq-arc-percpu"),
+        "legend names the sides"
+    );
 }

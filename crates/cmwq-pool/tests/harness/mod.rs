@@ -56,6 +56,7 @@ pub enum Timer {
     Mayday(PoolId),
     Idle(PoolId),
     CreateRetry(PoolId),
+    Delayed,
 }
 
 /// Who runs an item.
@@ -224,6 +225,10 @@ impl Harness {
                 }
                 Action::ArmCreateRetry { pool, at } => {
                     self.timers.insert(Timer::CreateRetry(pool), at);
+                }
+                Action::ArmDelayedTimer { at } => {
+                    let t = self.timers.entry(Timer::Delayed).or_insert(at);
+                    *t = (*t).min(at);
                 }
                 Action::WakeRescuer { wq } => {
                     if !self.rescuers.contains(&wq) {
@@ -429,6 +434,7 @@ impl Harness {
                     Timer::CreateRetry(p) => {
                         self.sys.create_retry_timeout(p, self.now, &mut self.out)
                     }
+                    Timer::Delayed => self.sys.delayed_timeout(self.now, &mut self.out),
                 }
                 self.absorb();
             }
