@@ -88,17 +88,78 @@ impl CursorRef<'_> {
     }
 }
 
+/// An element met while iterating a [`List`]: it derefs to `&'a E`, and
+/// [`ElemRef::as_ptr`] gives back the pointer the element was pushed with, with that
+/// pointer's provenance (a `&E` covers only the `E`; the pushed pointer may cover the
+/// whole allocation around it, as cmwq-work's `Arc` items do).
+pub struct ElemRef<'a, E> {
+    ptr: NonNull<E>,
+    _list: PhantomData<&'a E>,
+}
+
+// SAFETY: an `ElemRef` is a `&'a E` that also remembers its pointer's provenance: it can be
+// sent and shared exactly when `&E` can, that is when `E: Sync`.
+unsafe impl<E: Sync> Send for ElemRef<'_, E> {}
+// SAFETY: as above.
+unsafe impl<E: Sync> Sync for ElemRef<'_, E> {}
+
+impl<E> Clone for ElemRef<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for ElemRef<'_, E> {}
+
+impl<'a, E> ElemRef<'a, E> {
+    /// The element.
+    #[inline]
+    pub fn get(self) -> &'a E {
+        // SAFETY: `ptr` is the stored pointer of an element linked on a list borrowed for
+        // `'a` (see `List::entry`), so the element is live and unchanged that long.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The pointer the element was pushed with, with its provenance.
+    #[inline]
+    pub fn as_ptr(self) -> NonNull<E> {
+        self.ptr
+    }
+}
+
+impl<E> From<ElemRef<'_, E>> for NonNull<E> {
+    /// [`ElemRef::as_ptr`]: the pushed pointer, with its provenance.
+    fn from(e: ElemRef<'_, E>) -> NonNull<E> {
+        e.ptr
+    }
+}
+
+impl<E> core::ops::Deref for ElemRef<'_, E> {
+    type Target = E;
+
+    #[inline]
+    fn deref(&self) -> &E {
+        self.get()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ElemRef<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// One node met while iterating a [`List`]: an element or a cursor.
 pub enum Entry<'a, E> {
     /// An element.
-    Elem(&'a E),
+    Elem(ElemRef<'a, E>),
     /// A positional cursor (never an element).
     Cursor(CursorRef<'a>),
 }
 
 impl<'a, E> Entry<'a, E> {
     /// The element, if this entry is one.
-    pub fn elem(self) -> Option<&'a E> {
+    pub fn elem(self) -> Option<ElemRef<'a, E>> {
         match self {
             Entry::Elem(e) => Some(e),
             Entry::Cursor(_) => None,
@@ -295,7 +356,11 @@ impl<E: Element> List<E> {
             // SAFETY: a node with metadata was pushed as the node of a live `E` (the
             // pushing method's contract) with the element's provenance, and stays live
             // while linked, which `&self` guarantees for the returned lifetime.
-            Entry::Elem(unsafe { E::from_node(node).as_ref() })
+            let ptr = unsafe { E::from_node(node) };
+            Entry::Elem(ElemRef {
+                ptr,
+                _list: PhantomData,
+            })
         }
     }
 
@@ -407,7 +472,7 @@ impl<E: Element> List<E> {
 
     /// The first element, skipping cursors.
     pub fn front(&self) -> Option<&E> {
-        self.elements().next()
+        self.elements().next().map(ElemRef::get)
     }
 
     /// Whether `elem` is on this list. O(n).
@@ -432,7 +497,7 @@ impl<E: Element> List<E> {
     }
 
     /// Iterate over the elements only, from the head.
-    pub fn elements(&self) -> impl Iterator<Item = &E> + '_ {
+    pub fn elements(&self) -> impl Iterator<Item = ElemRef<'_, E>> + '_ {
         self.iter().filter_map(Entry::elem)
     }
 

@@ -4,7 +4,7 @@ use cmwq_work::raw::WorkHeadRaw;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::ptr::NonNull;
 
-use cmwq_list::{CursorId, Entry};
+use cmwq_list::{CursorId, ElemRef, Entry};
 use cmwq_rescue::{
     Candidate, CursorMove, Policy, RescueCtx, RescuerPolicy, Take, Then, WorklistView,
 };
@@ -466,10 +466,10 @@ impl Pool {
         for p in self.pwqs.iter().flatten() {
             let mut active = 0u32;
             let mut in_flight = [0u32; WORK_NR_COLORS as usize];
-            let mut count = |h: &WorkHead| {
+            let mut count = |h: ElemRef<'_, WorkHead>| {
                 if h.pwq() == Some(p.id) {
                     in_flight[usize::from(h.color())] += 1;
-                    if !lists::flags(h).contains(WorkFlags::INACTIVE) {
+                    if !lists::flags(&h).contains(WorkFlags::INACTIVE) {
                         active += 1;
                     }
                 }
@@ -481,7 +481,7 @@ impl Pool {
             let mut inactive_ok = true;
             for h in p.inactive.heads() {
                 inactive_ok &=
-                    h.pwq() == Some(p.id) && lists::flags(h).contains(WorkFlags::INACTIVE);
+                    h.pwq() == Some(p.id) && lists::flags(&h).contains(WorkFlags::INACTIVE);
                 in_flight[usize::from(h.color())] += 1;
             }
             if !inactive_ok {
@@ -1376,7 +1376,7 @@ impl Pool {
                 let view = WorklistView::new(&self.worklist, visit.pwq, cursor);
                 let worklist = &self.worklist;
                 let mut keep = |c: Candidate<'_>| {
-                    let pos = NonNull::from(c.head());
+                    let pos = c.as_ptr();
                     if c.is_on(worklist) && c.is_of(visit.pwq) && taken.insert(pos) {
                         takes.push(pos);
                     }

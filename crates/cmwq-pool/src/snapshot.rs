@@ -11,8 +11,8 @@ use cmwq_dump::{
     InFlightWorker, PoolSnapshot, PwqSnapshot, PwqStats as DumpStats, Snapshot, WorkEntry,
     WqSnapshot,
 };
-use cmwq_list::Entry;
-use cmwq_work::{WorkFlags, WorkHead, WorkList};
+use cmwq_list::{ElemRef, Entry};
+use cmwq_work::{LinkedWork, WorkFlags, WorkHead, WorkList};
 
 use crate::lists;
 use crate::pool::{MaydaySink, Pool};
@@ -22,12 +22,12 @@ use crate::workqueue::Workqueue;
 
 const NS_PER_MS: u64 = 1_000_000;
 
-fn entry(h: &WorkHead) -> WorkEntry {
+fn entry(h: ElemRef<'_, WorkHead>) -> WorkEntry {
     let e = match h.barrier_task() {
         Some(task) => WorkEntry::barrier(task),
         None => WorkEntry::func(h.name()),
     };
-    if lists::flags(h).contains(WorkFlags::LINKED) {
+    if lists::flags(&h).contains(WorkFlags::LINKED) {
         e.linked()
     } else {
         e

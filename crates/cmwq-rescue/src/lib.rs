@@ -74,8 +74,9 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
+use cmwq_list::ElemRef;
 use cmwq_list::{CursorId, Entry};
-use cmwq_work::{PwqId, WorkHead, WorkList};
+use cmwq_work::{LinkedWork, PwqId, WorkHead, WorkList};
 
 /// After this many items rescued from one pwq in one visit, a [`Cursor`] (or [`Rescan`])
 /// rescuer re-sends the pwq's mayday and moves on if other pwqs wait (kernel
@@ -297,7 +298,7 @@ impl<'a> Scan<'_, 'a> {
 /// A policy can still meet one item twice (two scans of one view); the pool takes an item
 /// once whatever it is handed (see [`RescuerPolicy`]).
 pub struct Candidate<'a> {
-    head: &'a WorkHead,
+    head: ElemRef<'a, WorkHead>,
     list: &'a WorkList,
 }
 
@@ -311,10 +312,22 @@ impl fmt::Debug for Candidate<'_> {
 }
 
 impl<'a> Candidate<'a> {
-    /// The work item.
+    /// The work item's head.
     #[inline]
     pub fn head(&self) -> &'a WorkHead {
-        self.head
+        self.head.get()
+    }
+
+    /// The work item's name ([`WorkItem::name`](cmwq_work::WorkItem::name)).
+    #[inline]
+    pub fn name(&self) -> &'a str {
+        self.head.name()
+    }
+
+    /// The position of the item on the worklist, with the provenance the worklist stored.
+    #[inline]
+    pub fn as_ptr(&self) -> std::ptr::NonNull<WorkHead> {
+        self.head.as_ptr()
     }
 
     /// Whether the item is queued on `pwq` (kernel `get_work_pwq(work) == pwq`).

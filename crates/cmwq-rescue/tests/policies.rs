@@ -44,7 +44,7 @@ fn ctx() -> RescueCtx {
 }
 
 fn taken(c: &(Vec<Candidate<'_>>, Choice)) -> Vec<String> {
-    c.0.iter().map(|c| c.head().name().to_string()).collect()
+    c.0.iter().map(|c| c.name().to_string()).collect()
 }
 
 /// Ask the policy once: what it took and its choice.

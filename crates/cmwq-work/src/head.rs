@@ -145,35 +145,19 @@ impl WorkHead {
         self.node.is_linked()
     }
 
-    /// What the dump prints for this item: [`WorkItem::name`].
-    ///
-    /// The item is reached from its head only while the head is linked on a list (which
-    /// proves it is embedded in its item: see [`WorkHead`]); otherwise this is the item
-    /// type's short name. [`WorkRef::name`](crate::WorkRef::name) is always the item's.
-    pub fn name(&self) -> &str {
-        if self.is_linked() {
-            // SAFETY: a linked head was linked by `WorkList` or by hand under the contract in
-            // `WorkHead`'s docs; either way a `WorkRef` holds it, so it is embedded in a live
-            // `Arc<T>` of its vtable's type (checked by `WorkRef::from_arc`, which also
-            // exposed the item's provenance) and cannot move. The item, which contains
-            // `*self`, lives at least as long as this borrow of `self`.
-            unsafe { (self.vtable().name)(self) }
-        } else {
-            (self.vtable().type_name)()
-        }
+    /// The short name of the item type this head was made for (the default
+    /// [`WorkItem::name`]). The item's own name is [`WorkRef::name`](crate::WorkRef::name),
+    /// or [`LinkedWork::name`](crate::LinkedWork::name) for an item met on a list: a head
+    /// alone does not reach its item.
+    pub fn type_name(&self) -> &'static str {
+        (self.vtable().type_name)()
     }
 
-    /// For a flush barrier, the id of the task waiting on it
-    /// ([`BarrierWork::barrier_task`](crate::raw::BarrierWork::barrier_task));
-    /// the dump prints `BAR(ID)`. As [`WorkHead::name`], read from the item only while the
-    /// head is linked (`None` otherwise).
-    pub fn barrier_task(&self) -> Option<u32> {
-        if self.is_linked() {
-            // SAFETY: as in `name`.
-            unsafe { (self.vtable().barrier_task)(self) }
-        } else {
-            None
-        }
+    /// Whether this is a flush barrier's head
+    /// ([`raw::barrier_head`](crate::raw::barrier_head)): a property of the item's type,
+    /// read from the head alone.
+    pub fn is_barrier(&self) -> bool {
+        self.vtable().is_barrier
     }
 
     /// The decoded data word (`Acquire`).
@@ -362,7 +346,7 @@ impl WorkHead {
 impl fmt::Debug for WorkHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkHead")
-            .field("name", &self.name())
+            .field("type", &self.type_name())
             .field("data", &self.data())
             .field("linked", &self.is_linked())
             .finish()

@@ -29,7 +29,7 @@
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicU32, Ordering};
 //! use cmwq_work::raw::WorkHeadRaw;
-//! use cmwq_work::{Entry, PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
+//! use cmwq_work::{Entry, LinkedWork, PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
 //!
 //! struct Flush {
 //!     work: WorkHead,
@@ -84,7 +84,7 @@ mod item;
 pub mod raw;
 mod worklist;
 
-pub use cmwq_list::{CursorId, CursorRef, Entry};
+pub use cmwq_list::{CursorId, CursorRef, ElemRef, Entry};
 pub use data::{
     OffqFlags, PoolId, PwqId, WORK_DATA_INIT, WORK_NR_COLORS, WORK_OFFQ_BH_BIT,
     WORK_OFFQ_DISABLE_BITS, WORK_OFFQ_DISABLE_MAX, WORK_OFFQ_DISABLE_SHIFT, WORK_OFFQ_FLAG_BITS,
@@ -94,5 +94,5 @@ pub use data::{
     WORK_STRUCT_PWQ_BIT, WORK_STRUCT_PWQ_SHIFT, WorkBusy, WorkData, WorkFlags, offq_flags,
 };
 pub use head::{DisableError, WorkDisabled, WorkHead, WorkOffqData};
-pub use item::{FnWork, HasWork, WorkItem, WorkRef, WorkVTable, work_fn};
+pub use item::{FnWork, HasWork, LinkedWork, WorkItem, WorkRef, WorkVTable, work_fn};
 pub use worklist::WorkList;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cmwq_work::{
-    Entry, FnWork, HasWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work,
-    work_fn,
+    Entry, FnWork, HasWork, LinkedWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef,
+    impl_has_work, work_fn,
 };
 
 /// A plain item that counts its runs.
@@ -179,19 +179,26 @@ fn names_come_from_the_item() {
 }
 
 #[test]
-fn a_linked_head_names_its_item_and_an_unlinked_one_its_type() {
+fn items_met_on_a_list_name_themselves_and_a_head_alone_names_its_type() {
     let f = work_fn("mayday_cursor_func", || {});
-    assert_eq!(f.head().name(), "FnWork", "not linked: the type's name");
+    assert_eq!(
+        f.head().type_name(),
+        "FnWork",
+        "a head alone: the type's name"
+    );
+    assert!(!f.head().is_barrier());
     let bar = Arc::new(Barrier {
         work: cmwq_work::raw::barrier_head::<Barrier>(),
         task: 17,
     });
-    assert_eq!(bar.work.barrier_task(), None);
+    assert!(
+        bar.work.is_barrier(),
+        "a barrier head says so without its item"
+    );
 
     let mut list = WorkList::new();
     list.push_back(WorkRef::from_arc(f.clone()));
     list.push_back(WorkRef::from_arc(bar.clone()));
-    assert_eq!(f.head().name(), "mayday_cursor_func");
     let seen: Vec<(&str, Option<u32>)> =
         list.heads().map(|h| (h.name(), h.barrier_task())).collect();
     assert_eq!(
@@ -293,7 +300,7 @@ fn worklist_forwards_cursor_operations() {
     let tags = |it: cmwq_work::Entry<'_, WorkHead>| match it {
         Entry::Elem(h) => items
             .iter()
-            .position(|i| core::ptr::eq(&i.work, h))
+            .position(|i| core::ptr::eq(&i.work, h.get()))
             .unwrap()
             .to_string(),
         Entry::Cursor(c) => format!("C{}", c.owner()),
