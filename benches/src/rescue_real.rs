@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cmwq::{
-    FailSwitch, FailurePlan, Rescue, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
+    FailSwitch, FailurePlan, Policy, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
     ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, WorkHead, WorkItem,
 };
 use parking_lot::{Condvar, Mutex};
@@ -80,7 +80,7 @@ impl RealCase {
     }
 
     /// Runs the case once under `policy`.
-    pub fn run(&self, policy: Rescue) -> Result<RealOutcome, RealCaseError> {
+    pub fn run(&self, policy: Policy) -> Result<RealOutcome, RealCaseError> {
         let pressure = FailSwitch::failing();
         let rescuer_gate = Arc::new(Gate::default());
         let spawner = GatedRescuer {
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn slurp_siblings_finish_only_after_the_blocker_is_released() {
         let case = fast(Duration::from_millis(20));
-        let o = case.run(Rescue::Slurp).expect("the case runs");
+        let o = case.run(Policy::Slurp).expect("the case runs");
         assert!(!o.siblings_before_release);
         // Causal, not a timing bound: the release happens that long after the window.
         assert!(o.stall >= case.blocker_after_window, "{o:?}");
@@ -311,7 +311,7 @@ mod tests {
     fn cursor_siblings_finish_while_the_blocker_still_blocks() {
         // The blocker is held until the siblings finish (or the guard): the run ends as
         // soon as they do, so this waits on the event, not on a clock.
-        let o = fast(GUARD).run(Rescue::Cursor).expect("the case runs");
+        let o = fast(GUARD).run(Policy::Cursor).expect("the case runs");
         assert!(o.siblings_before_release, "{o:?}");
     }
 }

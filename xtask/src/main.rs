@@ -5,7 +5,8 @@
 //!   doctests included.
 //! - `ci`: what `.ci/run` runs: fmt, clippy, tests, docs, the loom models, Miri over the
 //!   unsafe crates.
-//! - `miri`: the unsafe crates' tests under Miri (needs a nightly toolchain with Miri).
+//! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
+//!   nightly miri component when missing, fails when it cannot).
 //! - `loom`: the runtime's loom models.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
 //! - `ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]`: the A/B report.
@@ -39,7 +40,7 @@ enum Command {
     Test,
     /// Run what CI runs: fmt, clippy, tests, docs, the loom models and Miri.
     Ci,
-    /// Run the unsafe crates' tests under Miri (needs nightly with the miri component).
+    /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
     /// Run the runtime's loom models (`--cfg loom`).
     Loom,

@@ -464,6 +464,23 @@ pub trait RescuerPolicy: Send + Sync + fmt::Debug {
     }
 }
 
+/// A shared policy is a policy (so a caller can keep a handle on a policy it gave away).
+impl<P: RescuerPolicy + ?Sized> RescuerPolicy for Arc<P> {
+    #[inline]
+    fn choose<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
+        (**self).choose(view, ctx, take)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+}
+
 /// Ask `policy` once and collect the candidates it takes in a `Vec`, for tests and tools
 /// (the pool hands the policy a [`Take`] over its own buffer instead).
 pub fn choose_collect<'a, P: RescuerPolicy + ?Sized>(

@@ -25,8 +25,9 @@ use crate::raw::WorkHeadRaw;
 /// checks the type when the item is first queued. Linking a head onto a
 /// [`cmwq_list::List`] by hand (rather than through [`WorkList`](crate::WorkList)) adds
 /// to that list's `unsafe` contract: the head must be embedded in an item of the type `T`
-/// it was made for (`WorkHead::new::<T>()`), held by a [`WorkRef`](crate::WorkRef) while
-/// linked, because [`WorkHead::name`] reaches the item from a linked head.
+/// it was made for (`WorkHead::new::<T>()`), pushed with the pointer of a
+/// [`WorkRef`](crate::WorkRef) and held by it while linked, because
+/// [`LinkedWork`](crate::LinkedWork) reaches the item through the pointer the list stored.
 ///
 /// # Memory ordering of the data word
 ///

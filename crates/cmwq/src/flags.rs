@@ -54,23 +54,6 @@ pub const WQ_DFL_ACTIVE: u32 = WQ_MAX_ACTIVE / 2;
 /// `WQ_NAME_LEN`: a name is at most `WQ_NAME_LEN - 1` bytes.
 pub const WQ_NAME_LEN: usize = 32;
 
-/// How the rescuer of a `WQ_MEM_RECLAIM` workqueue picks the items it runs (see
-/// cmwq-rescue and the kernel reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Rescue {
-    /// Linux 7.0: one item at a time, remembered by a positional cursor, only while the
-    /// pool really needs a worker; siblings of a blocked rescued item stay on the worklist
-    /// for normal workers.
-    #[default]
-    Cursor,
-    /// Before Linux 7.0: take every item of the pwq at once and run them in order.
-    Slurp,
-    /// One item at a time, rescanning from the worklist head each time (the O(N^2)
-    /// strawman the cursor replaces).
-    Rescan,
-}
-
 /// `work_busy()` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WorkBusy {
@@ -90,15 +73,5 @@ impl WorkBusy {
 impl WqFlags {
     pub(crate) fn to_core(self) -> cmwq_pool::WqFlags {
         cmwq_pool::WqFlags::from_bits_truncate(self.bits())
-    }
-}
-
-impl Rescue {
-    pub(crate) fn to_core(self) -> cmwq_rescue::Policy {
-        match self {
-            Rescue::Cursor => cmwq_rescue::Policy::Cursor,
-            Rescue::Slurp => cmwq_rescue::Policy::Slurp,
-            Rescue::Rescan => cmwq_rescue::Policy::Rescan,
-        }
     }
 }

@@ -13,11 +13,12 @@ use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
-use crate::flags::{Rescue, WQ_MAX_ACTIVE, WqFlags};
+use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
 use crate::item::Barrier;
 use crate::rt::{Shared, WqShared};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
+use cmwq_rescue::{Policy, RescuerPolicy};
 
 /// Retry a core operation that found another context owning the item's PENDING (the
 /// kernel's -EAGAIN loop): yield at first, then sleep briefly between tries.
@@ -197,11 +198,11 @@ fn hand_back<T: WorkItem + HasWork>(work: WorkRef, reason: QueueError) -> Refuse
 /// Builds a [`Workqueue`]: name, flags, max_active, rescuer policy, runtime.
 ///
 /// ```
-/// use cmwq::{Rescue, Workqueue, WQ_MEM_RECLAIM};
+/// use cmwq::{Policy, Workqueue, WQ_MEM_RECLAIM};
 /// let wq = Workqueue::builder("my-reclaim-wq")
 ///     .flags(WQ_MEM_RECLAIM)
 ///     .max_active(16)
-///     .rescuer(Rescue::Cursor)
+///     .rescuer(Policy::Cursor)
 ///     .build()?;
 /// # drop(wq);
 /// # Ok::<(), cmwq::BuildError>(())
@@ -213,7 +214,7 @@ pub struct WorkqueueBuilder {
     flags: WqFlags,
     max_active: u32,
     ordered: bool,
-    rescue: Rescue,
+    rescue: Policy,
     runtime: Option<Runtime>,
 }
 
@@ -235,8 +236,12 @@ impl WorkqueueBuilder {
         self
     }
     /// The rescuer's policy (used when the flags include `WQ_MEM_RECLAIM`).
-    pub fn rescuer(mut self, policy: Rescue) -> Self {
-        self.rescue = policy;
+    ///
+    /// Any [`RescuerPolicy`] will do: the built-in ones ([`Policy::Cursor`], the default,
+    /// [`Policy::Slurp`], [`Policy::Rescan`], or the unit types `Cursor`, `Slurp`, `Rescan`
+    /// of [`cmwq::rescue`](crate::rescue)) or a policy of your own.
+    pub fn rescuer(mut self, policy: impl RescuerPolicy + 'static) -> Self {
+        self.rescue = Policy::new(policy);
         self
     }
     /// Build on this runtime instead of the global one.
@@ -313,7 +318,7 @@ impl Runtime {
         mut flags: WqFlags,
         max_active: u32,
         ordered: bool,
-        rescue: Rescue,
+        rescue: Policy,
     ) -> Result<Workqueue, BuildError> {
         let shared = Arc::clone(&self.shared);
         if shared.shut_down.load(Ordering::Acquire) {
@@ -322,7 +327,7 @@ impl Runtime {
         if ordered {
             flags |= WqFlags::UNBOUND;
         }
-        let policy = rescue.to_core();
+        let policy = rescue;
         let mut spec = if ordered {
             WqSpec::ordered(name.clone(), flags.to_core())
         } else {
@@ -392,7 +397,7 @@ impl Workqueue {
             flags: WqFlags::empty(),
             max_active: 0,
             ordered: false,
-            rescue: Rescue::default(),
+            rescue: Policy::default(),
             runtime: None,
         }
     }
