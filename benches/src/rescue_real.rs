@@ -65,12 +65,13 @@ impl RealCase {
     pub fn scaled_reported_case() -> Self {
         let cooldown = Duration::from_millis(100);
         Self {
-            timings: Timings {
-                mayday_initial_timeout: Duration::from_millis(1),
-                mayday_interval: Duration::from_millis(10),
-                create_cooldown: cooldown,
-                watchdog_thresh: None,
-                ..Timings::default()
+            timings: {
+                let mut v = Timings::default();
+                v.mayday_initial_timeout = Duration::from_millis(1);
+                v.mayday_interval = Duration::from_millis(10);
+                v.create_cooldown = cooldown;
+                v.watchdog_thresh = None;
+                v
             },
             window: cooldown * 3 / 2,
             blocker_after_window: cooldown * 5 / 2,
@@ -284,12 +285,13 @@ mod tests {
 
     fn fast(blocker_after_window: Duration) -> RealCase {
         RealCase {
-            timings: Timings {
-                mayday_initial_timeout: Duration::from_millis(1),
-                mayday_interval: Duration::from_millis(2),
-                create_cooldown: Duration::from_millis(5),
-                watchdog_thresh: None,
-                ..Timings::default()
+            timings: {
+                let mut v = Timings::default();
+                v.mayday_initial_timeout = Duration::from_millis(1);
+                v.mayday_interval = Duration::from_millis(2);
+                v.create_cooldown = Duration::from_millis(5);
+                v.watchdog_thresh = None;
+                v
             },
             window: Duration::from_millis(5),
             blocker_after_window,

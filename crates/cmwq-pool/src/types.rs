@@ -23,6 +23,7 @@ pub const WATCHDOG_THRESH: u64 = 30_000_000_000;
 /// tests and benches may shorten them ([`crate::Pool::set_timings`],
 /// [`crate::System::set_timings`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolTimings {
     /// First mayday after creation starts ([`MAYDAY_INITIAL_TIMEOUT`]).
     pub mayday_initial_timeout: u64,

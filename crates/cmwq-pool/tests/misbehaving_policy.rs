@@ -158,12 +158,10 @@ fn stalled_pool_survives(policy: Policy, mine: usize, others: usize) {
     let other = h.alloc(WqSpec::new("other_wq", WqFlags::empty()));
     let (blocker, _) = h.start_blocking(other, "blocker");
     h.create_fails = true;
+    const MINE: [&str; 6] = ["mine0", "mine1", "mine2", "mine3", "mine4", "mine5"];
+    const OTHERS: [&str; 6] = ["other0", "other1", "other2", "other3", "other4", "other5"];
     let names: Vec<&'static str> = (0..mine.max(others))
-        .flat_map(|i| {
-            let m: &'static str = Box::leak(format!("mine{i}").into_boxed_str());
-            let o: &'static str = Box::leak(format!("other{i}").into_boxed_str());
-            [(i < mine).then_some(m), (i < others).then_some(o)]
-        })
+        .flat_map(|i| [(i < mine).then(|| MINE[i]), (i < others).then(|| OTHERS[i])])
         .flatten()
         .collect();
     let items: Vec<_> = names.iter().map(|n| (*n, h.item(n))).collect();

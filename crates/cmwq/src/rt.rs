@@ -623,6 +623,7 @@ impl Shared {
                 }
                 // Settled by the core already.
                 Action::FlushColorDone { .. } => {}
+                other => unreachable!("cmwq: the core asked for an unknown action {other:?}"),
             }
         }
     }
@@ -861,7 +862,12 @@ impl Shared {
             .pools()
             .map(|p| p.core.lock().snapshot_pool(now))
             .collect();
-        cmwq_dump::Snapshot { workqueues, pools }
+        {
+            let mut v = cmwq_dump::Snapshot::default();
+            v.workqueues = workqueues;
+            v.pools = pools;
+            v
+        }
     }
 
     /// Stop the timer and manager threads and every idle worker (they exit when woken);

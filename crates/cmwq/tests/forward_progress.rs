@@ -99,9 +99,10 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     let tx = parking_lot::Mutex::new(tx);
     let rt = Runtime::builder()
         .nr_cpus(1)
-        .timings(Timings {
-            watchdog_thresh: Some(Duration::from_millis(20)),
-            ..fast_timings()
+        .timings({
+            let mut v = fast_timings();
+            v.watchdog_thresh = Some(Duration::from_millis(20));
+            v
         })
         .spawner(ThreadSpawner::new().failure(FailurePlan::Always))
         .lockup_hook(move |s| {

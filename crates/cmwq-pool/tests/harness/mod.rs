@@ -238,6 +238,7 @@ impl Harness {
                 Action::FlushColorDone { .. } => {}
                 Action::WqFlushDone { wq, ticket } => self.flush_done.push((wq, ticket)),
                 Action::WqDrained { wq } => self.drained.push(wq),
+                other => panic!("the harness does not know {other:?}"),
             }
         }
     }
