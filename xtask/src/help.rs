@@ -57,15 +57,15 @@ fn target_dir() -> PathBuf {
         .map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
-/// Builds every binary and returns its path beside its name.
+/// Builds every binary and returns its path beside its name. One `cargo build` per
+/// package, as `cargo run -p PACKAGE` builds it: building several packages at once would
+/// unify their dependencies' features and rebuild the binaries `cargo run` made.
 fn build(bins: &[Binary]) -> Vec<(String, PathBuf)> {
-    let mut args = vec!["build".to_owned(), "--quiet".to_owned()];
     for b in bins {
-        args.extend(["-p".to_owned(), b.package.clone()]);
-        args.extend(["--bin".to_owned(), b.name.clone()]);
+        let args = ["build", "--quiet", "-p", &b.package, "--bin", &b.name];
+        let status = cargo().args(args).status().expect("cargo build runs");
+        assert!(status.success(), "cargo {}: {status}", args.join(" "));
     }
-    let status = cargo().args(&args).status().expect("cargo build runs");
-    assert!(status.success(), "cargo {}: {status}", args.join(" "));
     bins.iter()
         .map(|b| {
             let path = target_dir().join("debug").join(format!(

@@ -20,8 +20,15 @@
 //!   it (`nr_active`, max_active, inactive list, mayday cursor, flush colours, stats).
 //! - [`Workqueue`]: what one small per-workqueue lock guards: name, flags, max_active, pwq
 //!   ids, the `maydays` list, the rescuer's position, flush colours, drain state.
-//! - [`System`]: both, for single-threaded drivers (the simulator, tests), making the same
-//!   calls a threaded driver makes, one lock at a time.
+//! - [`DelayedTimers`]: delayed items waiting on their timers (the kernel's timer base).
+//! - [`Driver`]: how a driver lends those pieces, one lock at a time, with its clock and the
+//!   caller's [`Context`]. The operations that span pools and workqueues are written once in
+//!   [`ops`] against it: `__queue_work`, delayed work, flush_work / flush_workqueue / drain
+//!   on flush colours, grab_pending and cancel, the rescuer loop, a worker's step.
+//!   [`Topology`] numbers the pools, names the threads and (with [`alloc_pwqs`]) validates
+//!   every spec.
+//! - [`System`]: the trivial single-threaded driver (the simulator, tests): its tables are
+//!   the "locks"; the runtime (crate `cmwq`) is the threaded one.
 //!
 //! Lock order: a pool's lock, then a workqueue's lock nested inside it, never the reverse.
 //! A pool reaches workqueue state only through [`MaydaySink`] (the kernel's

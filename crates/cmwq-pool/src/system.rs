@@ -356,10 +356,11 @@ impl System {
         }
     }
 
-    /// See [`Pool::worker_tick`].
-    pub fn worker_tick(&mut self, w: WorkerId, now: u64, out: &mut Actions) {
+    /// See [`Pool::worker_tick`]: `cpu_ns` is the CPU time the worker's current item has
+    /// consumed since it started or last woke.
+    pub fn worker_tick(&mut self, w: WorkerId, cpu_ns: u64, out: &mut Actions) {
         if let Some(p) = self.worker_pool(w) {
-            self.pools[p.0 as usize].worker_tick(w, now, out);
+            self.pools[p.0 as usize].worker_tick(w, cpu_ns, out);
         }
     }
 
@@ -463,7 +464,7 @@ impl System {
         now: u64,
         out: &mut Actions,
     ) -> Result<(), WqError> {
-        ops::drain_workqueue(&mut self.drv(now, Context::default()), wq, out)
+        ops::drain_workqueue(&mut self.drv(now, Context::default()), wq, out).map(|_| ())
     }
 
     /// `cancel_work` ([`ops::cancel_work`]), delayed items included: whether it was

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use cmwq_rescue::Policy;
 
 use crate::action::FlushTicket;
-use crate::error::{QueueError, WqError};
+use crate::error::WqError;
 use crate::types::{
     PwqId, WORK_NR_COLORS, WQ_DFL_ACTIVE, WQ_DFL_MIN_ACTIVE, WQ_MAX_ACTIVE, WQ_NAME_LEN, WorkerId,
     WqFlags, WqId,
@@ -171,6 +171,7 @@ pub struct Workqueue {
     next_ticket: u64,
     reserved: Option<FlushTicket>,
     pub(crate) drain_requested: bool,
+    drains_begun: u64,
     destroyed: bool,
 }
 
@@ -206,6 +207,7 @@ impl Workqueue {
             next_ticket: 0,
             reserved: None,
             drain_requested: false,
+            drains_begun: 0,
             destroyed: false,
         })
     }
@@ -273,25 +275,6 @@ impl Workqueue {
     /// Whether it is draining.
     pub fn is_draining(&self) -> bool {
         self.flags.contains(WqFlags::DRAINING)
-    }
-
-    /// The pwq a queueing on `cpu` uses (`None`: CPU 0 for per-CPU workqueues, as there is
-    /// no "current CPU" in the core; unbound workqueues have one pwq).
-    pub fn select_pwq(&self, cpu: Option<u32>) -> Result<PwqId, QueueError> {
-        if self.destroyed {
-            return Err(QueueError::Destroyed(self.id));
-        }
-        if self.pwqs.len() == 1 {
-            return Ok(self.pwqs[0]);
-        }
-        let cpu = cpu.unwrap_or(0);
-        self.pwqs
-            .get(cpu as usize)
-            .copied()
-            .ok_or(QueueError::NoSuchCpu {
-                cpu,
-                nr_cpus: self.pwqs.len() as u32,
-            })
     }
 
     /// `workqueue_set_max_active` validation: returns the new value, which the caller
@@ -475,7 +458,14 @@ impl Workqueue {
             return Err(WqError::AlreadyDraining(self.id));
         }
         self.flags |= WqFlags::DRAINING;
+        self.drains_begun += 1;
         Ok(())
+    }
+
+    /// How many drains have begun. Drains run one at a time and each ends with one
+    /// `WqDrained`, so the n-th drain is over once n `WqDrained` have been performed.
+    pub fn drains_begun(&self) -> u64 {
+        self.drains_begun
     }
 
     /// Draining is over.

@@ -393,7 +393,7 @@ fn sleep_hooks_on_the_rescuer_are_harmless() {
     let before = h.sys.pool(normal_pool(0)).unwrap().nr_running();
     h.sys.worker_sleeping(r, h.now, &mut h.out);
     h.sys
-        .worker_tick(r, h.now + cmwq_pool::CPU_INTENSIVE_THRESH, &mut h.out);
+        .worker_tick(r, cmwq_pool::CPU_INTENSIVE_THRESH, &mut h.out);
     h.sys.worker_running(r, h.now);
     assert_eq!(h.sys.pool(normal_pool(0)).unwrap().nr_running(), before);
     h.release_all("blocker");

@@ -21,9 +21,10 @@
 //!   unbound workers); a worker alone on its CPU runs its whole step without slicing, so the
 //!   loop only pays for slices under contention. Only `run` steps use a CPU: sleeping,
 //!   blocking, queueing and signalling take no CPU time.
-//! - **CPU-intensive ticks**: once an item has used the core's CPU_INTENSIVE_THRESH of CPU
-//!   time since it started or last woke (the kernel's `current_at`), the worker gets a
-//!   `worker_tick`, so it stops counting in nr_running.
+//! - **CPU-intensive ticks**: whenever a worker's slice ends, the core gets a
+//!   `worker_tick` with the simulated CPU time its item used since it started or last woke
+//!   (the kernel's `sum_exec_runtime - current_at`); the core decides when that crosses
+//!   CPU_INTENSIVE_THRESH, so the worker stops counting in nr_running.
 //! - **Determinism**: events at one instant run in the order they were scheduled (the heap
 //!   key is `(time, seq)`), and the only randomness, the optional jitter of run steps, comes
 //!   from a ChaCha8 generator seeded by the scenario.
@@ -44,7 +45,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::Metrics;
 use crate::scenario::{PolicyChoice, Scenario, Step, WqKind};
-use crate::time::{Nanos, nanos};
+use crate::time::{Nanos, Pretty, nanos};
 use crate::trace::{ItemInfo, PoolInfo, PwqInfo, Trace, TraceKind, WorkerInfo};
 
 /// The time slice of workers sharing a CPU, in virtual nanoseconds.
@@ -105,6 +106,20 @@ pub struct RunOutput {
     /// Items still queued or running when the run stopped (non-zero only for a run that
     /// hit its horizon: a stuck scenario).
     pub unfinished: u64,
+    /// What the scenario's cancels and workqueue flushes did, in the order they happened.
+    pub ops: Vec<OpRecord>,
+    /// Queueings the scenario's cancels took back (those items never run for them).
+    pub cancelled: u64,
+}
+
+/// The outcome of one of the scenario's cancels or workqueue flushes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpRecord {
+    /// When it happened (for a flush: when it completed).
+    pub at: Nanos,
+    /// What happened, e.g. `cancel io#0: was pending` or
+    /// `flush_workqueue xfs-buf (from 4ms): done`.
+    pub text: String,
 }
 
 /// Options of a run.
@@ -207,6 +222,8 @@ enum Op {
     Block(u32),
     Queue(u32),
     Signal(u32),
+    QueueDelayed(u32, Nanos),
+    ModDelayed(u32, Nanos),
 }
 
 struct Group {
@@ -217,6 +234,8 @@ struct Group {
     wq: WqId,
     cpu: Option<u32>,
     script: Box<[Op]>,
+    /// The initial queueings are delayed by this much.
+    delay: Option<Nanos>,
 }
 
 struct Item {
@@ -278,6 +297,9 @@ enum Ev {
     QueueItem { item: u32 },
     Signal { event: u32 },
     Flush { flush: u32 },
+    Cancel { cancel: u32 },
+    FlushWq { flush: u32 },
+    DelayedTimer,
     Dump,
     SliceEnd { w: u32, serial: u64 },
     Wake { w: u32 },
@@ -351,6 +373,10 @@ struct Sim<'s> {
     /// Scenario events (queueings, signals, flushes, dumps) not yet processed.
     scheduled_left: u64,
     dumps: Vec<Dump>,
+    ops: Vec<OpRecord>,
+    cancelled: u64,
+    /// Workqueue flushes waiting for their ticket: (wq, ticket, issued at).
+    wq_flush_waits: Vec<(WqId, cmwq_pool::FlushTicket, Nanos)>,
     horizon: Nanos,
     last_activity: Nanos,
 }
@@ -401,6 +427,9 @@ impl<'s> Sim<'s> {
             live: 0,
             scheduled_left: 0,
             dumps: Vec::new(),
+            ops: Vec::new(),
+            cancelled: 0,
+            wq_flush_waits: Vec::new(),
             horizon: 0,
             last_activity: 0,
         };
@@ -598,12 +627,13 @@ impl<'s> Sim<'s> {
                     Step::Block(e) => Op::Block(event_id(e, &mut self.events)),
                     Step::Signal(e) => Op::Signal(event_id(e, &mut self.events)),
                     Step::Queue(g) => Op::Queue(group_ids[g.as_str()]),
+                    Step::QueueDelayed(g, d) => Op::QueueDelayed(group_ids[g.as_str()], nanos(*d)),
+                    Step::ModDelayed(g, d) => Op::ModDelayed(group_ids[g.as_str()], nanos(*d)),
                 })
                 .collect();
             let pwq = self
                 .sys
-                .workqueue(wq)
-                .and_then(|w| w.select_pwq(it.cpu).ok())
+                .pwq_of(wq, it.cpu)
                 .and_then(|p| self.pwq_idx.get(&p).copied())
                 .unwrap_or(0);
             let func: Arc<str> = Arc::from(it.func.as_str());
@@ -642,6 +672,7 @@ impl<'s> Sim<'s> {
                 wq,
                 cpu: it.cpu,
                 script,
+                delay: it.delay.map(nanos),
             });
         }
         for (i, s) in sc.signals.iter().enumerate() {
@@ -652,6 +683,14 @@ impl<'s> Sim<'s> {
         }
         for (i, f) in sc.flushes.iter().enumerate() {
             self.schedule(nanos(f.at), Ev::Flush { flush: i as u32 });
+            self.scheduled_left += 1;
+        }
+        for (i, c) in sc.cancels.iter().enumerate() {
+            self.schedule(nanos(c.at), Ev::Cancel { cancel: i as u32 });
+            self.scheduled_left += 1;
+        }
+        for (i, f) in sc.wq_flushes.iter().enumerate() {
+            self.schedule(nanos(f.at), Ev::FlushWq { flush: i as u32 });
             self.scheduled_left += 1;
         }
         for d in &sc.dumps {
@@ -734,6 +773,8 @@ impl<'s> Sim<'s> {
             metrics,
             dumps: self.dumps,
             unfinished: self.live,
+            ops: self.ops,
+            cancelled: self.cancelled,
         }
     }
 
@@ -746,7 +787,10 @@ impl<'s> Sim<'s> {
                     let next = self.now + g.interval;
                     self.schedule(next, Ev::QueueItem { item: item + 1 });
                 }
-                self.queue_item(item, QueueFrom::Outside)?;
+                match self.groups[self.items[item as usize].group as usize].delay {
+                    Some(d) => self.queue_item_delayed(item, d, QueueFrom::Outside)?,
+                    None => self.queue_item(item, QueueFrom::Outside)?,
+                }
             }
             Ev::Signal { event } => {
                 self.scheduled_left -= 1;
@@ -772,6 +816,56 @@ impl<'s> Sim<'s> {
                     .sys
                     .flush_work(&target.work, barrier, self.now, &mut self.out);
             }
+            Ev::Cancel { cancel } => {
+                self.scheduled_left -= 1;
+                let c = &self.sc.cancels[cancel as usize];
+                let g = self
+                    .sc
+                    .items
+                    .iter()
+                    .position(|i| i.name == c.item)
+                    .unwrap_or(0);
+                let item = self.groups[g].first;
+                let target = self.items[item as usize].arc.clone();
+                let was = self.sys.cancel_work(&target.work, self.now, &mut self.out);
+                if was {
+                    // Taken off its queue or timer: it will not run for that queueing.
+                    self.live -= 1;
+                    self.cancelled += 1;
+                }
+                let text = format!(
+                    "cancel {}: {}",
+                    self.trace_item_name(item),
+                    if was {
+                        "was pending"
+                    } else {
+                        "was not pending"
+                    }
+                );
+                self.ops.push(OpRecord { at: self.now, text });
+            }
+            Ev::FlushWq { flush } => {
+                self.scheduled_left -= 1;
+                let name = self.sc.wq_flushes[flush as usize].wq.clone();
+                let wq = self
+                    .wq_names
+                    .iter()
+                    .find(|(_, n)| **n == name)
+                    .map(|(id, _)| *id);
+                if let Some(wq) = wq {
+                    match self.sys.flush_workqueue(wq, self.now, &mut self.out) {
+                        Ok(t) => {
+                            self.live += 1; // the flusher waits: the run goes on for it
+                            self.wq_flush_waits.push((wq, t, self.now));
+                        }
+                        Err(e) => self.ops.push(OpRecord {
+                            at: self.now,
+                            text: format!("flush_workqueue {name}: refused: {e}"),
+                        }),
+                    }
+                }
+            }
+            Ev::DelayedTimer => self.sys.delayed_timeout(self.now, &mut self.out),
             Ev::Dump => {
                 self.scheduled_left -= 1;
                 let snap = self.sys.snapshot(self.now);
@@ -877,6 +971,24 @@ impl<'s> Sim<'s> {
             Action::ArmMaydayTimer { pool, at } => self.schedule(at, Ev::MaydayTimer { pool }),
             Action::ArmIdleTimer { pool, at } => self.schedule(at, Ev::IdleTimer { pool }),
             Action::ArmCreateRetry { pool, at } => self.schedule(at, Ev::CreateRetry { pool }),
+            Action::ArmDelayedTimer { at } => self.schedule(at, Ev::DelayedTimer),
+            Action::WqFlushDone { wq, ticket } => {
+                let mut i = 0;
+                while i < self.wq_flush_waits.len() {
+                    let (w, t, from) = self.wq_flush_waits[i];
+                    if w == wq && t == ticket {
+                        self.wq_flush_waits.remove(i);
+                        self.live -= 1;
+                        let name = self.wq_names.get(&wq).cloned().unwrap_or_default();
+                        self.ops.push(OpRecord {
+                            at: self.now,
+                            text: format!("flush_workqueue {name} (from {}): done", Pretty(from)),
+                        });
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
             Action::WakeRescuer { wq } => {
                 if let Some(w) = self
                     .sys
@@ -890,7 +1002,7 @@ impl<'s> Sim<'s> {
                     }
                 }
             }
-            // System completes flush colours itself; the scenario waits on no flush or drain.
+            // System completes flush colours itself; the scenario waits on no drain.
             _ => {}
         }
     }
@@ -915,6 +1027,53 @@ impl<'s> Sim<'s> {
                 item: self.trace_item_name(item),
                 reason,
             }),
+        }
+    }
+
+    /// `queue_delayed_work`: the item counts as queued from now (its latency includes the
+    /// delay); the core holds it on its delayed-work timer until the deadline.
+    fn queue_item_delayed(
+        &mut self,
+        item: u32,
+        delay: Nanos,
+        from: QueueFrom,
+    ) -> Result<(), SimError> {
+        let it = &self.items[item as usize];
+        let g = &self.groups[it.group as usize];
+        let (wq, cpu) = (g.wq, g.cpu);
+        let work = WorkRef::from_arc(it.arc.clone());
+        match self
+            .sys
+            .queue_delayed_work(wq, cpu, work, delay, from, self.now, &mut self.out)
+        {
+            Ok(()) => {
+                self.live += 1;
+                self.record(TraceKind::Queued { item });
+                Ok(())
+            }
+            Err((QueueError::AlreadyPending, _)) => Ok(()),
+            Err((reason, _)) => Err(SimError::Queue {
+                item: self.trace_item_name(item),
+                reason,
+            }),
+        }
+    }
+
+    /// `mod_delayed_work`: a pending instance is moved to the new deadline (still one
+    /// queueing), an idle one queued.
+    fn mod_delayed_item(&mut self, item: u32, delay: Nanos, from: QueueFrom) {
+        let it = &self.items[item as usize];
+        let g = &self.groups[it.group as usize];
+        let (wq, cpu) = (g.wq, g.cpu);
+        let work = WorkRef::from_arc(it.arc.clone());
+        if let Ok(was) =
+            self.sys
+                .mod_delayed_work(wq, cpu, work, delay, from, self.now, &mut self.out)
+        {
+            if !was {
+                self.live += 1;
+                self.record(TraceKind::Queued { item });
+            }
         }
     }
 
@@ -1063,6 +1222,20 @@ impl<'s> Sim<'s> {
                     // kernel work function would see queue_work fail.
                     let _ = self.queue_item(item, QueueFrom::WorkOf(wq));
                 }
+                Some(Op::QueueDelayed(g, d)) => {
+                    let wq = self.groups[group].wq;
+                    let instance = cur.item - self.groups[group].first;
+                    let target = &self.groups[g as usize];
+                    let item = target.first + instance % target.count;
+                    let _ = self.queue_item_delayed(item, d, QueueFrom::WorkOf(wq));
+                }
+                Some(Op::ModDelayed(g, d)) => {
+                    let wq = self.groups[group].wq;
+                    let instance = cur.item - self.groups[group].first;
+                    let target = &self.groups[g as usize];
+                    let item = target.first + instance % target.count;
+                    self.mod_delayed_item(item, d, QueueFrom::WorkOf(wq));
+                }
                 Some(Op::Signal(e)) => self.signal(e),
             }
         }
@@ -1175,13 +1348,14 @@ impl<'s> Sim<'s> {
         if let Some(cur) = worker.current.as_mut() {
             cur.cpu_ns += used;
         }
-        let tick = worker.rescuer.is_none()
-            && !worker.ticked
-            && worker.run_cpu >= cmwq_pool::CPU_INTENSIVE_THRESH;
-        if tick {
-            worker.ticked = true;
-            let id = worker.id;
-            self.sys.worker_tick(id, now, &mut self.out);
+        // Feed the core the item's CPU time since it started or woke; the core decides
+        // whether that crossed the cpu-intensive threshold (calls below it, or after the
+        // worker was marked, change nothing).
+        if worker.rescuer.is_none() && worker.current.is_some() && !worker.ticked {
+            // Slices are cut at the threshold (`dispatch`): once past it, no more cuts.
+            worker.ticked = worker.run_cpu >= cmwq_pool::CPU_INTENSIVE_THRESH;
+            let (id, cpu) = (worker.id, worker.run_cpu);
+            self.sys.worker_tick(id, cpu, &mut self.out);
         }
         let worker = &self.workers[w as usize];
         if worker.cpu_left == 0 {

@@ -42,7 +42,18 @@
 //! item = "sib"
 //! at = "2ms"
 //! waiter = 42
+//!
+//! [[cancel]]          # cancel_work of the group's first instance (timer included)
+//! item = "sib"
+//! at = "3ms"
+//!
+//! [[flush_workqueue]]
+//! wq = "xfs-buf"
+//! at = "4ms"
 //! ```
+//!
+//! Delayed work: an item's `delay = "10ms"` makes its initial queueings
+//! `queue_delayed_work`; script steps `queue_delayed ITEM D` and `mod_delayed ITEM D`.
 
 use serde::Deserialize;
 
@@ -53,7 +64,7 @@ use crate::time::{exact, parse_duration};
 /// A duration: a number (fractions allowed) and a unit, `ns`, `us`, `ms` or `s`; `0` alone.
 const DURATION: &str = r"^\s*(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$";
 /// A script step, as [`parse_step`] reads it.
-const STEP: &str = r"^\s*(run|sleep)\s+(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$|^\s*(block|signal|queue)\s+\S+\s*$";
+const STEP: &str = r"^\s*(run|sleep)\s+(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$|^\s*(block|signal|queue)\s+\S+\s*$|^\s*(queue_delayed|mod_delayed)\s+\S+\s+(0|([0-9]+(\.[0-9]{0,9})?|\.[0-9]{1,9})\s*(ns|us|ms|s))\s*$";
 
 /// A cmwq-sim scenario file (crates/cmwq-sim/SCENARIOS.md describes every key).
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -105,6 +116,12 @@ struct RawScenario {
     /// flush_work() calls at fixed instants.
     #[serde(default)]
     flush: Vec<RawFlush>,
+    /// cancel_work() calls at fixed instants.
+    #[serde(default)]
+    cancel: Vec<RawCancel>,
+    /// flush_workqueue() calls at fixed instants.
+    #[serde(default)]
+    flush_workqueue: Vec<RawWqFlush>,
 }
 
 fn one() -> u32 {
@@ -167,10 +184,14 @@ struct RawItem {
     /// Time between the instances' initial queueing (default 0).
     #[schemars(pattern(DURATION))]
     interval: Option<String>,
-    /// Steps: `run D`, `sleep D`, `block EVENT`, `signal EVENT`, `queue ITEM`.
+    /// Steps: `run D`, `sleep D`, `block EVENT`, `signal EVENT`, `queue ITEM`,
+    /// `queue_delayed ITEM D`, `mod_delayed ITEM D`.
     #[serde(default)]
     #[schemars(inner(pattern(STEP)))]
     script: Vec<String>,
+    /// The initial queueings are queue_delayed_work() with this delay.
+    #[schemars(pattern(DURATION))]
+    delay: Option<String>,
 }
 
 /// An event signalled at a fixed instant.
@@ -197,6 +218,28 @@ struct RawFlush {
     waiter: u32,
 }
 
+/// A cancel_work() of a group's first instance.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawCancel {
+    /// The group whose first instance is cancelled.
+    item: String,
+    /// When.
+    #[schemars(pattern(DURATION))]
+    at: String,
+}
+
+/// A flush_workqueue() of a workqueue.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawWqFlush {
+    /// The workqueue.
+    wq: String,
+    /// When.
+    #[schemars(pattern(DURATION))]
+    at: String,
+}
+
 /// The file format as a JSON Schema (draft 2020-12), derived from the types the file is
 /// read into, so it cannot drift from what [`Scenario::from_toml`] accepts (the meaning
 /// checks, such as names that must refer to something, are [`Scenario::from_toml`]'s).
@@ -213,10 +256,19 @@ pub fn parse_step(item: &str, text: &str) -> Result<Step, ScenarioError> {
         item: item.to_owned(),
         step: text.to_owned(),
     };
-    let mut words = text.split_whitespace();
-    let (Some(verb), Some(arg), None) = (words.next(), words.next(), words.next()) else {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if let [verb @ ("queue_delayed" | "mod_delayed"), item, delay] = words.as_slice() {
+        let d = parse_duration(delay)?;
+        return Ok(if *verb == "queue_delayed" {
+            Step::QueueDelayed((*item).to_owned(), d)
+        } else {
+            Step::ModDelayed((*item).to_owned(), d)
+        });
+    }
+    let [verb, arg] = words.as_slice() else {
         return Err(bad());
     };
+    let (verb, arg) = (*verb, *arg);
     Ok(match verb {
         "run" => Step::Run(parse_duration(arg)?),
         "sleep" => Step::Sleep(parse_duration(arg)?),
@@ -236,6 +288,8 @@ pub fn format_step(step: &Step) -> String {
         Step::Block(e) => format!("block {e}"),
         Step::Queue(i) => format!("queue {i}"),
         Step::Signal(e) => format!("signal {e}"),
+        Step::QueueDelayed(i, d) => format!("queue_delayed {i} {}", Pretty(nanos(*d))),
+        Step::ModDelayed(i, d) => format!("mod_delayed {i} {}", Pretty(nanos(*d))),
     }
 }
 
@@ -318,6 +372,9 @@ impl Scenario {
             for st in &i.script {
                 spec.script.push(parse_step(&i.name, st)?);
             }
+            if let Some(d) = i.delay {
+                spec.delay = Some(parse_duration(&d)?);
+            }
             b = b.item(spec);
         }
         for s in raw.signal {
@@ -325,6 +382,12 @@ impl Scenario {
         }
         for f in raw.flush {
             b = b.flush(f.item, parse_duration(&f.at)?, f.waiter);
+        }
+        for c in raw.cancel {
+            b = b.cancel(c.item, parse_duration(&c.at)?);
+        }
+        for f in raw.flush_workqueue {
+            b = b.flush_workqueue(f.wq, parse_duration(&f.at)?);
         }
         b.build()
     }
@@ -402,6 +465,9 @@ impl Scenario {
                 "script = {}",
                 list(&mut i.script.iter().map(format_step))
             );
+            if let Some(d) = i.delay {
+                let _ = writeln!(o, "delay = {}", toml_str(&exact(d)));
+            }
         }
         for s in &self.signals {
             let _ = writeln!(o, "\n[[signal]]");
@@ -413,6 +479,16 @@ impl Scenario {
             let _ = writeln!(o, "item = {}", toml_str(&f.item));
             let _ = writeln!(o, "at = {}", toml_str(&exact(f.at)));
             let _ = writeln!(o, "waiter = {}", f.waiter);
+        }
+        for c in &self.cancels {
+            let _ = writeln!(o, "\n[[cancel]]");
+            let _ = writeln!(o, "item = {}", toml_str(&c.item));
+            let _ = writeln!(o, "at = {}", toml_str(&exact(c.at)));
+        }
+        for f in &self.wq_flushes {
+            let _ = writeln!(o, "\n[[flush_workqueue]]");
+            let _ = writeln!(o, "wq = {}", toml_str(&f.wq));
+            let _ = writeln!(o, "at = {}", toml_str(&exact(f.at)));
         }
         o
     }
@@ -561,7 +637,16 @@ at = "3s"
         assert_eq!(schema["required"], serde_json::json!(["name"]));
         let tables = schema_tables();
         let names: Vec<&str> = tables.iter().map(|(t, _)| t.as_str()).collect();
-        for t in ["", "workqueue", "pressure", "item", "signal", "flush"] {
+        for t in [
+            "",
+            "workqueue",
+            "pressure",
+            "item",
+            "signal",
+            "flush",
+            "cancel",
+            "flush_workqueue",
+        ] {
             assert!(names.contains(&t), "table {t:?} missing from {names:?}");
         }
         let item = &tables.iter().find(|(t, _)| t == "item").unwrap().1;
@@ -569,6 +654,36 @@ at = "3s"
         let flush = &schema["$defs"]["RawFlush"];
         assert_eq!(flush["additionalProperties"], false);
         assert_eq!(flush["properties"]["waiter"]["type"], "integer");
+    }
+
+    #[test]
+    fn schema_patterns_accept_what_the_parser_accepts() {
+        let duration = regex::Regex::new(DURATION).unwrap();
+        let step = regex::Regex::new(STEP).unwrap();
+        for d in ["0", "10ms", "1.5s", "250ns", "3us", ".5ms", "2 s"] {
+            assert!(parse_duration(d).is_ok(), "{d}");
+            assert!(duration.is_match(d), "the schema rejects duration {d:?}");
+        }
+        for d in ["10", "1.5", "ms", "1h", "-1s"] {
+            assert!(parse_duration(d).is_err(), "{d}");
+            assert!(!duration.is_match(d), "the schema accepts duration {d:?}");
+        }
+        // Every step of every built-in scenario and of the starter file, as the file
+        // format writes it: a new kind of step needs the schema's STEP pattern too.
+        let mut scenarios = crate::library::all();
+        scenarios.push(Scenario::from_toml(crate::starter::STARTER).unwrap());
+        for s in &scenarios {
+            for item in &s.items {
+                for st in &item.script {
+                    let text = format_step(st);
+                    assert!(step.is_match(&text), "the schema rejects step {text:?}");
+                }
+            }
+        }
+        for bad in ["jump 1ms", "run", "run 1ms 2ms", "block"] {
+            assert!(parse_step("x", bad).is_err(), "{bad}");
+            assert!(!step.is_match(bad), "the schema accepts step {bad:?}");
+        }
     }
 
     #[test]
@@ -598,6 +713,8 @@ at = "3s"
             "block io",
             "queue next",
             "signal io",
+            "queue_delayed poll 10ms",
+            "mod_delayed poll 1.5ms",
         ] {
             let step = parse_step("x", text).unwrap();
             assert_eq!(format_step(&step), text);

@@ -7,6 +7,8 @@
 //! (Cursor).
 
 use crate::scenario::{ItemSpec, PolicyChoice, Scenario, WorkqueueSpec};
+use std::time::Duration;
+
 use crate::time::{ms, secs, us};
 
 /// The name of the reported case (ying chen's XFS report, fixed by the 7.0 cursor).
@@ -25,6 +27,8 @@ pub fn all() -> Vec<Scenario> {
         two_stalled_pwqs(),
         sustained_pressure(),
         long_worklist(),
+        delayed_rearm(),
+        cancel_flush_rescue(),
     ]
 }
 
@@ -381,4 +385,77 @@ mod file_tests {
         let from_file = crate::Scenario::from_toml(text).unwrap();
         assert_eq!(from_file, super::reported_case());
     }
+}
+
+/// A delayed item that re-arms itself (a poller: run, then `queue_delayed_work` itself
+/// again) on a `WQ_MEM_RECLAIM` workqueue, across a memory-pressure window in which the
+/// pool's workers are all blocked: each expiry of its delayed-work timer queues it on a
+/// pool that cannot create a worker, so the rescuer runs it until pressure ends; a cancel
+/// finally takes it off its timer.
+pub fn delayed_rearm() -> Scenario {
+    must(
+        Scenario::builder("delayed-rearm")
+            .description(
+                "A poller re-arms itself with queue_delayed_work every 10ms; while the \
+                 pool's workers are blocked and creation fails, each expiry is rescued; a \
+                 cancel takes it off its timer at the end.",
+            )
+            .policy(PolicyChoice::Cursor)
+            .workqueue(WorkqueueSpec::new("reclaim-poll").mem_reclaim())
+            .workqueue(WorkqueueSpec::new("events"))
+            .pressure(ms(20), ms(200))
+            .item(
+                ItemSpec::new("poll", "poll_work_fn", "reclaim-poll")
+                    .delayed(ms(5))
+                    .run(ms(1))
+                    .queue_delayed("poll", ms(10)),
+            )
+            .item(
+                ItemSpec::new("io", "io_wait_fn", "events")
+                    .at(ms(25))
+                    .count(3, us(10))
+                    .block("io-done"),
+            )
+            .signal("io-done", ms(250))
+            .cancel("poll", ms(304))
+            .dump_at(ms(100))
+            .dump_at(ms(304)),
+    )
+}
+
+/// A cancel and a workqueue flush while the rescuer works through a pwq: the cancelled
+/// item never runs, the flush completes once everything queued before it has run (on the
+/// rescuer), and a flush_work barrier waits behind the last item.
+pub fn cancel_flush_rescue() -> Scenario {
+    must(
+        Scenario::builder("cancel-flush-rescue")
+            .description(
+                "No worker can be created: the rescuer runs the pwq's items one by one; a \
+                 pending item is cancelled, flush_workqueue waits for the rest and a \
+                 flush_work barrier sits behind the last one.",
+            )
+            .policy(PolicyChoice::All)
+            .workqueue(WorkqueueSpec::new("reclaim").mem_reclaim())
+            .pressure(Duration::ZERO, ms(500))
+            .item(
+                ItemSpec::new("work", "write_work_fn", "reclaim")
+                    .at(us(10))
+                    .count(4, us(1))
+                    .run(ms(5)),
+            )
+            .item(
+                ItemSpec::new("victim", "victim_work_fn", "reclaim")
+                    .at(us(20))
+                    .run(ms(5)),
+            )
+            .item(
+                ItemSpec::new("tail", "tail_work_fn", "reclaim")
+                    .at(us(30))
+                    .run(ms(5)),
+            )
+            .cancel("victim", ms(15))
+            .flush_workqueue("reclaim", ms(16))
+            .flush("tail", ms(17), 2001)
+            .dump_at(ms(18)),
+    )
 }

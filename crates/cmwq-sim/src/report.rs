@@ -25,6 +25,13 @@ pub fn render_run(scenario: &Scenario, run: &RunOutput) -> String {
         let _ = writeln!(out, "-- dump at {}", Pretty(d.at));
         out.push_str(&d.text);
     }
+    if !run.ops.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "-- operations");
+        for o in &run.ops {
+            let _ = writeln!(out, "{:>10}  {}", Pretty(o.at).to_string(), o.text);
+        }
+    }
     let _ = writeln!(out);
     let _ = writeln!(out, "-- metrics");
     out.push_str(&run.metrics.to_string());
@@ -206,6 +213,13 @@ pub fn render_side_by_side(scenario: &Scenario, runs: &[RunOutput]) -> String {
                     out.push_str(&fill(line, &format!("{indent}      ")));
                 }
             }
+        }
+    }
+    for run in runs.iter().filter(|r| !r.ops.is_empty()) {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "-- operations ({})", run.policy.name());
+        for o in &run.ops {
+            let _ = writeln!(out, "{:>10}  {}", Pretty(o.at).to_string(), o.text);
         }
     }
     let _ = writeln!(out);

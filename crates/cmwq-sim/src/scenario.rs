@@ -172,6 +172,13 @@ pub enum Step {
     Queue(String),
     /// Signal the named event, waking every item blocked on it.
     Signal(String),
+    /// `queue_delayed_work`: queue an instance of the named group (chosen as for
+    /// [`Step::Queue`]) after this delay; the core keeps it on its delayed-work timer
+    /// meanwhile. A pending instance is left alone.
+    QueueDelayed(String, Duration),
+    /// `mod_delayed_work`: (re)queue an instance of the named group to run after this delay
+    /// from now, whether it was idle, waiting on its timer or pending.
+    ModDelayed(String, Duration),
 }
 
 impl Step {
@@ -201,6 +208,8 @@ pub struct ItemSpec {
     pub interval: Duration,
     /// What each instance does when it runs.
     pub script: Vec<Step>,
+    /// `Some(d)`: the initial queueings are `queue_delayed_work(.., d)`.
+    pub delay: Option<Duration>,
 }
 
 impl ItemSpec {
@@ -216,6 +225,7 @@ impl ItemSpec {
             count: 1,
             interval: Duration::ZERO,
             script: Vec::new(),
+            delay: None,
         }
     }
     /// Queues the first instance at `t`.
@@ -264,6 +274,22 @@ impl ItemSpec {
         self.script.push(Step::Signal(event.into()));
         self
     }
+    /// Appends a [`Step::QueueDelayed`].
+    pub fn queue_delayed(mut self, item: impl Into<String>, delay: Duration) -> Self {
+        self.script.push(Step::QueueDelayed(item.into(), delay));
+        self
+    }
+    /// Appends a [`Step::ModDelayed`].
+    pub fn mod_delayed(mut self, item: impl Into<String>, delay: Duration) -> Self {
+        self.script.push(Step::ModDelayed(item.into(), delay));
+        self
+    }
+    /// Each initial queueing (at `at`, and of each later instance) is a
+    /// `queue_delayed_work` with this delay instead of a `queue_work`.
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
+    }
 }
 
 /// An event signalled by the scenario itself at a fixed instant (an I/O completing).
@@ -285,6 +311,26 @@ pub struct FlushSpec {
     pub at: Duration,
     /// The id of the task that waits (what `BAR(PID)` prints).
     pub waiter: u32,
+}
+
+/// A `cancel_work` (or `cancel_delayed_work`) of an item group's first instance at a fixed
+/// instant: taken off its queue or delay timer if pending; a running instance goes on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CancelSpec {
+    /// The item group whose first instance is cancelled.
+    pub item: String,
+    /// When.
+    pub at: Duration,
+}
+
+/// A `flush_workqueue` at a fixed instant: the flusher waits for every item queued on the
+/// workqueue before it (the kernel's flush colours); the run records when it returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WqFlushSpec {
+    /// The workqueue.
+    pub wq: String,
+    /// When.
+    pub at: Duration,
 }
 
 /// A window `[start, end)` of memory pressure: every worker creation in it fails.
@@ -320,6 +366,10 @@ pub struct Scenario {
     pub signals: Vec<SignalSpec>,
     /// Flushes the scenario issues.
     pub flushes: Vec<FlushSpec>,
+    /// Cancels the scenario issues.
+    pub cancels: Vec<CancelSpec>,
+    /// Workqueue flushes the scenario issues.
+    pub wq_flushes: Vec<WqFlushSpec>,
     /// Memory-pressure windows, sorted and disjoint.
     pub pressure: Vec<PressureWindow>,
     /// Instants at which to take a dump, sorted.
@@ -346,6 +396,8 @@ impl Scenario {
                 items: Vec::new(),
                 signals: Vec::new(),
                 flushes: Vec::new(),
+                cancels: Vec::new(),
+                wq_flushes: Vec::new(),
                 pressure: Vec::new(),
                 dumps: Vec::new(),
                 siblings: Vec::new(),
@@ -442,6 +494,19 @@ impl ScenarioBuilder {
             at,
             waiter,
         });
+        self
+    }
+    /// Cancels the first instance of `item` at `at` (`cancel_work`).
+    pub fn cancel(mut self, item: impl Into<String>, at: Duration) -> Self {
+        self.s.cancels.push(CancelSpec {
+            item: item.into(),
+            at,
+        });
+        self
+    }
+    /// Flushes workqueue `wq` at `at` (`flush_workqueue`).
+    pub fn flush_workqueue(mut self, wq: impl Into<String>, at: Duration) -> Self {
+        self.s.wq_flushes.push(WqFlushSpec { wq: wq.into(), at });
         self
     }
     /// Adds a memory-pressure window `[start, end)`.
@@ -548,7 +613,11 @@ impl ScenarioBuilder {
             }
             for step in &it.script {
                 match step {
-                    Step::Queue(target) if !items.contains(target.as_str()) => {
+                    Step::Queue(target)
+                    | Step::QueueDelayed(target, _)
+                    | Step::ModDelayed(target, _)
+                        if !items.contains(target.as_str()) =>
+                    {
                         return Err(ScenarioError::Unknown {
                             what: "item",
                             name: target.clone(),
@@ -578,6 +647,24 @@ impl ScenarioBuilder {
                     what: "item",
                     name: f.item.clone(),
                     context: "flush".into(),
+                });
+            }
+        }
+        for c in &s.cancels {
+            if !items.contains(c.item.as_str()) {
+                return Err(ScenarioError::Unknown {
+                    what: "item",
+                    name: c.item.clone(),
+                    context: "cancel".into(),
+                });
+            }
+        }
+        for f in &s.wq_flushes {
+            if s.workqueue(&f.wq).is_none() {
+                return Err(ScenarioError::Unknown {
+                    what: "workqueue",
+                    name: f.wq.clone(),
+                    context: "flush_workqueue".into(),
                 });
             }
         }

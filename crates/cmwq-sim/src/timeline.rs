@@ -6,7 +6,8 @@
 //! finish coloured by its pwq, lighter where it slept, at least [`MIN_BAR_W`] pixels wide
 //! (so a 2 ms item on a 3 s axis shows), with a dashed line back to the instant it was
 //! queued; memory-pressure windows are shaded and named; maydays and worker creations
-//! (successful and failed) are ticks on the row above the lanes. What matters is written
+//! (successful and failed) are ticks on the row above the lanes; each panel's title line
+//! ends with the run's sibling stall, rescued items and maydays. What matters is written
 //! on the picture, so it reads the same as a PNG or a README image: consecutive runs of
 //! one item group are labelled once (`8× xfs_end_io_sibling at 1.002s`, or the function
 //! and how long it slept), placed inside the bar, beside it, or over a neighbour,
@@ -144,6 +145,25 @@ fn panel_height(trace: &Trace) -> f64 {
     PANEL_TITLE_H + TICK_ROW_H + drawn as f64 * (LANE_H + LANE_GAP) + AXIS_H
 }
 
+/// The numbers a reader compares between panels: the sibling stall (when the scenario
+/// measures one), items rescued and maydays.
+fn headline(trace: &Trace) -> String {
+    let m = crate::Metrics::from_trace(trace, 0);
+    let mut parts = Vec::new();
+    if let Some(stall) = m.sibling_stall {
+        parts.push(format!("sibling stall {}", Pretty(stall)));
+    }
+    if m.maydays > 0 || m.rescued > 0 {
+        parts.push(format!("{} rescued", m.rescued));
+        parts.push(format!(
+            "{} mayday{}",
+            m.maydays,
+            if m.maydays == 1 { "" } else { "s" }
+        ));
+    }
+    parts.join(" \u{b7} ")
+}
+
 /// Consecutive runs of one item group in one lane, drawn close together: labelled once.
 struct Cluster {
     /// The first run's item.
@@ -249,10 +269,20 @@ fn panel(trace: &Trace, scale: &Scale, top: f64) -> Group {
     let title = format!("{} \u{2014} {policy}", trace.scenario);
     let title_w = title.chars().count() as f64 * 8.5;
     g = g.add(label(LABEL_X, top + 15.0, title, 14).set("font-weight", "bold"));
+    // The run's headline numbers, at the right end of the title line.
+    let headline = headline(trace);
+    let headline_w = headline.chars().count() as f64 * 6.6;
+    if !headline.is_empty() {
+        g = g.add(
+            label(WIDTH - RIGHT, top + 15.0, headline, 11)
+                .set("text-anchor", "end")
+                .set("fill", "#222"),
+        );
+    }
     if !idle.is_empty() {
         let names: Vec<String> = idle.iter().map(|&w| trace.worker_label(w)).collect();
         let mut note = format!("idle the whole run, not drawn: {}", names.join(", "));
-        let room = ((WIDTH - RIGHT - LABEL_X - title_w - 16.0) / 6.0) as usize;
+        let room = ((WIDTH - RIGHT - headline_w - 16.0 - LABEL_X - title_w - 16.0) / 6.0) as usize;
         if note.chars().count() > room {
             note = format!(
                 "{} workers idle the whole run, not drawn ({} ...)",

@@ -89,8 +89,9 @@ fn both_policies_run_every_item_exactly_once_per_queueing() {
             let r = run(&scenario, p).unwrap();
             assert_eq!(r.unfinished, 0, "{} {p:?}", scenario.name);
             assert_eq!(
-                r.metrics.queued, r.metrics.finished,
-                "{} {p:?}",
+                r.metrics.queued,
+                r.metrics.finished + r.cancelled,
+                "{} {p:?}: every queueing runs unless cancelled",
                 scenario.name
             );
         }
@@ -216,4 +217,50 @@ fn the_reported_case_picture_parks_siblings_in_the_rescuer_lane_only_under_slurp
     assert!(slurp.contains(&format!("{sibling}kworker/R-xfs-conv/sda1 (RESCUER)")));
     assert!(!cursor.contains(&format!("{sibling}kworker/R-")));
     assert!(cursor.contains(&format!("{sibling}kworker/0:")));
+}
+
+#[test]
+fn a_delayed_item_rearming_itself_is_rescued_during_pressure_and_cancelled_off_its_timer() {
+    let scenario = library::delayed_rearm();
+    let r = run(&scenario, PolicyChoice::Cursor).unwrap();
+    let polls = ran_on_rescuer(&r, "poll");
+    assert!(
+        polls.len() >= 10,
+        "it re-armed itself all along: {}",
+        polls.len()
+    );
+    assert!(
+        polls.iter().any(|&x| x),
+        "an expiry during pressure ran on the rescuer"
+    );
+    assert_eq!(r.cancelled, 1, "the cancel found it waiting on its timer");
+    assert_eq!(r.unfinished, 0, "the cancel ended the chain: the run ends");
+}
+
+#[test]
+fn a_cancelled_item_never_runs_and_the_workqueue_flush_waits_for_the_rest() {
+    let scenario = library::cancel_flush_rescue();
+    for &p in scenario.policy.expand() {
+        let r = run(&scenario, p).unwrap();
+        assert!(ran_on_rescuer(&r, "victim").is_empty(), "{p:?}: cancelled");
+        let tail = ran_on_rescuer(&r, "tail");
+        assert_eq!(tail, vec![true], "{p:?}: only the rescuer runs");
+        let flush_done = r
+            .ops
+            .iter()
+            .find(|o| o.text.starts_with("flush_workqueue"))
+            .expect("the flush returned");
+        let last_finish = r
+            .trace
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, TraceKind::Finished { .. }))
+            .map(|e| e.t)
+            .max()
+            .unwrap();
+        assert_eq!(
+            flush_done.at, last_finish,
+            "{p:?}: the flush returns when the last item queued before it finishes"
+        );
+    }
 }

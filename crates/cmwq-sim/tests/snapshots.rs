@@ -72,6 +72,8 @@ scenario_snapshots! {
     two_stalled_pwqs_on_one_rescuer => two_stalled_pwqs,
     sustained_pressure => sustained_pressure,
     long_worklist_shared_by_many_pwqs => long_worklist,
+    delayed_item_rearming_across_pressure => delayed_rearm,
+    cancel_and_flush_while_the_rescuer_works => cancel_flush_rescue,
 }
 
 #[test]
@@ -87,6 +89,8 @@ fn every_builtin_scenario_has_a_snapshot_test() {
         "two-stalled-pwqs",
         "sustained-pressure",
         "long-worklist",
+        "delayed-rearm",
+        "cancel-flush-rescue",
     ];
     for s in library::all() {
         assert!(

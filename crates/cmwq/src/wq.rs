@@ -44,19 +44,6 @@ fn delay_ns(d: Duration) -> u64 {
 }
 
 impl WqShared {
-    /// `__queue_work` with PENDING owned by the caller.
-    fn queue_owned(
-        &self,
-        rt: &Shared,
-        work: WorkRef,
-        cpu: Option<u32>,
-    ) -> Result<(), (QueueError, WorkRef)> {
-        rt.run_op(Some(self), |d, acts| {
-            ops::queue_work_owned(d, self.id, cpu, work, acts)
-        })
-        .map_err(|(e, w)| (QueueError::from_core(e), w))
-    }
-
     /// `flush_workqueue`: wait until every item queued before the call has finished.
     fn flush(&self, rt: &Shared) {
         match rt.run_op(Some(self), |d, acts| ops::flush_workqueue(d, self.id, acts)) {
@@ -70,9 +57,13 @@ impl WqShared {
 
     /// `drain_workqueue`: wait for this drain (or the one running) to complete.
     fn drain(&self, rt: &Shared) {
-        let seen = self.drains();
         match rt.run_op(Some(self), |d, acts| ops::drain_workqueue(d, self.id, acts)) {
-            Ok(()) | Err(cmwq_pool::WqError::AlreadyDraining(_)) => self.wait_drain(seen),
+            Ok(n) => self.wait_drain(n),
+            // Join the drain that runs: the latest one begun.
+            Err(cmwq_pool::WqError::AlreadyDraining(_)) => {
+                let n = self.core.lock().drains_begun();
+                self.wait_drain(n);
+            }
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "drain_workqueue refused");
@@ -170,23 +161,7 @@ impl<T> Refused<T> {
     }
 }
 
-/// The queue path's fast path (`test_and_set_bit(WORK_STRUCT_PENDING_BIT)`): take PENDING
-/// for `item` and make its queue reference, or hand the `Arc` back saying why not (already
-/// pending: the queueing is a no-op; disabled: refused).
-fn claim_pending<T: WorkItem + HasWork>(item: Arc<T>) -> Result<WorkRef, Refused<T>> {
-    match item.work_head().test_and_set_pending() {
-        Ok(true) => Ok(WorkRef::from_arc(item)),
-        Ok(false) => Err(Refused {
-            item,
-            reason: QueueError::AlreadyPending,
-        }),
-        Err(_) => Err(Refused {
-            item,
-            reason: QueueError::Disabled,
-        }),
-    }
-}
-
+/// A refused queueing's reference back as the caller's `Arc<T>`.
 fn hand_back<T: WorkItem + HasWork>(work: WorkRef, reason: QueueError) -> Refused<T> {
     match work.try_into_arc::<T>() {
         Ok(item) => Refused { item, reason },
@@ -464,10 +439,14 @@ impl Workqueue {
         item: Arc<T>,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        let work = claim_pending(item)?;
-        self.inner
-            .queue_owned(&self.rt.shared, work, cpu)
-            .map_err(|(reason, w)| hand_back(w, reason))
+        let id = self.inner.id;
+        let work = WorkRef::from_arc(item);
+        self.rt
+            .shared
+            .run_op(Some(&self.inner), |d, acts| {
+                ops::queue_work(d, id, cpu, work, acts)
+            })
+            .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
     }
 
     /// Queue a one-shot closure (allocates its item). For a closure queued many times,
@@ -509,12 +488,12 @@ impl Workqueue {
         delay: Duration,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        let work = claim_pending(item)?;
         let id = self.inner.id;
+        let work = WorkRef::from_arc(item);
         self.rt
             .shared
             .run_op(Some(&self.inner), |d, acts| {
-                ops::queue_delayed_work_owned(d, id, cpu, work, delay_ns(delay), acts)
+                ops::queue_delayed_work(d, id, cpu, work, delay_ns(delay), acts)
             })
             .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
     }

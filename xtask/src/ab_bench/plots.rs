@@ -150,6 +150,9 @@ impl Look {
     }
 }
 
+/// About how many markers a dense series gets.
+const MARKERS_PER_SERIES: usize = 12;
+
 fn canvas(path: &Path) -> DrawingArea<SVGBackend<'_>, Shift> {
     let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
     let _ = root.fill(&WHITE);
@@ -203,10 +206,21 @@ pub(crate) fn lines(
                             )
                     });
                 let outline = look.outline(look.marker_radius());
+                // A dense series (a latency ladder) gets about a dozen markers, each
+                // series at its own phase, so coinciding series show alternating markers
+                // instead of one hiding the other.
+                let step = (pts.len() / MARKERS_PER_SERIES).max(1);
+                let phase = i * step / series.len().max(1) % step;
                 chart
-                    .draw_series(pts.iter().map(|&p| {
-                        EmptyElement::at(p) + Polygon::new(outline.clone(), look.color.filled())
-                    }))
+                    .draw_series(
+                        pts.iter()
+                            .enumerate()
+                            .filter(|(k, _)| k % step == phase || step == 1)
+                            .map(|(_, &p)| {
+                                EmptyElement::at(p)
+                                    + Polygon::new(outline.clone(), look.color.filled())
+                            }),
+                    )
                     .map_err(err)?;
             }
             chart

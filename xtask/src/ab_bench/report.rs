@@ -213,6 +213,19 @@ impl Report {
         r.throughput(input, &mut body);
         r.baseline(input, &mut body);
 
+        // The questions in the order a reader asks them: Cursor against Slurp first.
+        r.verdicts.sort_by_key(|v| {
+            [
+                "Sibling stall",
+                "Scan cost",
+                "Items rescued",
+                "Runtime",
+                "Throughput",
+            ]
+            .iter()
+            .position(|p| v.question.starts_with(p))
+            .unwrap_or(usize::MAX)
+        });
         let m = &input.machine;
         let md = &mut r.markdown;
         let _ = writeln!(md, "# cmwq A/B benchmark report\n");

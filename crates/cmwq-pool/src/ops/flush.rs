@@ -146,16 +146,19 @@ pub(crate) fn start_reserved_flush<D: Driver>(d: &mut D, wq: WqId, out: &mut Act
 
 /// `drain_workqueue`: refuse queueing from outside (chained queueing from its own items is
 /// allowed meanwhile) and flush until every pwq is empty. Completion comes as
-/// [`Action::WqDrained`] (possibly already in `out`). A second drain while one runs gets
-/// `AlreadyDraining` (wait for the current one's `WqDrained`).
-pub fn drain_workqueue<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) -> Result<(), WqError> {
-    d.with_wq(wq, |w| {
-        if w.is_destroyed() {
-            return Err(WqError::Destroyed(wq));
-        }
-        w.begin_drain()
-    })
-    .ok_or(WqError::NoSuchWorkqueue(wq))??;
+/// [`Action::WqDrained`] (possibly already in `out`). Returns the drain's number
+/// ([`crate::Workqueue::drains_begun`]): it is over once that many `WqDrained` have been
+/// performed. A second drain while one runs gets `AlreadyDraining` (wait for the current
+/// one, number `drains_begun`).
+pub fn drain_workqueue<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) -> Result<u64, WqError> {
+    let seq = d
+        .with_wq(wq, |w| {
+            if w.is_destroyed() {
+                return Err(WqError::Destroyed(wq));
+            }
+            w.begin_drain().map(|()| w.drains_begun())
+        })
+        .ok_or(WqError::NoSuchWorkqueue(wq))??;
     // The pwqs refuse outside queueing before the drain can be seen as requested, so
     // that a concurrent drain step cannot end it before they do.
     for p in pwqs_of(d, wq)? {
@@ -165,7 +168,7 @@ pub fn drain_workqueue<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) -> Res
     let start = out.len();
     drain_step(d, wq, out);
     settle(d, start, out);
-    Ok(())
+    Ok(seq)
 }
 
 fn wq_is_empty<D: Driver>(d: &mut D, pwqs: &[PwqId]) -> bool {
