@@ -7,7 +7,9 @@
 //!   unsafe crates.
 //! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
 //!   nightly miri component when missing, fails when it cannot).
-//! - `loom`: the runtime's loom models.
+//! - `loom`: the loom models (cmwq-work's data word on the real type, the runtime's handoff).
+//! - `public-api [--bless]`: compare each library crate's public API with its reviewed
+//!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
 //! - `ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]`: the A/B report.
 //!
@@ -23,6 +25,7 @@ mod ab_bench;
 mod ci;
 #[cfg(test)]
 mod help;
+mod public_api;
 mod snapshots;
 
 /// cmwq's project commands: tests, CI, snapshots and the A/B benchmark report.
@@ -42,8 +45,10 @@ enum Command {
     Ci,
     /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
-    /// Run the runtime's loom models (`--cfg loom`).
+    /// Run the loom models (`--cfg loom`): the real data word, the runtime's handoff.
     Loom,
+    /// Compare each crate's public API with crates/NAME/public-api.txt, or rewrite them.
+    PublicApi(public_api::Options),
     /// Regenerate the scenario snapshots and docs/reported-case.svg, or review changes.
     Snapshots(snapshots::Options),
     /// Run the criterion benches and write the A/B report to target/ab-bench/report.md.
@@ -60,6 +65,7 @@ fn main() -> ExitCode {
         Command::Ci => ci::ci(),
         Command::Miri => ci::miri(),
         Command::Loom => ci::loom(),
+        Command::PublicApi(opts) => public_api::run(&opts),
         Command::Snapshots(opts) => snapshots::snapshots(&opts),
         Command::AbBench(opts) => ab_bench::run(&opts),
     };

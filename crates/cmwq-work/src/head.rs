@@ -3,7 +3,6 @@
 
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use cmwq_list::{Element, Node};
 use thiserror::Error;
@@ -13,6 +12,7 @@ use crate::data::{
 };
 use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
 use crate::raw::WorkHeadRaw;
+use crate::sync::{AtomicUsize, Ordering};
 
 /// The part embedded in every work item (the kernel's `struct work_struct`): its list node,
 /// its data word, and through the node's metadata its type's [`WorkVTable`].
@@ -58,6 +58,8 @@ pub struct WorkHead {
     data: AtomicUsize,
 }
 
+// (loom's atomics are larger: the size holds for the atomics that ship.)
+#[cfg(not(loom))]
 static_assertions::const_assert!(
     core::mem::size_of::<usize>() != 8 || core::mem::size_of::<WorkHead>() <= 32
 );
@@ -126,11 +128,27 @@ impl WorkOffqData {
 
 impl WorkHead {
     /// A head for an item of type `T`, idle (not pending, no pool): `WORK_DATA_INIT`.
+    #[cfg(not(loom))]
     pub const fn new<T: WorkItem + HasWork>() -> Self {
         Self::with_vtable(vtable_of::<T>())
     }
 
+    /// A head for an item of type `T` (not `const` under loom, whose atomics are not).
+    #[cfg(loom)]
+    pub fn new<T: WorkItem + HasWork>() -> Self {
+        Self::with_vtable(vtable_of::<T>())
+    }
+
+    #[cfg(not(loom))]
     pub(crate) const fn with_vtable(vtable: &'static WorkVTable) -> Self {
+        Self {
+            node: Node::new(vtable),
+            data: AtomicUsize::new(WORK_DATA_INIT),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn with_vtable(vtable: &'static WorkVTable) -> Self {
         Self {
             node: Node::new(vtable),
             data: AtomicUsize::new(WORK_DATA_INIT),

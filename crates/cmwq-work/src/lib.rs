@@ -82,6 +82,7 @@ mod data;
 mod head;
 mod item;
 pub mod raw;
+mod sync;
 mod worklist;
 
 pub use cmwq_list::{CursorId, CursorRef, ElemRef, Entry};

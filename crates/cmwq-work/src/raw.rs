@@ -129,6 +129,13 @@ pub trait BarrierWork: WorkItem + HasWork {
 
 /// A head for a barrier item of type `T`: [`WorkHead::new`], with `T`'s barrier task
 /// readable through the head.
+#[cfg(not(loom))]
 pub const fn barrier_head<T: BarrierWork>() -> WorkHead {
+    WorkHead::with_vtable(crate::item::barrier_vtable_of::<T>())
+}
+
+/// [`barrier_head`] under loom (not `const`: loom's atomics are not).
+#[cfg(loom)]
+pub fn barrier_head<T: BarrierWork>() -> WorkHead {
     WorkHead::with_vtable(crate::item::barrier_vtable_of::<T>())
 }
