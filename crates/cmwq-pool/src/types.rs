@@ -101,26 +101,33 @@ pub(crate) fn make_pwq_id(pool: PoolId, slot: usize) -> PwqId {
 }
 
 bitflags! {
-    /// Workqueue flags (`WQ_*`), with the kernel's bit values.
+    /// Workqueue flags (`WQ_*`), with the kernel's bit values (include/linux/workqueue.h),
+    /// so a dump prints the same `flags=0x..`. The one definition: the runtime re-exports
+    /// it as `cmwq::WqFlags`.
     #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
     pub struct WqFlags: u32 {
-        /// `WQ_BH`: run in bottom-half context (here: on the BH pools).
+        /// `WQ_BH`: run in bottom-half context (here: on the BH pools; the runtime, which
+        /// has no softirq context, refuses it).
         const BH = 1 << 0;
-        /// `WQ_UNBOUND`: served by an unbound pool.
+        /// `WQ_UNBOUND`: items are not bound to a CPU; served by an unbound pool, whose
+        /// workers are not pinned.
         const UNBOUND = 1 << 1;
-        /// `WQ_FREEZABLE`: frozen during suspend (recorded only).
+        /// `WQ_FREEZABLE`: frozen during suspend (userspace has no freezer: recorded only).
         const FREEZABLE = 1 << 2;
-        /// `WQ_MEM_RECLAIM`: may be used in reclaim: owns a rescuer.
+        /// `WQ_MEM_RECLAIM`: may be used on the memory-reclaim path: owns a rescuer, so it
+        /// makes forward progress even when no worker can be created.
         const MEM_RECLAIM = 1 << 3;
         /// `WQ_HIGHPRI`: served by the high-priority pools.
         const HIGHPRI = 1 << 4;
-        /// `WQ_CPU_INTENSIVE`: its items don't take part in concurrency management.
+        /// `WQ_CPU_INTENSIVE`: its items don't take part in concurrency management (they
+        /// never count in `nr_running`).
         const CPU_INTENSIVE = 1 << 5;
         /// `WQ_SYSFS`: visible in sysfs (recorded only).
         const SYSFS = 1 << 6;
-        /// `WQ_POWER_EFFICIENT`: unbound in power-efficient mode (recorded only).
+        /// `WQ_POWER_EFFICIENT`: unbound in power-efficient mode, per-CPU otherwise
+        /// (recorded only: per-CPU).
         const POWER_EFFICIENT = 1 << 7;
-        /// `WQ_PERCPU`: explicitly per-CPU.
+        /// `WQ_PERCPU`: explicitly per-CPU (the default when UNBOUND is absent).
         const PERCPU = 1 << 8;
         /// `__WQ_DESTROYING`: internal.
         const DESTROYING = 1 << 15;

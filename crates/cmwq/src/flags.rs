@@ -1,32 +1,9 @@
-//! Workqueue flags and the rescuer policy choice.
+//! Workqueue flags and limits.
 
-bitflags::bitflags! {
-    /// A workqueue's flags, with the kernel's bit values (`WQ_*` in
-    /// include/linux/workqueue.h), so a dump prints the same `flags=0x..`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct WqFlags: u32 {
-        /// Bottom-half workqueue. Userspace has no softirq context: refused at build time.
-        const BH = 1 << 0;
-        /// Items are not bound to a CPU; served by unbound pools, whose workers are not pinned.
-        const UNBOUND = 1 << 1;
-        /// Freezable across suspend. Userspace has no freezer: accepted, has no effect.
-        const FREEZABLE = 1 << 2;
-        /// May be used on the memory-reclaim path: owns a rescuer thread, so it makes
-        /// forward progress even when no worker can be created.
-        const MEM_RECLAIM = 1 << 3;
-        /// Served by the high-priority pools.
-        const HIGHPRI = 1 << 4;
-        /// Items do not take part in concurrency management (they never count in
-        /// `nr_running`), as if each one were marked CPU_INTENSIVE when it starts.
-        const CPU_INTENSIVE = 1 << 5;
-        /// Visible in sysfs in the kernel. Accepted, has no effect.
-        const SYSFS = 1 << 6;
-        /// Unbound when power saving is asked for; per-CPU otherwise (cmwq: per-CPU).
-        const POWER_EFFICIENT = 1 << 7;
-        /// Explicitly per-CPU (the default when UNBOUND is absent).
-        const PERCPU = 1 << 8;
-    }
-}
+/// A workqueue's flags, with the kernel's bit values (`WQ_*` in include/linux/workqueue.h):
+/// the core's one type (cmwq-pool's), so a dump prints the same `flags=0x..`. The internal
+/// `__WQ_*` bits ([`WqFlags::INTERNAL`]) are refused by the builder.
+pub use cmwq_pool::WqFlags;
 
 /// `WQ_BH`.
 pub const WQ_BH: WqFlags = WqFlags::BH;
@@ -67,11 +44,5 @@ impl WorkBusy {
     /// The kernel's encoding: PENDING = 1, RUNNING = 2.
     pub fn bits(self) -> u32 {
         u32::from(self.pending) | (u32::from(self.running) << 1)
-    }
-}
-
-impl WqFlags {
-    pub(crate) fn to_core(self) -> cmwq_pool::WqFlags {
-        cmwq_pool::WqFlags::from_bits_truncate(self.bits())
     }
 }

@@ -304,9 +304,9 @@ impl Runtime {
         }
         let policy = rescue;
         let mut spec = if ordered {
-            WqSpec::ordered(name.clone(), flags.to_core())
+            WqSpec::ordered(name.clone(), flags)
         } else {
-            WqSpec::new(name.clone(), flags.to_core())
+            WqSpec::new(name.clone(), flags)
         };
         spec = spec.policy(policy);
         if max_active != 0 {
