@@ -104,7 +104,7 @@ pub use delayed::DelayedTimers;
 pub use driver::{Context, Driver};
 pub use error::{DisableWorkError, PoolError, QueueError, WqError};
 pub use ops::{Again, PwqTable, RescuerStep};
-pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext};
+pub use pool::{Grab, MaydaySink, Next, Pool, PwqSpec, RescueNext, WqLocks};
 pub use system::{System, SystemConfig};
 pub use topology::{Topology, alloc_pwqs, rescuer_name, worker_name};
 pub use types::*;

@@ -12,7 +12,7 @@ use crate::delayed::DelayedTimers;
 use crate::driver::{Context, Driver};
 use crate::error::{DisableWorkError, QueueError, WqError};
 use crate::ops::{self, PwqTable, RescuerStep};
-use crate::pool::{MaydaySink, Next, Pool};
+use crate::pool::{MaydaySink, Next, Pool, WqLocks};
 use crate::topology::Topology;
 use crate::types::{
     PoolId, PoolTimings, PwqId, PwqStats, QueueFrom, WorkerId, WqFlags, WqId, pool_of,
@@ -45,15 +45,12 @@ impl WqTable {
     }
 }
 
-impl MaydaySink for WqTable {
-    fn send_mayday(&mut self, wq: WqId, pwq: PwqId) -> bool {
-        self.get_mut(wq).is_some_and(|w| w.send_mayday(pwq))
+impl WqLocks for WqTable {
+    fn read_wq<R>(&self, id: WqId, f: impl FnOnce(&Workqueue) -> R) -> Option<R> {
+        self.get(id).map(f)
     }
-    fn others_waiting(&self, wq: WqId) -> bool {
-        self.get(wq).is_some_and(Workqueue::has_maydays)
-    }
-    fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool {
-        self.get(wq).is_some_and(|w| w.is_on_maydays(pwq))
+    fn write_wq<R>(&mut self, id: WqId, f: impl FnOnce(&mut Workqueue) -> R) -> Option<R> {
+        self.get_mut(id).map(f)
     }
 }
 

@@ -171,11 +171,15 @@ fn real_main(command: Command) -> Result<(), CliError> {
         }
         Command::Check { file } => {
             let scenario = cmwq_sim::Scenario::from_file(&file)?;
-            println!(
+            let line = format!(
                 "{}: {}",
                 file.display(),
                 cmwq_sim::starter::summary(&scenario)
             );
+            let options = textwrap::Options::new(cmwq_sim::report::REPORT_WIDTH)
+                .subsequent_indent("  ")
+                .break_words(false);
+            println!("{}", textwrap::fill(&line, &options));
             eprintln!("cmwq-sim: the format is described in {FORMAT_DOC}");
             Ok(())
         }

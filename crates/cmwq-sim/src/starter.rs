@@ -53,6 +53,8 @@ script = ["run 200us", "block log-io"]   # what each instance does, step by step
                                   #   block EVENT: sleep until EVENT is signalled
                                   #   signal EVENT: wake everything blocked on it
                                   #   queue ITEM: queue an instance of group ITEM
+                                  #   queue_delayed ITEM D: queue it after D
+                                  #   mod_delayed ITEM D: (re)arm it to run D from now
 
 [[item]]
 name = "siblings"
@@ -64,6 +66,7 @@ interval = "2us"                  # (optional) "0": between the instances' queue
 script = ["run 2ms"]
 # cpu = 0                         # (optional) 0: the CPU it is queued from (per-CPU pwq)
 # chained = true                  # (optional) false: queued only by a `queue` step (no `at`)
+# delay = "5ms"                   # (optional) none: queue with queue_delayed_work, this delay
 
 [[signal]]                        # an event signalled at a fixed instant (an I/O completing)
 event = "log-io"
@@ -74,6 +77,14 @@ item = "blocker"
 at = "1.5s"
 waiter = 4242                     # the id of the task that flushes: dumps print its barrier
                                   # as BAR(4242). Any number; it only labels the barrier.
+
+# [[cancel]]                      # cancel_work() of a group's first instance, if pending
+# item = "siblings"
+# at = "500ms"
+
+# [[flush_workqueue]]             # flush_workqueue(): wait for everything queued before it
+# wq = "xfs-conv/sda1"
+# at = "2s"
 "#;
 
 /// One line saying what a scenario contains, for `cmwq-sim check`.
@@ -98,7 +109,8 @@ pub fn summary(s: &Scenario) -> String {
         .collect();
     format!(
         "ok: scenario {:?}, {} CPU(s), workqueues {}; {} item group(s), {} item(s); \
-         pressure {}; {} signal(s), {} flush(es), {} dump(s); policy {}",
+         pressure {}; {} signal(s), {} flush(es), {} cancel(s), {} workqueue flush(es), \
+         {} dump(s); policy {}",
         s.name,
         s.nr_cpus,
         if wqs.is_empty() {
@@ -115,6 +127,8 @@ pub fn summary(s: &Scenario) -> String {
         },
         s.signals.len(),
         s.flushes.len(),
+        s.cancels.len(),
+        s.wq_flushes.len(),
         s.dumps.len(),
         s.policy.name(),
     )

@@ -30,6 +30,10 @@ pub(crate) trait WorkerHooks: Send + Sync {
     fn current_wq(&self) -> Option<(usize, cmwq_pool::WqId)>;
     /// The CPU of this worker's pool (per-CPU pools).
     fn current_cpu(&self) -> Option<u32>;
+    /// A handle to the workqueue of the item this worker runs now.
+    fn current_workqueue(&self) -> Option<crate::WeakWorkqueue> {
+        None
+    }
 }
 
 thread_local! {

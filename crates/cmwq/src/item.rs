@@ -1,5 +1,7 @@
 //! Runtime-provided items: one-shot closures, flush barriers, and work identity.
 
+use std::borrow::Cow;
+use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,16 +26,27 @@ impl WorkId {
     }
 }
 
-/// A closure queued once ([`Workqueue::queue_fn`](crate::Workqueue::queue_fn)).
-pub(crate) struct OnceWork<F> {
+/// A closure queued once: the item [`Workqueue::queue_fn`](crate::Workqueue::queue_fn)
+/// makes and returns, to flush or cancel it by. It runs its closure at most once; queued
+/// again after that, it runs and does nothing.
+pub struct FnOnceWork<F> {
     work: WorkHead,
-    name: &'static str,
+    name: Cow<'static, str>,
     f: Mutex<Option<F>>,
 }
 
-cmwq_work::impl_has_work!(impl[F: FnOnce() + Send + 'static] OnceWork<F> { work });
+impl<F> fmt::Debug for FnOnceWork<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnOnceWork")
+            .field("name", &self.name)
+            .field("ran", &self.f.lock().is_none())
+            .finish_non_exhaustive()
+    }
+}
 
-impl<F: FnOnce() + Send + 'static> WorkItem for OnceWork<F> {
+cmwq_work::impl_has_work!(impl[F: FnOnce() + Send + 'static] FnOnceWork<F> { work });
+
+impl<F: FnOnce() + Send + 'static> WorkItem for FnOnceWork<F> {
     fn run(this: Arc<Self>) {
         let f = this.f.lock().take();
         if let Some(f) = f {
@@ -41,13 +54,13 @@ impl<F: FnOnce() + Send + 'static> WorkItem for OnceWork<F> {
         }
     }
     fn name(&self) -> &str {
-        self.name
+        &self.name
     }
 }
 
-impl<F: FnOnce() + Send + 'static> OnceWork<F> {
-    pub(crate) fn new(name: &'static str, f: F) -> Arc<Self> {
-        Arc::new(OnceWork {
+impl<F: FnOnce() + Send + 'static> FnOnceWork<F> {
+    pub(crate) fn new(name: Cow<'static, str>, f: F) -> Arc<Self> {
+        Arc::new(FnOnceWork {
             work: WorkHead::new::<Self>(),
             name,
             f: Mutex::new(Some(f)),

@@ -90,6 +90,7 @@ mod stats;
 mod system;
 mod timer;
 mod watch;
+mod weak;
 mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
@@ -102,7 +103,7 @@ pub use cmwq_rescue as rescue;
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
-pub use item::WorkId;
+pub use item::{FnOnceWork, WorkId};
 pub use panic::{PanicHook, WorkPanic};
 pub use runtime::{Runtime, RuntimeBuilder};
 pub use spawner::{
@@ -112,6 +113,7 @@ pub use spawner::{
 pub use stats::WorkqueueStats;
 pub use system::*;
 pub use watch::{LockupHook, Stall};
+pub use weak::{WeakWorkqueue, current_workqueue};
 pub use wq::{Refused, Workqueue, WorkqueueBuilder};
 
 /// The Rust examples of the repository's README.md, compiled and run as doctests so the

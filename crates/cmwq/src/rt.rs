@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use cmwq_pool::ops::{self, RescuerStep};
 use cmwq_pool::{
     Action, Actions, Context, DelayedTimers, Driver, FlushTicket, MaydaySink, Next, Pool, PoolKind,
-    PwqTable, Topology, WorkerId, WqId,
+    PwqTable, Topology, WorkerId, WqId, WqLocks,
 };
 use cmwq_work::{PoolId, PwqId, WorkRef};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -105,6 +105,10 @@ pub(crate) struct WqShared {
     /// Set before `destroy` removes the pwqs: a pool reuses a removed pwq's slot, so the
     /// queue path must no longer see the ids (the table reads as empty: `Destroyed`).
     pub(crate) pwqs_removed: AtomicBool,
+    /// Held (read) by each queueing through a `WeakWorkqueue`, (write) by `destroy` while
+    /// it sets `destroyed`: a weak queueing either completes before destruction begins or
+    /// is refused.
+    pub(crate) weak_gate: RwLock<()>,
 }
 
 impl WqShared {
@@ -131,6 +135,7 @@ impl WqShared {
             panics: AtomicU64::new(0),
             destroyed: AtomicBool::new(false),
             pwqs_removed: AtomicBool::new(false),
+            weak_gate: RwLock::new(()),
         }
     }
 
@@ -911,21 +916,18 @@ impl Shared {
     }
 
     /// Run one item on `ws` with no lock held: tracing, catch_unwind, panic report.
-    /// Returns the clock when it ended; the caller takes that minus the time the item was
-    /// handed out as its run time (the `CPU_TIME` stat's measure here: wall time from the
-    /// worker's lock hold that took it, as the kernel's `current_at` is read in
-    /// `process_one_work` before the function runs). One clock read per item.
-    fn run_item(&self, ws: &WorkerShared, work: WorkRef, wq: Option<&WqShared>) -> u64 {
+    /// `start` is the time of the lock hold that handed the item out (the core's clock).
+    /// Returns the clock when it ended; the caller takes that minus `start` as its run
+    /// time (the `CPU_TIME` stat's measure here: wall time from the worker's lock hold
+    /// that took it, as the kernel's `current_at` is read in `process_one_work` before
+    /// the function runs). One clock read per item.
+    fn run_item(&self, ws: &WorkerShared, work: WorkRef, wq: Option<&WqShared>, start: u64) -> u64 {
         let wq_name = wq.as_ref().map_or("", |w| w.name.as_str());
         let addr = work.addr();
         let mut name = NameBuf::new();
         let _ = name.write_str(work.name());
         // run_at before current: a tick that sees the item measures from its start.
-        let t0 = Instant::now();
-        ws.run_at.store(
-            t0.saturating_duration_since(self.epoch).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
+        ws.run_at.store(start, Ordering::Relaxed);
         ws.current.store(addr, Ordering::Relaxed);
         ws.current_wq
             .store(wq.as_ref().map_or(NONE, |w| w.id.0), Ordering::Relaxed);
@@ -972,19 +974,16 @@ fn watchdog_period(thresh: Duration) -> Duration {
 /// lock inside it (lock order: pool, then workqueue).
 pub(crate) struct Sink<'a>(pub(crate) &'a Shared);
 
-impl MaydaySink for Sink<'_> {
-    fn send_mayday(&mut self, wq: WqId, pwq: PwqId) -> bool {
-        self.0
-            .wq(wq)
-            .is_some_and(|w| w.core.lock().send_mayday(pwq))
+impl WqLocks for Sink<'_> {
+    fn read_wq<R>(&self, id: WqId, f: impl FnOnce(&cmwq_pool::Workqueue) -> R) -> Option<R> {
+        self.0.wq(id).map(|w| f(&w.core.lock()))
     }
-    fn others_waiting(&self, wq: WqId) -> bool {
-        self.0.wq(wq).is_some_and(|w| w.core.lock().has_maydays())
-    }
-    fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool {
-        self.0
-            .wq(wq)
-            .is_some_and(|w| w.core.lock().is_on_maydays(pwq))
+    fn write_wq<R>(
+        &mut self,
+        id: WqId,
+        f: impl FnOnce(&mut cmwq_pool::Workqueue) -> R,
+    ) -> Option<R> {
+        self.0.wq(id).map(|w| f(&mut w.core.lock()))
     }
 }
 
@@ -1069,6 +1068,12 @@ impl WorkerHooks for Hooks {
     fn is_rescuer(&self) -> bool {
         self.ws.rescuer_of.is_some()
     }
+    fn current_workqueue(&self) -> Option<crate::WeakWorkqueue> {
+        let (_, id) = self.current_wq()?;
+        // Registered while one of its items runs: destroy drains before unregistering.
+        let wq = self.shared.wq(id)?;
+        Some(crate::WeakWorkqueue::new(&self.shared, &wq))
+    }
     fn current_cpu(&self) -> Option<u32> {
         match self.ws.pool.load(Ordering::Relaxed) {
             NONE => None,
@@ -1117,7 +1122,7 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         match next {
             Next::Run(work) => {
                 let wq = wq.and_then(|id| shared.wq(id));
-                let end = shared.run_item(ws, work, wq.as_deref());
+                let end = shared.run_item(ws, work, wq.as_deref(), now);
                 done = Some((end.saturating_sub(now), end));
             }
             Next::Idle | Next::Manage => ws.park_idle(),
@@ -1142,7 +1147,7 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
                 RescuerStep::Run { pool, work } => {
                     ws.pool.store(pool.0, Ordering::Relaxed);
                     let start = shared.now();
-                    let end = shared.run_item(ws, work, Some(wq));
+                    let end = shared.run_item(ws, work, Some(wq), start);
                     shared.run_op_at(Some(wq), Some(end), |d, acts| {
                         ops::worker_work_done(d, pool, ws.id, end.saturating_sub(start), acts);
                     });

@@ -166,6 +166,24 @@ impl Runtime {
 
     /// The process-wide runtime (default settings), started on first use.
     ///
+    /// # Lifetime: it is never shut down
+    ///
+    /// The global runtime lives for the process, and there is no call that stops it: it
+    /// sits in a `static`, as do the system workqueues ([`system_wq`](crate::system_wq)
+    /// and its siblings) built on it, and Rust never drops a `static` (the kernel never
+    /// destroys its system workqueues either). A `shutdown` here would have to refuse
+    /// every later queueing on `&'static` workqueues that code anywhere in the process
+    /// holds, and wait for work it cannot see the end of; instead:
+    ///
+    /// - before the process exits, wait for the work that must finish: drop (or
+    ///   [`destroy`](Workqueue::destroy)) your own workqueues, which drains them (their
+    ///   delayed items run at once), and [`flush`](Workqueue::flush) the system
+    ///   workqueues you queued on. Work still queued when `main` returns is not run: the
+    ///   worker threads end with the process, as every thread does.
+    /// - a program that needs to stop the runtime itself builds its own with
+    ///   [`Runtime::builder`]: its threads stop when its last handle (every workqueue
+    ///   holds one) is dropped, after each workqueue was drained by its own drop.
+    ///
     /// # Panics
     ///
     /// If its timer thread cannot be created (the OS refuses a thread at start-up).
@@ -208,7 +226,11 @@ impl Runtime {
         crate::watch::show_all(&self.shared.snapshot())
     }
 
-    /// The `tools/workqueue/wq_monitor.py` table of every workqueue.
+    /// The `tools/workqueue/wq_monitor.py` table of every workqueue. Its `CPUtime` column
+    /// is the items' wall-clock run time here ([`WorkqueueStats::wall_time_ns`]), not CPU
+    /// time as in the kernel.
+    ///
+    /// [`WorkqueueStats::wall_time_ns`]: crate::WorkqueueStats::wall_time_ns
     pub fn wq_monitor(&self) -> String {
         crate::watch::monitor(&self.shared.snapshot())
     }

@@ -8,8 +8,14 @@ pub struct WorkqueueStats {
     pub started: u64,
     /// Items completed (`COMPLETED`).
     pub completed: u64,
-    /// Time spent running items, in nanoseconds (`CPU_TIME`; cmwq measures wall time).
-    pub cpu_time_ns: u64,
+    /// Wall-clock time spent running items, in nanoseconds: the kernel's `CPU_TIME`
+    /// counter, measured here as each item's run time from the worker's lock hold that
+    /// handed it out to its end, time blocked inside the item included. It is not CPU
+    /// time: the runtime reads no thread CPU clock per item (on Linux
+    /// `CLOCK_THREAD_CPUTIME_ID` is a system call, which costs about as much as queueing
+    /// and running a small item). The same value is the `CPUtime` column of
+    /// [`Runtime::wq_monitor`](crate::Runtime::wq_monitor).
+    pub wall_time_ns: u64,
     /// Items that crossed the cpu-intensive threshold (`CPU_INTENSIVE`).
     pub cpu_intensive: u64,
     /// Concurrency-management wake-ups (`CM_WAKEUP`).
@@ -28,7 +34,7 @@ impl WorkqueueStats {
     pub(crate) fn add_core(&mut self, s: &cmwq_pool::PwqStats) {
         self.started += s.started;
         self.completed += s.completed;
-        self.cpu_time_ns += s.cpu_time_ns;
+        self.wall_time_ns += s.cpu_time_ns;
         self.cpu_intensive += s.cpu_intensive;
         self.cm_wakeup += s.cm_wakeup;
         self.repatriated += s.repatriated;

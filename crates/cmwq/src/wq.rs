@@ -2,7 +2,7 @@
 //! ([`cmwq_pool::ops`]), run on this runtime as its driver; this module converts types,
 //! waits for completions and retries where the core says another context owns an item.
 
-use cmwq_work::raw::WorkHeadRaw;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,10 +14,11 @@ use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, MaxActiveError, QueueError};
 use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
-use crate::item::Barrier;
+use crate::item::{Barrier, FnOnceWork};
 use crate::rt::{Shared, WqShared};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
+use crate::weak::WeakWorkqueue;
 use cmwq_rescue::{Policy, RescuerPolicy};
 
 /// Retry a core operation that found another context owning the item's PENDING (the
@@ -71,11 +72,71 @@ impl WqShared {
         }
     }
 
+    /// `queue_work` on this workqueue of runtime `rt` (for [`Workqueue`] and
+    /// [`WeakWorkqueue`]).
+    pub(crate) fn queue<T: WorkItem + HasWork>(
+        &self,
+        rt: &Shared,
+        item: Arc<T>,
+        cpu: Option<u32>,
+    ) -> Result<(), Refused<T>> {
+        let id = self.id;
+        let work = WorkRef::from_arc(item);
+        rt.run_op(Some(self), |d, acts| {
+            ops::queue_work(d, id, cpu, work, acts)
+        })
+        .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
+    }
+
+    /// `queue_delayed_work` on this workqueue of runtime `rt`.
+    pub(crate) fn queue_delayed<T: WorkItem + HasWork>(
+        &self,
+        rt: &Shared,
+        item: Arc<T>,
+        delay: Duration,
+        cpu: Option<u32>,
+    ) -> Result<(), Refused<T>> {
+        let id = self.id;
+        let work = WorkRef::from_arc(item);
+        rt.run_op(Some(self), |d, acts| {
+            ops::queue_delayed_work(d, id, cpu, work, delay_ns(delay), acts)
+        })
+        .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
+    }
+
+    /// `mod_delayed_work` on this workqueue of runtime `rt`.
+    pub(crate) fn mod_delayed<T: WorkItem + HasWork>(
+        &self,
+        rt: &Shared,
+        item: &Arc<T>,
+        delay: Duration,
+    ) -> Result<bool, QueueError> {
+        let id = self.id;
+        loop {
+            let work = WorkRef::from_arc(Arc::clone(item));
+            let r = rt.run_op(Some(self), |d, acts| {
+                ops::mod_delayed_work(d, id, None, work, delay_ns(delay), acts)
+            });
+            match r {
+                Ok(Ok(was)) => return Ok(was),
+                // Another context owns its PENDING: retry (the kernel's -EAGAIN loop).
+                Ok(Err(_)) => std::thread::yield_now(),
+                Err((e, _)) => return Err(QueueError::from_core(e)),
+            }
+        }
+    }
+
     /// Drain, then destroy in the core (retrying while an item queued meanwhile or the
     /// rescuer still attached keeps it busy), stop the rescuer, unregister.
     fn destroy(&self, rt: &Shared) {
-        if self.destroyed.swap(true, Ordering::AcqRel) {
-            return;
+        {
+            // A queueing through a `WeakWorkqueue` in flight finishes first; later ones
+            // see `destroyed` and are refused (so none can arm a timer past the expiry
+            // below, or queue after the drain).
+            let _no_weak_queueing = self.weak_gate.write();
+            if self.destroyed.swap(true, Ordering::AcqRel) {
+                return;
+            }
         }
         // Delayed items still waiting run now, as part of the drain (nothing is lost).
         rt.run_op(Some(self), |d, acts| {
@@ -122,11 +183,6 @@ fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
             false
         }
     }
-}
-
-/// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
-fn grab(rt: &Shared, head: &WorkHead) -> bool {
-    retry(|| rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts)))
 }
 
 /// A queueing that was refused: the item is handed back with the reason.
@@ -439,26 +495,40 @@ impl Workqueue {
         item: Arc<T>,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        let id = self.inner.id;
-        let work = WorkRef::from_arc(item);
-        self.rt
-            .shared
-            .run_op(Some(&self.inner), |d, acts| {
-                ops::queue_work(d, id, cpu, work, acts)
-            })
-            .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
+        self.inner.queue(&self.rt.shared, item, cpu)
     }
 
-    /// Queue a one-shot closure (allocates its item). For a closure queued many times,
-    /// make the item once with [`work_fn`](crate::work_fn) and use
-    /// [`queue_work`](Self::queue_work).
-    pub fn queue_fn(
+    /// Queue a one-shot closure `f`, shown as `name` in dumps and `tracing` events.
+    ///
+    /// It allocates once: one `Arc` holding the item (its work head, the name and `f`
+    /// itself, unboxed). A `&'static str` name is borrowed and a `String` moved in, so
+    /// neither is copied. For a closure queued many times, make the item once with
+    /// [`work_fn`](crate::work_fn) and use [`queue_work`](Self::queue_work): then nothing
+    /// is allocated per queueing.
+    ///
+    /// Returns the queued item: a handle to [`flush_work`](Self::flush_work) or
+    /// [`cancel_work`](Self::cancel_work) it (a cancelled closure never runs; it is
+    /// dropped with the item's last `Arc`), or to drop. A new item is never pending, so
+    /// the only errors are the workqueue's ([`QueueError::Draining`],
+    /// [`QueueError::Destroyed`]); `f` is dropped unrun then.
+    ///
+    /// ```
+    /// let wq = cmwq::Workqueue::new("fn-wq", cmwq::WQ_UNBOUND, 1)?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let name = format!("report_{}", 7);
+    /// let item = wq.queue_fn(name, move || tx.send(7).unwrap())?;
+    /// wq.flush_work(&item);
+    /// assert_eq!(rx.try_recv(), Ok(7));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn queue_fn<F: FnOnce() + Send + 'static>(
         &self,
-        name: &'static str,
-        f: impl FnOnce() + Send + 'static,
-    ) -> Result<(), QueueError> {
-        let item = crate::item::OnceWork::new(name, f);
-        self.queue_work(item).map_err(|r| r.reason)
+        name: impl Into<Cow<'static, str>>,
+        f: F,
+    ) -> Result<Arc<FnOnceWork<F>>, QueueError> {
+        let item = FnOnceWork::new(name.into(), f);
+        self.queue_work(Arc::clone(&item)).map_err(|r| r.reason)?;
+        Ok(item)
     }
 
     /// `queue_delayed_work`: queue `item` after `delay` (at once if zero).
@@ -488,14 +558,7 @@ impl Workqueue {
         delay: Duration,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        let id = self.inner.id;
-        let work = WorkRef::from_arc(item);
-        self.rt
-            .shared
-            .run_op(Some(&self.inner), |d, acts| {
-                ops::queue_delayed_work(d, id, cpu, work, delay_ns(delay), acts)
-            })
-            .map_err(|(reason, w)| hand_back(w, QueueError::from_core(reason)))
+        self.inner.queue_delayed(&self.rt.shared, item, delay, cpu)
     }
 
     /// `mod_delayed_work`: (re)queue `item` to run after `delay` from now, whether it was
@@ -505,19 +568,14 @@ impl Workqueue {
         item: &Arc<T>,
         delay: Duration,
     ) -> Result<bool, QueueError> {
-        let id = self.inner.id;
-        loop {
-            let work = WorkRef::from_arc(Arc::clone(item));
-            let r = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
-                ops::mod_delayed_work(d, id, None, work, delay_ns(delay), acts)
-            });
-            match r {
-                Ok(Ok(was)) => return Ok(was),
-                // Another context owns its PENDING: retry (the kernel's -EAGAIN loop).
-                Ok(Err(_)) => std::thread::yield_now(),
-                Err((e, _)) => return Err(QueueError::from_core(e)),
-            }
-        }
+        self.inner.mod_delayed(&self.rt.shared, item, delay)
+    }
+
+    /// A non-owning handle to this workqueue, to queue on it without keeping it alive
+    /// (see [`WeakWorkqueue`]); a work item running on it gets the same from
+    /// [`current_workqueue`](crate::current_workqueue).
+    pub fn downgrade(&self) -> WeakWorkqueue {
+        WeakWorkqueue::new(&self.rt.shared, &self.inner)
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
@@ -591,11 +649,14 @@ impl Workqueue {
         crate::watch::show_one(&self.rt.shared.snapshot(), &self.inner.name)
     }
 
-    // ---- item operations (they work for any workqueue of the same runtime)
+    // ---- item operations (they act on the item wherever it is queued on this runtime)
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for (never for the caller's own running item: it
     /// would wait for itself; that is reported and refused).
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn flush_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         flush_work_head(&self.rt.shared, item.work_head())
     }
@@ -603,6 +664,9 @@ impl Workqueue {
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
     /// for it as [`flush_work`](Self::flush_work). Returns whether there was anything to
     /// wait for (the item was waiting on its timer, pending or running).
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let barrier = Barrier::new();
         let (had, r) = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
@@ -621,6 +685,9 @@ impl Workqueue {
 
     /// `cancel_work`: take `item` off its queue (or delay timer) if it is pending. Returns
     /// whether it was pending. A running instance is not waited for.
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn cancel_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
         retry(|| rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts)))
@@ -628,22 +695,40 @@ impl Workqueue {
 
     /// `cancel_work_sync`: cancel, then wait for a running instance to finish. When it
     /// returns, `item` is neither pending nor running (unless queued again since).
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
         let head = item.work_head();
-        // Hold PENDING while waiting, so that queueings meanwhile are no-ops.
-        let was = grab(rt, head);
-        flush_work_head(rt, head);
-        head.clear_pending();
+        let barrier = Barrier::new();
+        let (was, r) = retry(|| {
+            let b = WorkRef::from_arc(Arc::clone(&barrier));
+            rt.run_op(None, |d, acts| {
+                ops::cancel_work_sync_begin(d, head, b, acts)
+            })
+            .map_err(|(again, _)| again)
+        });
+        if r.is_ok() {
+            barrier.wait();
+        }
+        ops::cancel_work_sync_end(head);
         was
     }
 
     /// `cancel_delayed_work`: as [`cancel_work`](Self::cancel_work), timer included.
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn cancel_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         self.cancel_work(item)
     }
 
-    /// `cancel_delayed_work_sync`.
+    /// `cancel_delayed_work_sync`: as [`cancel_work_sync`](Self::cancel_work_sync), timer
+    /// included.
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn cancel_delayed_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         self.cancel_work_sync(item)
     }
@@ -651,16 +736,43 @@ impl Workqueue {
     /// `disable_work`: cancel `item` and refuse to queue it until [`enable_work`]; nests.
     /// Returns whether it was pending.
     ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
+    ///
     /// [`enable_work`]: Self::enable_work
     pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         self.disable(item.work_head())
     }
 
     /// `disable_work_sync`: disable and wait for a running instance.
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let was = self.disable(item.work_head());
-        flush_work_head(&self.rt.shared, item.work_head());
-        was
+        let rt = &self.rt.shared;
+        let head = item.work_head();
+        let barrier = Barrier::new();
+        let r = retry(|| {
+            let b = WorkRef::from_arc(Arc::clone(&barrier));
+            match rt.run_op(None, |d, acts| {
+                ops::disable_work_sync_begin(d, head, b, acts)
+            }) {
+                Err((cmwq_pool::DisableWorkError::Busy, _)) => Err(Again),
+                r => Ok(r),
+            }
+        });
+        match r {
+            Ok((was, wait)) => {
+                if wait.is_ok() {
+                    barrier.wait();
+                }
+                was
+            }
+            Err((e, _)) => {
+                tracing::warn!(target: "workqueue", error = %e, "disable_work");
+                false
+            }
+        }
     }
 
     fn disable(&self, head: &WorkHead) -> bool {
@@ -679,6 +791,9 @@ impl Workqueue {
 
     /// `enable_work`: undo one `disable_work`. Returns whether the item can be queued again
     /// (the disable count reached zero).
+    ///
+    /// The disable count lives in the item's work head, so this acts on `item` whichever
+    /// workqueue it was disabled through or is queued on, as the kernel's does.
     pub fn enable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let head = item.work_head();
         match ops::enable_work(head) {
@@ -691,6 +806,9 @@ impl Workqueue {
     }
 
     /// `work_busy`: whether `item` is pending and/or running.
+    ///
+    /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
+    /// only on `self` (its work head records where it was last queued).
     pub fn work_busy<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> crate::WorkBusy {
         let b = self
             .rt

@@ -247,6 +247,11 @@ fn goals_are_judged_against_the_figures_not_tuned() {
         "{summary}"
     );
     assert!(summary.contains("-16.7%"), "{summary}");
+    // p95 is judged against the lowest peer p95 (rayon's here), not the fastest peer's
+    assert!(
+        summary.contains("cmwq 2.00 µs against the lowest peer p95, rayon 3.00 µs"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -419,6 +424,8 @@ fn report_opens_with_a_verdict_table_that_answers_cursor_against_slurp() {
         .find(|v| v.question.contains("N = 1000"))
         .expect("a scan-cost row");
     assert!(scan.answer.contains("inconclusive"), "{scan:?}");
+    // ... and the table cell says so too
+    assert!(md.contains("1.020 [0.980 – 1.062] inconclusive |"), "{md}");
     // the runtime against its peers, closed loop and throughput
     assert!(
         report

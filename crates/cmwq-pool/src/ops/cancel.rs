@@ -1,7 +1,7 @@
 //! `try_to_grab_pending` and what is built on it: cancel, disable, enable, work_busy.
 
 use cmwq_work::raw::WorkHeadRaw;
-use cmwq_work::{DisableError, WorkBusy, WorkHead};
+use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};
 
 use crate::action::Actions;
 use crate::driver::Driver;
@@ -59,6 +59,44 @@ pub fn cancel_work<D: Driver>(
     let was = try_to_grab_pending(d, work, out)?;
     work.clear_pending();
     Ok(was)
+}
+
+/// `cancel_work_sync`'s first half (`__cancel_work_sync`): grab PENDING (the item comes
+/// off its queue or timer), then, holding it, put `barrier` behind a running instance
+/// (so queueings meanwhile are no-ops). Returns whether it was pending and the barrier's
+/// fate: `Ok(())`: wait until it runs; `Err(barrier)`: nothing runs (or it is the caller's
+/// own item). Then call [`cancel_work_sync_end`], which gives PENDING up.
+pub fn cancel_work_sync_begin<D: Driver>(
+    d: &mut D,
+    work: &WorkHead,
+    barrier: WorkRef,
+    out: &mut Actions,
+) -> Result<(bool, Result<(), WorkRef>), (Again, WorkRef)> {
+    match try_to_grab_pending(d, work, out) {
+        Ok(was) => Ok((was, super::flush_work(d, work, barrier, out))),
+        Err(Again) => Err((Again, barrier)),
+    }
+}
+
+/// `cancel_work_sync`'s second half, once the barrier ran (or there was none): PENDING,
+/// owned since [`cancel_work_sync_begin`], is given up. The item is neither pending nor
+/// running now, unless queued again since.
+pub fn cancel_work_sync_end(work: &WorkHead) {
+    work.clear_pending();
+}
+
+/// `disable_work_sync`'s first half: [`disable_work`], then a barrier behind a running
+/// instance (`Ok(())`: wait until it runs). The item stays disabled; nothing to finish.
+pub fn disable_work_sync_begin<D: Driver>(
+    d: &mut D,
+    work: &WorkHead,
+    barrier: WorkRef,
+    out: &mut Actions,
+) -> Result<(bool, Result<(), WorkRef>), (DisableWorkError, WorkRef)> {
+    match disable_work(d, work, out) {
+        Ok(was) => Ok((was, super::flush_work(d, work, barrier, out))),
+        Err(e) => Err((e, barrier)),
+    }
 }
 
 /// `disable_work`: cancel it and increment its disable count (queueing then fails with

@@ -16,7 +16,10 @@ mod queue;
 mod rescuer;
 mod worker;
 
-pub use cancel::{Again, cancel_work, disable_work, enable_work, try_to_grab_pending, work_busy};
+pub use cancel::{
+    Again, cancel_work, cancel_work_sync_begin, cancel_work_sync_end, disable_work,
+    disable_work_sync_begin, enable_work, try_to_grab_pending, work_busy,
+};
 pub use flush::{
     destroy_workqueue, drain_workqueue, flush_delayed_work, flush_work, flush_workqueue,
     set_max_active,

@@ -46,6 +46,28 @@ pub trait MaydaySink {
     fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool;
 }
 
+/// How a driver reaches workqueue state from inside a pool lock: enter workqueue `id`'s lock
+/// nested inside it. [`MaydaySink`] is written once over it (for `System`'s table and the
+/// runtime's per-workqueue mutexes alike).
+pub trait WqLocks {
+    /// Run `f` on workqueue `id` under its lock, for reading. `None`: no such workqueue.
+    fn read_wq<R>(&self, id: WqId, f: impl FnOnce(&crate::Workqueue) -> R) -> Option<R>;
+    /// Run `f` on workqueue `id` under its lock. `None`: no such workqueue.
+    fn write_wq<R>(&mut self, id: WqId, f: impl FnOnce(&mut crate::Workqueue) -> R) -> Option<R>;
+}
+
+impl<T: WqLocks> MaydaySink for T {
+    fn send_mayday(&mut self, wq: WqId, pwq: PwqId) -> bool {
+        self.write_wq(wq, |w| w.send_mayday(pwq)) == Some(true)
+    }
+    fn others_waiting(&self, wq: WqId) -> bool {
+        self.read_wq(wq, crate::Workqueue::has_maydays) == Some(true)
+    }
+    fn is_on_maydays(&self, wq: WqId, pwq: PwqId) -> bool {
+        self.read_wq(wq, |w| w.is_on_maydays(pwq)) == Some(true)
+    }
+}
+
 /// What a pool needs to know to host a workqueue's pwq.
 #[derive(Clone, Debug)]
 pub struct PwqSpec {
