@@ -49,8 +49,8 @@ pub(crate) fn ci() -> Result<(), String> {
 
 /// The loom models, in their own target dir so the `--cfg loom` build does not invalidate
 /// the normal one: cmwq-work's on the real data word (`tests/loom_data.rs`, through the
-/// crate's `sync` module) and the runtime's worker/rescuer handoff
-/// (`crates/cmwq/tests/loom_handoff.rs`).
+/// crate's `sync` module) and the worker/rescuer handoff on the real core
+/// (`crates/cmwq-pool/tests/loom_handoff.rs`).
 pub(crate) fn loom() -> Result<(), String> {
     let env = [
         ("RUSTFLAGS", "--cfg loom"),
@@ -70,7 +70,14 @@ pub(crate) fn loom() -> Result<(), String> {
     )?;
     run(
         "cargo",
-        &["test", "-p", "cmwq", "--release", "--test", "loom_handoff"],
+        &[
+            "test",
+            "-p",
+            "cmwq-pool",
+            "--release",
+            "--test",
+            "loom_handoff",
+        ],
         &env,
     )
 }

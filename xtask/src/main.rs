@@ -7,7 +7,7 @@
 //!   unsafe crates.
 //! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
 //!   nightly miri component when missing, fails when it cannot).
-//! - `loom`: the loom models (cmwq-work's data word on the real type, the runtime's handoff).
+//! - `loom`: the loom models, on the real types: the data word, the worker/rescuer handoff.
 //! - `public-api [--bless]`: compare each library crate's public API with its reviewed
 //!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
@@ -45,7 +45,7 @@ enum Command {
     Ci,
     /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
-    /// Run the loom models (`--cfg loom`): the real data word, the runtime's handoff.
+    /// Run the loom models (`--cfg loom`): the real data word, the real handoff.
     Loom,
     /// Compare each crate's public API with crates/NAME/public-api.txt, or rewrite them.
     PublicApi(public_api::Options),
