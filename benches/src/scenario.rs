@@ -1,7 +1,8 @@
 //! The simulator's scenarios as benchmark cases: which ones, and the virtual-time
 //! figures of a run in the form the ab-bench report reads.
 
-use cmwq_sim::{PolicyChoice, RunOutput, Scenario, TraceKind, library};
+use cmwq_pool::TimerModel;
+use cmwq_sim::{KernelFigures, PolicyChoice, RunOutput, Scenario, TraceKind, library};
 use serde_json::{Value, json};
 
 use crate::latency::{Percentiles, quantile_ladder_of_sorted};
@@ -55,8 +56,19 @@ pub fn side_row(scenario: &Scenario, run: &RunOutput) -> Value {
         .into_iter()
         .map(|(q, ns)| json!([q, ns]))
         .collect();
+    // Figures to hold against a kernel's, for scenarios replayed on a kernel's clock.
+    let kernel_hz = match scenario.clock {
+        TimerModel::Kernel(clock) => Some(clock.hz()),
+        TimerModel::Exact => None,
+    };
+    let kf = KernelFigures::of(run);
+    let after = kf.siblings_finish_after_pressure;
     json!({
         "scenario": scenario.name,
+        "kernel_clock_hz": kernel_hz,
+        "creation_after_pressure_ns": kernel_hz.and(kf.creation_after_pressure),
+        "siblings_first_after_pressure_ns": kernel_hz.and(after.map(|a| a.0)),
+        "siblings_last_after_pressure_ns": kernel_hz.and(after.map(|a| a.1)),
         "policy": run.policy.name(),
         "reported_case": scenario.name == library::REPORTED_CASE,
         "sibling_stall_ns": m.sibling_stall,
@@ -98,5 +110,21 @@ mod tests {
             json!(queue_to_start(&run).len())
         );
         assert_eq!(row["latency_ladder"].as_array().map(Vec::len), Some(101));
+        // The built-in reported case replays on a kernel's clock.
+        assert_eq!(row["kernel_clock_hz"], 250);
+    }
+
+    #[test]
+    fn the_kernel_scale_case_carries_its_kernel_figures() {
+        let scenario = library::reported_case_kernel();
+        let run = cmwq_sim::run(&scenario, PolicyChoice::Cursor).expect("the case runs");
+        let row = side_row(&scenario, &run);
+        let figures = KernelFigures::of(&run);
+        assert_eq!(row["kernel_clock_hz"], 250);
+        assert_eq!(
+            row["creation_after_pressure_ns"],
+            json!(figures.creation_after_pressure)
+        );
+        assert!(row["siblings_last_after_pressure_ns"].as_u64().is_some());
     }
 }

@@ -12,6 +12,7 @@
 //!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
 //! - `ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]`: the A/B report.
+//! - `stress [--ops N] [--seed S]`: the long seeded random-operations stress of the runtime.
 //!
 //! The command line is clap's derive API: a new command is a variant of [`Command`] with a
 //! doc comment (its line in `--help`) and an arm in [`main`]. The `help` test module runs
@@ -27,6 +28,7 @@ mod ci;
 mod help;
 mod public_api;
 mod snapshots;
+mod stress;
 
 /// cmwq's project commands: tests, CI, snapshots and the A/B benchmark report.
 #[derive(Debug, Parser)]
@@ -53,6 +55,8 @@ enum Command {
     Snapshots(snapshots::Options),
     /// Run the criterion benches and write the A/B report to target/ab-bench/report.md.
     AbBench(ab_bench::Options),
+    /// Run the long seeded random-operations stress of the runtime (each rescuer policy).
+    Stress(stress::Options),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::PublicApi(opts) => public_api::run(&opts),
         Command::Snapshots(opts) => snapshots::snapshots(&opts),
         Command::AbBench(opts) => ab_bench::run(&opts),
+        Command::Stress(opts) => stress::run(&opts),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -129,6 +134,16 @@ mod tests {
         let err = Cli::try_parse_from(["xtask", "frobnicate"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
         assert!(err.to_string().contains("'frobnicate'"), "{err}");
+    }
+
+    #[test]
+    fn stress_options_parse_with_their_defaults() {
+        let cli = Cli::try_parse_from(["xtask", "stress"]).unwrap();
+        assert!(matches!(cli.command, Command::Stress(o) if o.ops == 1_000_000 && o.seed == 1));
+        let cli = Cli::try_parse_from(["xtask", "stress", "--ops", "5000", "--seed", "7"]).unwrap();
+        assert!(matches!(cli.command, Command::Stress(o) if o.ops == 5000 && o.seed == 7));
+        let err = Cli::try_parse_from(["xtask", "stress", "--ops", "many"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
     }
 
     #[test]

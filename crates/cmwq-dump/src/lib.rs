@@ -39,8 +39,9 @@
 //! # The formats
 //!
 //! - [`Snapshot::show_all_workqueues`] and [`Snapshot::show_one_workqueue`]: the dump,
-//!   as Linux 7.0 prints it (in-flight workers with ` for Ns`) or as 6.12 does
-//!   ([`KernelFormat`]). The rules the kernel follows and this crate reproduces: a
+//!   as Linux 7.0 prints it (in-flight workers with ` for Ns`), as 6.12 does, or as the
+//!   6.1 LTS does (`active=N/MAX`, in-flight workers separated by `", "`, its own pool flag
+//!   bits; see [`KernelFormat`]). The rules the kernel follows and this crate reproduces: a
 //!   workqueue or pwq is shown when it has active or inactive items, a pool when not all
 //!   its workers are idle; in-flight workers are separated by `" ,"`; a worker's scheduled
 //!   items follow it after plain spaces, never merged; pending and inactive lists merge
@@ -48,6 +49,11 @@
 //!   and omit the comma after a `LINKED` item; a pwq's mayday cursor is listed among its
 //!   pending items as `mayday_cursor_func`. The pieces are `Display` values of their own
 //!   ([`PoolInfo`], [`CpuList`], [`PwqLines`], [`WorkList`], [`PoolLine`]).
+//! - printk's records: the kernel prints a dump line as one `pr_info()` and many
+//!   `pr_cont()` pieces, and printk stores at most a record's worth (1024 bytes since
+//!   Linux 6.2, 992 in 6.1) before the next piece starts a record, that is a line, of its
+//!   own. The dump reproduces that by default, so a rescuer's line of 5 000 characters
+//!   reads as a kernel's log shows it; [`RecordLimit::Unlimited`] keeps lines whole.
 //! - [`Snapshot::show_freezable_workqueues`]: the freezer's dump of busy `WQ_FREEZABLE`
 //!   workqueues.
 //! - [`Snapshot::watchdog_lockups`] and [`Snapshot::watchdog_report`]: the watchdog's
@@ -65,7 +71,6 @@
 //!     wq_flags,
 //! };
 //!
-//!
 //! // The model is plain data that grows with the kernel's dump: start from `Default` and
 //! // set what you know.
 //! let mut rescuer = InFlightWorker::default();
@@ -77,6 +82,7 @@
 //! let mut pwq = PwqSnapshot::default();
 //! pwq.pool_id = 8;
 //! pwq.nr_active = 4;
+//! pwq.max_active = 256;
 //! pwq.refcnt = 12;
 //! pwq.mayday = true;
 //! pwq.in_flight = vec![rescuer];
@@ -119,6 +125,7 @@
 
 mod model;
 mod monitor;
+mod printk;
 mod show;
 
 pub use model::{
@@ -126,6 +133,7 @@ pub use model::{
     Snapshot, WorkEntry, WorkKind, WqSnapshot, pool_flags, wq_flags,
 };
 pub use monitor::{WQ_MONITOR_HEADER, WqMonitor, WqMonitorRecord, WqMonitorRow};
+pub use printk::{LOG_LINE_MAX_6_1, PRINTKRB_RECORD_MAX, RecordLimit};
 pub use show::{
     CpuList, DumpError, KernelFormat, Lockup, PoolInfo, PoolLine, PwqLines, SHOW_ALL_HEADER,
     SHOW_FREEZABLE_HEADER, ShowAllWorkqueues, ShowFreezableWorkqueues, ShowOneWorkqueue,

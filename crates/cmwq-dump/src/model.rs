@@ -131,6 +131,10 @@ pub struct PwqSnapshot {
     pub pool_id: u32,
     /// `nr_active`: active work items (pending on the pool worklist or running).
     pub nr_active: u32,
+    /// `max_active`: how many of its items may be active at once. Linux 6.1 prints it
+    /// beside `nr_active` (`active=2/256`); later kernels keep the limit per workqueue
+    /// and print only the count.
+    pub max_active: u32,
     /// `refcnt`: the pwq's reference count.
     pub refcnt: u32,
     /// Whether the pwq is on its workqueue's `maydays` list (prints ` MAYDAY`).

@@ -61,6 +61,7 @@ fn busy_snapshot() -> Snapshot {
                 v.id = 0;
                 v.pool_id = 4;
                 v.nr_active = 9;
+                v.max_active = 16;
                 v.refcnt = 10;
                 v.mayday = true;
                 v.in_flight = vec![{

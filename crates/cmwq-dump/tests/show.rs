@@ -1033,3 +1033,183 @@ fn json_input_may_leave_out_every_field_but_a_work_entrys_kind() {
          pool 3: cpus=2 flags=0x0 nice=0 hung=0s workers=1\n"
     );
 }
+
+// ---- the Linux 6.1 format ---------------------------------------------------------------
+//
+// Linux 6.1's kernel/workqueue.c: show_pwq prints `" active=%d/%d refcnt=%d%s\n"` with
+// nr_active and max_active, in-flight workers as `"%s %d%s:%ps"` with `","` for all but
+// the first, pr_cont_pool_info ends in `" flags=0x%x nice=%d"`, and POOL_MANAGER_ACTIVE
+// is `1 << 0` (6.9 made `1 << 0` POOL_BH and moved the manager to `1 << 1`).
+
+#[test]
+fn linux_6_1_pwq_line_prints_active_over_max_active_as_a_real_6_1_kernel_does() {
+    // A real 6.1 kernel: `active=2/256 refcnt=3`; 6.12 for the same pwq: `active=2 refcnt=3`.
+    let pool = cpu_pool(4, 2);
+    let p = {
+        let mut v = pwq(4, 2, 3);
+        v.max_active = 256;
+        v
+    };
+    assert_eq!(
+        pwq_lines(&p, &pool, KernelFormat::Linux6_1),
+        "  pwq 4: cpus=2 node=0 flags=0x0 nice=0 active=2/256 refcnt=3\n"
+    );
+    assert_eq!(
+        pwq_lines(&p, &pool, KernelFormat::Linux6_12),
+        "  pwq 4: cpus=2 node=0 flags=0x0 nice=0 active=2 refcnt=3\n"
+    );
+}
+
+#[test]
+fn linux_6_1_separates_in_flight_workers_with_comma_space_where_6_12_prints_space_comma() {
+    // Real kernels: 6.1 `in-flight: 22:fn, 29:fn`, 6.12 `in-flight: 31:fn ,21:fn`.
+    let pool = cpu_pool(2, 1);
+    let p = {
+        let mut v = pwq(2, 2, 3);
+        v.in_flight = vec![worker(22, "fn", 0), worker(29, "fn", 0)];
+        v.max_active = 256;
+        v
+    };
+    let dump_6_1 = pwq_lines(&p, &pool, KernelFormat::Linux6_1);
+    assert!(
+        dump_6_1.ends_with("    in-flight: 22:fn, 29:fn\n"),
+        "{dump_6_1}"
+    );
+    let dump_6_12 = pwq_lines(&p, &pool, KernelFormat::Linux6_12);
+    assert!(
+        dump_6_12.ends_with("    in-flight: 22:fn ,29:fn\n"),
+        "{dump_6_12}"
+    );
+}
+
+#[test]
+fn linux_6_1_in_flight_rescuer_and_scheduled_items_keep_their_form() {
+    let pool = cpu_pool(2, 1);
+    let mut rescuer = worker(149, "xfs_end_io", 0);
+    rescuer.rescuer = true;
+    rescuer.scheduled = vec![WorkEntry::func("xfs_end_io"), WorkEntry::barrier(7)];
+    let p = {
+        let mut v = pwq(2, 2, 3);
+        v.in_flight = vec![worker(31, "fn", 0), rescuer];
+        v
+    };
+    assert!(
+        pwq_lines(&p, &pool, KernelFormat::Linux6_1)
+            .ends_with("    in-flight: 31:fn, 149(RESCUER):xfs_end_io xfs_end_io BAR(7)\n")
+    );
+}
+
+#[test]
+fn linux_6_1_prints_the_manager_bit_as_0x1_where_6_12_prints_0x2() {
+    let pool = {
+        let mut v = PoolSnapshot::default();
+        v.id = 8;
+        v.cpus = cpus(&[0, 1, 2, 3]);
+        v.flags = pool_flags::POOL_MANAGER_ACTIVE | pool_flags::POOL_DISASSOCIATED;
+        v.worklist_len = 5;
+        v.since_progress_ms = 12_000;
+        v.nr_workers = 3;
+        v.manager = Some(150);
+        v
+    };
+    let p = pwq(8, 1, 2);
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "events_unbound".into();
+            v.flags = wq_flags::WQ_UNBOUND;
+            v.pwqs = vec![p];
+            v
+        }];
+        v.pools = vec![pool];
+        v
+    };
+    let dump = |format| snap.show_all_workqueues(format).unwrap().to_string();
+    assert_eq!(
+        dump(KernelFormat::Linux6_1),
+        "Showing busy workqueues and worker pools:\n\
+         workqueue events_unbound: flags=0x2\n  \
+         pwq 8: cpus=0-3 flags=0x5 nice=0 active=1/0 refcnt=2\n\
+         pool 8: cpus=0-3 flags=0x5 nice=0 hung=12s workers=3 manager: 150\n"
+    );
+    assert_eq!(
+        dump(KernelFormat::Linux6_12),
+        "Showing busy workqueues and worker pools:\n\
+         workqueue events_unbound: flags=0x2\n  \
+         pwq 8: cpus=0-3 flags=0x6 nice=0 active=1 refcnt=2\n\
+         pool 8: cpus=0-3 flags=0x6 nice=0 hung=12s workers=3 manager: 150\n"
+    );
+}
+
+#[test]
+fn linux_6_1_idle_list_and_workqueue_flags_print_as_6_1_does() {
+    // 6.1 prints idle workers with one `" %s%d"` piece each (the same text as 6.12's two
+    // pieces) and has no WQ_PERCPU bit.
+    let pool = {
+        let mut v = cpu_pool(2, 1);
+        v.nr_workers = 3;
+        v.nr_idle = 2;
+        v.idle = vec![31, 28];
+        v
+    };
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "events".into();
+            v.flags = wq_flags::WQ_PERCPU;
+            v.pwqs = vec![pwq(2, 1, 2)];
+            v
+        }];
+        v.pools = vec![pool];
+        v
+    };
+    let dump = snap
+        .show_all_workqueues(KernelFormat::Linux6_1)
+        .unwrap()
+        .to_string();
+    assert!(dump.contains("workqueue events: flags=0x0\n"), "{dump}");
+    assert!(
+        dump.ends_with("pool 2: cpus=1 node=0 flags=0x0 nice=0 hung=0s workers=3 idle: 31 28\n"),
+        "{dump}"
+    );
+}
+
+#[test]
+fn linux_6_1_has_no_bh_pools_so_a_busy_bh_pool_is_a_typed_error() {
+    let idle_bh = {
+        let mut v = cpu_pool(0, 0);
+        v.flags = pool_flags::POOL_BH;
+        v.nr_workers = 1;
+        v.nr_idle = 1;
+        v
+    };
+    // An idle BH pool is never printed: nothing to refuse.
+    let idle = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![];
+        v.pools = vec![idle_bh.clone()];
+        v
+    };
+    assert!(idle.show_all_workqueues(KernelFormat::Linux6_1).is_ok());
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![];
+        v.pools = vec![{
+            let mut v = idle_bh;
+            v.nr_idle = 0;
+            v
+        }];
+        v
+    };
+    assert_eq!(
+        snap.show_all_workqueues(KernelFormat::Linux6_1)
+            .unwrap_err(),
+        DumpError::BhPoolNotInFormat {
+            pool: 0,
+            format: KernelFormat::Linux6_1
+        }
+    );
+    assert!(snap.show_all_workqueues(KernelFormat::Linux6_12).is_ok());
+}

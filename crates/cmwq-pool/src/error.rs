@@ -148,6 +148,14 @@ pub enum PoolError {
     /// The pwq still has work.
     #[error("pwq {0:?} still has work in flight")]
     PwqBusy(PwqId),
+    /// A CPU-to-NUMA-node map must name a node for every CPU of the system.
+    #[error("the NUMA node map names {given} CPUs, but the system has {nr_cpus}")]
+    NodeMap {
+        /// CPUs in the map.
+        given: usize,
+        /// CPUs of the system.
+        nr_cpus: u32,
+    },
 }
 
 /// Why `disable_work` did nothing.

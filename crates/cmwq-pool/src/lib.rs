@@ -87,6 +87,7 @@
 //! ```
 
 mod action;
+mod clock;
 mod delayed;
 mod driver;
 mod error;
@@ -100,6 +101,7 @@ mod types;
 mod workqueue;
 
 pub use action::{Action, Actions, FlushTicket};
+pub use clock::{ClockError, KernelClock, TimerModel};
 pub use delayed::DelayedTimers;
 pub use driver::{Context, Driver};
 pub use error::{DisableWorkError, PoolError, QueueError, WqError};

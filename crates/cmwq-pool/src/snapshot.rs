@@ -58,10 +58,7 @@ impl From<PwqStats> for DumpStats {
 impl Pool {
     /// The pool's line of the dump (`pool N: cpus=.. hung=.. workers=.. idle: ..`).
     pub fn snapshot_pool(&self, now: u64) -> PoolSnapshot {
-        let node = match self.kind() {
-            PoolKind::Unbound(_) => None,
-            _ => Some(0),
-        };
+        let node = self.node();
         {
             let mut v = PoolSnapshot::default();
             v.id = self.id().0;
@@ -122,13 +119,14 @@ impl Pool {
                 _ => None,
             })
             .collect();
-        let in_flight_total: u32 = p.nr_in_flight.iter().sum();
+        let refcnt = self.pwq_refcnt(p.nr_in_flight.iter().sum(), pwq, on_maydays);
         Some({
             let mut v = PwqSnapshot::default();
             v.id = pwq.get();
             v.pool_id = self.id().0;
             v.nr_active = p.nr_active;
-            v.refcnt = 1 + in_flight_total + u32::from(on_maydays);
+            v.max_active = p.max_active;
+            v.refcnt = refcnt;
             v.mayday = on_maydays;
             v.in_flight = in_flight;
             v.pending = pending;
@@ -136,6 +134,37 @@ impl Pool {
             v.stats = p.stats.into();
             v
         })
+    }
+}
+
+impl Pool {
+    /// `pwq->refcnt` as the kernel's get_pwq()/put_pwq() would count it for this pwq
+    /// (kernel/workqueue.c, Linux 6.12):
+    ///
+    /// - 1 from `init_pwq()` (`pwq->refcnt = 1`): the reference of the per-CPU table slot of
+    ///   a per-CPU workqueue, or of `wq->dfl_pwq` for an unbound one;
+    /// - for an unbound workqueue (ordered ones included), one per possible CPU whose slot of
+    ///   the per-CPU pwq table holds this pwq: `apply_wqattrs_prepare()` does
+    ///   `ctx->dfl_pwq->refcnt++` for each CPU it points at dfl_pwq, which is every CPU for
+    ///   an ordered workqueue and for a pod spanning the workqueue's cpumask. cmwq has one
+    ///   unbound pwq covering every CPU of its pool, so: one per CPU of the pool;
+    /// - one per work item in flight (`insert_work()` does `get_pwq(pwq)` for every item it
+    ///   queues, pending, inactive and barrier alike; `pwq_dec_nr_in_flight()` puts it when
+    ///   the item completes or is grabbed): the sum of `nr_in_flight`, which counts the same
+    ///   items;
+    /// - one while the pwq is on its workqueue's maydays list (`send_mayday()`:
+    ///   `get_pwq(pwq); list_add_tail(&pwq->mayday_node, &wq->maydays)`);
+    /// - one while the rescuer serves it: `rescuer_thread()` takes the pwq off maydays
+    ///   keeping send_mayday's reference and drops it with `put_pwq(pwq)` only after it has
+    ///   processed the pwq's items, before leaving the pool. So a rescued pwq that is again
+    ///   on maydays holds both.
+    pub(crate) fn pwq_refcnt(&self, nr_in_flight: u32, pwq: PwqId, on_maydays: bool) -> u32 {
+        let table = match self.kind() {
+            PoolKind::Unbound(_) => self.cpus.len() as u32,
+            _ => 0,
+        };
+        let rescuer = self.workers.iter().any(|w| w.rescuing() == Some(pwq));
+        1 + table + nr_in_flight + u32::from(on_maydays) + u32::from(rescuer)
     }
 }
 

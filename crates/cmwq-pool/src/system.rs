@@ -144,6 +144,23 @@ impl System {
         }
     }
 
+    /// The NUMA topology: `nodes[cpu]` is the node of CPU `cpu`, one entry per CPU. Every
+    /// pool takes its node from it ([`Pool::set_cpu_nodes`]); the dump prints it as
+    /// ` node=N`. Without it every CPU is on node 0.
+    pub fn set_cpu_nodes(&mut self, nodes: Vec<u32>) -> Result<(), crate::PoolError> {
+        let nr_cpus = self.topology.nr_cpus();
+        if nodes.len() != nr_cpus as usize {
+            return Err(crate::PoolError::NodeMap {
+                given: nodes.len(),
+                nr_cpus,
+            });
+        }
+        for p in &mut self.pools {
+            p.set_cpu_nodes(&nodes);
+        }
+        Ok(())
+    }
+
     /// Use these timing parameters in every pool.
     pub fn set_timings(&mut self, timings: PoolTimings) {
         self.timings = timings;

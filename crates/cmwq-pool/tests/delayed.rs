@@ -199,3 +199,33 @@ fn a_delayed_queueing_onto_a_missing_cpu_is_refused_at_once() {
     ));
     assert!(!a.head().is_pending());
 }
+
+#[test]
+fn a_delayed_item_whose_timer_fires_during_a_drain_is_run_by_the_drain_not_lost() {
+    let mut h = Harness::new(1);
+    let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    // A running item keeps the drain going while the timer fires.
+    h.blocking.push("sleeper".into());
+    let s = h.item("sleeper");
+    h.queue(wq, &s).unwrap();
+    let a = h.item("a");
+    delayed(&mut h, wq, &a, 10 * MS).unwrap();
+    h.sys.drain_workqueue(wq, h.now, &mut h.out).unwrap();
+    h.settle();
+    h.advance_to(10 * MS);
+    assert!(
+        !h.sys.delayed_timers().is_armed(a.head()),
+        "the timer fired"
+    );
+    // (A second worker may run it at once: the sleeper sleeps.)
+    let runner = h.holder("sleeper").expect("the sleeper still runs");
+    h.release(runner);
+    h.settle();
+    let ran = h.ran();
+    assert_eq!(
+        ran.iter().filter(|n| *n == "a").count(),
+        1,
+        "run once, not dropped by the drain: {ran:?}"
+    );
+    assert!(!a.head().is_pending());
+}

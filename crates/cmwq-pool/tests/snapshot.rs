@@ -155,7 +155,9 @@ fn a_slurping_rescuer_lists_its_scheduled_items_on_its_in_flight_line() {
 }
 
 #[test]
-fn unbound_pools_print_disassociated_with_all_cpus_and_no_node() {
+fn unbound_pools_print_disassociated_with_all_cpus_and_the_node_holding_them() {
+    // One node: the unbound pool's CPUs all lie in node 0, so 6.12's get_unbound_pool()
+    // gives it node 0 and the dump prints ` node=0`.
     let mut h = Harness::new(4);
     let wq = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND));
     h.blocking.push("long_fn".into());
@@ -169,8 +171,57 @@ fn unbound_pools_print_disassociated_with_all_cpus_and_no_node() {
     let pool = pool_of(h.sys.pwq_of(wq, None).unwrap()).0;
     assert!(
         text.contains(&format!(
-            "  pwq {pool}: cpus=0-3 flags=0x4 nice=0 active=1 refcnt=2"
+            "  pwq {pool}: cpus=0-3 node=0 flags=0x4 nice=0 active=1 refcnt=6"
         )),
         "{text}"
     );
+}
+
+#[test]
+fn pools_print_the_numa_node_of_their_cpus() {
+    // Two nodes of two CPUs: a per-CPU pool prints its CPU's node (`node=1` for CPU 2, as
+    // a real kernel's pool line on a second node reads `pool 10: cpus=2 node=1 ...`); the
+    // unbound pool spans both nodes and prints none.
+    let mut h = Harness::new(4);
+    h.sys.set_cpu_nodes(vec![0, 0, 1, 1]).unwrap();
+    let percpu = h.alloc(WqSpec::new("events", WqFlags::empty()));
+    let unbound = h.alloc(WqSpec::new("events_unbound", WqFlags::UNBOUND));
+    h.blocking.push("busy_fn".into());
+    let a = h.item("busy_fn");
+    h.queue_on(percpu, Some(2), &a).unwrap();
+    let b = h.item("busy_fn");
+    h.queue(unbound, &b).unwrap();
+    let text = h
+        .sys
+        .snapshot(h.now)
+        .show_all_workqueues(KernelFormat::Linux6_12)
+        .unwrap()
+        .to_string();
+    let cpu2 = pool_of(h.sys.pwq_of(percpu, Some(2)).unwrap()).0;
+    let ub = pool_of(h.sys.pwq_of(unbound, None).unwrap()).0;
+    assert!(
+        text.contains(&format!(
+            "  pwq {cpu2}: cpus=2 node=1 flags=0x0 nice=0 active=1"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  pwq {ub}: cpus=0-3 flags=0x4 nice=0 active=1")),
+        "{text}"
+    );
+    // A map that does not name every CPU is refused.
+    assert!(h.sys.set_cpu_nodes(vec![0, 1]).is_err());
+}
+
+#[test]
+fn an_unbound_pool_inside_one_node_prints_that_node() {
+    let mut h = Harness::new(2);
+    h.sys.set_cpu_nodes(vec![1, 1]).unwrap();
+    let wq = h.alloc(WqSpec::new("ub", WqFlags::UNBOUND));
+    h.blocking.push("long_fn".into());
+    let a = h.item("long_fn");
+    h.queue(wq, &a).unwrap();
+    let snap = h.sys.snapshot(h.now);
+    let ub = pool_of(h.sys.pwq_of(wq, None).unwrap()).0;
+    assert_eq!(snap.pool(ub).unwrap().node, Some(1));
 }

@@ -75,6 +75,9 @@ pub enum SimError {
         /// The core's reason.
         reason: QueueError,
     },
+    /// The core refused the scenario's NUMA node map.
+    #[error("nodes: {0}")]
+    Nodes(#[source] cmwq_pool::PoolError),
     /// `--policy all` is not a single policy: use [`run_policies`].
     #[error("`all` is not a single policy; run_policies runs each")]
     NotASinglePolicy,
@@ -540,6 +543,15 @@ impl<'s> Sim<'s> {
 
     fn setup(&mut self, core_policy: Policy) -> Result<(), SimError> {
         let sc = self.sc;
+        if !sc.nodes.is_empty() {
+            // Validated with the scenario: one node per CPU.
+            self.sys
+                .set_cpu_nodes(sc.nodes.clone())
+                .map_err(SimError::Nodes)?;
+        }
+        // A kernel clock brings the kernel's constants in jiffies along with its wheel.
+        let timings = sc.clock.pool_timings(self.sys.timings());
+        self.sys.set_timings(timings);
         let mut wq_ids: HashMap<&str, WqId> = HashMap::new();
         for spec in &sc.workqueues {
             let mut flags = WqFlags::empty();
@@ -900,7 +912,13 @@ impl<'s> Sim<'s> {
                 }
             }
             Ev::Create { pool } => {
-                if self.in_pressure() {
+                // A pool's first worker is not subject to memory pressure: the kernel
+                // creates it when the pool comes up (workqueue_prepare_cpu() for per-CPU
+                // pools, get_unbound_pool() for unbound ones, which fails the pool rather
+                // than leave it without a worker), so a pool always has a worker and its
+                // manager is one of them.
+                let has_workers = self.sys.pool(pool).is_some_and(|p| p.nr_workers() > 0);
+                if self.in_pressure() && has_workers {
                     self.sys.worker_create_failed(pool, self.now, &mut self.out);
                     let p = self.pool_index(pool);
                     self.record(TraceKind::CreateFailed { pool: p });
@@ -968,10 +986,18 @@ impl<'s> Sim<'s> {
                     self.workers[w as usize].state = WState::Dead;
                 }
             }
-            Action::ArmMaydayTimer { pool, at } => self.schedule(at, Ev::MaydayTimer { pool }),
-            Action::ArmIdleTimer { pool, at } => self.schedule(at, Ev::IdleTimer { pool }),
-            Action::ArmCreateRetry { pool, at } => self.schedule(at, Ev::CreateRetry { pool }),
-            Action::ArmDelayedTimer { at } => self.schedule(at, Ev::DelayedTimer),
+            Action::ArmMaydayTimer { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::MaydayTimer { pool })
+            }
+            Action::ArmIdleTimer { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::IdleTimer { pool })
+            }
+            Action::ArmCreateRetry { pool, at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::CreateRetry { pool })
+            }
+            Action::ArmDelayedTimer { at } => {
+                self.schedule(self.sc.clock.expiry(self.now, at), Ev::DelayedTimer)
+            }
             Action::WqFlushDone { wq, ticket } => {
                 let mut i = 0;
                 while i < self.wq_flush_waits.len() {

@@ -13,6 +13,8 @@
 //! dumps = ["15ms", "2.5s"]
 //! siblings = ["sib"]  # optional: item groups whose stall after pressure is measured
 //! until = "60s"       # optional: stop even if work remains
+//! hz = 250            # optional: timers land on a kernel's timer wheel at this HZ
+//! nodes = [0]         # optional: NUMA node of each CPU (default all 0)
 //!
 //! [[workqueue]]
 //! name = "xfs-buf"
@@ -101,6 +103,13 @@ struct RawScenario {
     /// Stop the run here even if work remains.
     #[schemars(pattern(DURATION))]
     until: Option<String>,
+    /// Let timers land on a kernel's timer wheel at this HZ, with that kernel's workqueue
+    /// constants in jiffies (default: exact timers).
+    #[schemars(range(min = 1, max = 1_000_000_000))]
+    hz: Option<u32>,
+    /// The NUMA node of each CPU, one entry per CPU (default: every CPU on node 0).
+    #[serde(default)]
+    nodes: Vec<u32>,
     /// Workqueues, created before t=0.
     #[serde(default)]
     workqueue: Vec<RawWorkqueue>,
@@ -316,6 +325,14 @@ impl Scenario {
         if let Some(u) = raw.until {
             b = b.until(parse_duration(&u)?);
         }
+        if !raw.nodes.is_empty() {
+            b = b.nodes(raw.nodes);
+        }
+        if let Some(hz) = raw.hz {
+            let clock = cmwq_pool::KernelClock::new(hz)
+                .map_err(|e| ScenarioError::Invalid(format!("hz = {hz}: {e}")))?;
+            b = b.kernel_clock(clock);
+        }
         for w in raw.workqueue {
             let mut spec = WorkqueueSpec::new(w.name.clone()).max_active(w.max_active);
             spec.kind = match w.kind.as_deref().unwrap_or("percpu") {
@@ -418,6 +435,13 @@ impl Scenario {
         }
         if let Some(u) = self.until {
             let _ = writeln!(o, "until = {}", toml_str(&exact(u)));
+        }
+        if !self.nodes.is_empty() {
+            let nodes: Vec<String> = self.nodes.iter().map(u32::to_string).collect();
+            let _ = writeln!(o, "nodes = [{}]", nodes.join(", "));
+        }
+        if let cmwq_pool::TimerModel::Kernel(clock) = self.clock {
+            let _ = writeln!(o, "hz = {}", clock.hz());
         }
         for w in &self.workqueues {
             let _ = writeln!(o, "\n[[workqueue]]");

@@ -91,6 +91,7 @@
 pub mod engine;
 mod error;
 pub mod file;
+mod kernel_figures;
 pub mod library;
 pub mod metrics;
 pub mod report;
@@ -102,6 +103,7 @@ pub mod trace;
 
 pub use engine::{Dump, RunOptions, RunOutput, SimError, TraceMode, run, run_policies, run_with};
 pub use error::ScenarioError;
+pub use kernel_figures::KernelFigures;
 pub use metrics::{Metrics, Percentiles};
 pub use scenario::{
     FlushSpec, ItemSpec, PolicyChoice, PressureWindow, Scenario, ScenarioBuilder, SignalSpec, Step,

@@ -14,6 +14,9 @@ use crate::time::{ms, secs, us};
 /// The name of the reported case (ying chen's XFS report, fixed by the 7.0 cursor).
 pub const REPORTED_CASE: &str = "reported-case";
 
+/// The name of the reported case at the kernel's own scale, with the kernel's clock.
+pub const REPORTED_CASE_KERNEL: &str = "reported-case-kernel";
+
 /// Every built-in scenario, in listing order.
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -23,6 +26,7 @@ pub fn all() -> Vec<Scenario> {
         flush_barrier(),
         ordered(),
         reported_case(),
+        reported_case_kernel(),
         chained_rescue(),
         two_stalled_pwqs(),
         sustained_pressure(),
@@ -212,6 +216,9 @@ pub fn reported_case() -> Scenario {
             )
             .cpus(1)
             .seed(1)
+            // Timers land where a kernel's would (HZ=250, timer wheel), so the replay can be
+            // held against a kernel's figures.
+            .kernel_clock(cmwq_pool::KernelClock::HZ_250)
             .workqueue(WorkqueueSpec::new("xfs-log/sda1"))
             .workqueue(WorkqueueSpec::new("xfs-conv/sda1").mem_reclaim())
             .pressure(ms(1), secs(1))
@@ -237,6 +244,57 @@ pub fn reported_case() -> Scenario {
             .signal("log-io", secs(3))
             .dump_at(ms(500))
             .dump_at(ms(1500)),
+    )
+}
+
+/// The reported case at the kernel's own scale, replayed on a kernel's clock (HZ=250 and
+/// the timer wheel's rounding, `cmwq_pool::KernelClock`): worker creation fails for 2 s,
+/// the rescued first item blocks for 5 s, 31 siblings of 10 ms (each sleeping, as a
+/// reproducer's `msleep(10)`) wait behind it on a workqueue of max_active 32. A kernel
+/// retries creation after its cooldown of 256 jiffies, at 2.048 s, not at 2.000 s, so the
+/// siblings finish some 60 to 90 ms after pressure ends under Cursor; under Slurp they wait
+/// for the blocker. [`crate::KernelFigures`] gives the figures to hold against a kernel's.
+pub fn reported_case_kernel() -> Scenario {
+    must(
+        Scenario::builder(REPORTED_CASE_KERNEL)
+            .description(
+                "The reported case at the kernel's scale and clock (HZ=250, timer wheel): \
+                 creation fails for 2s, the rescued first item blocks for 5s, 31 siblings of \
+                 10ms on a max_active 32 WQ_MEM_RECLAIM queue. The kernel retries creation \
+                 at 2.048s; Cursor's siblings finish tens of ms after pressure ends, \
+                 Slurp's wait for the blocker.",
+            )
+            .cpus(1)
+            .seed(1)
+            .kernel_clock(cmwq_pool::KernelClock::HZ_250)
+            .workqueue(WorkqueueSpec::new("xfs-log/sda1"))
+            .workqueue(
+                WorkqueueSpec::new("xfs-conv/sda1")
+                    .mem_reclaim()
+                    .max_active(32),
+            )
+            .pressure(ms(1), secs(2))
+            .item(
+                ItemSpec::new("log", "xlog_cil_push_work", "xfs-log/sda1")
+                    .run(us(50))
+                    .block("log-io"),
+            )
+            .item(
+                ItemSpec::new("blocker", "xfs_end_io", "xfs-conv/sda1")
+                    .at(ms(2))
+                    .run(us(200))
+                    .block("log-io"),
+            )
+            .item(
+                ItemSpec::new("siblings", "xfs_end_io_sibling", "xfs-conv/sda1")
+                    .at(us(2001))
+                    .count(31, us(2))
+                    .sleep(ms(10)),
+            )
+            .sibling("siblings")
+            .signal("log-io", secs(5))
+            .dump_at(ms(500))
+            .dump_at(ms(2010)),
     )
 }
 

@@ -104,6 +104,10 @@ enum KernelArg {
     /// Linux 6.12 (6.9 to 6.19): in-flight workers print as `ID:FUNC`.
     #[value(name = "6.12")]
     Linux6_12,
+    /// Linux 6.1 (LTS): `active=N/MAX`, in-flight workers as `ID:FUNC, ID:FUNC`, its own
+    /// pool flag bits.
+    #[value(name = "6.1")]
+    Linux6_1,
 }
 
 impl From<KernelArg> for KernelFormat {
@@ -111,6 +115,7 @@ impl From<KernelArg> for KernelFormat {
         match k {
             KernelArg::Linux7_0 => KernelFormat::Linux7_0,
             KernelArg::Linux6_12 => KernelFormat::Linux6_12,
+            KernelArg::Linux6_1 => KernelFormat::Linux6_1,
         }
     }
 }
@@ -231,9 +236,14 @@ fn cursor_in_old_format(kernel: KernelArg, runs: &[cmwq_sim::RunOutput]) -> Opti
         .filter(|r| r.dumps.iter().any(|d| d.text.contains(MAYDAY_CURSOR_FUNC)))
         .map(|r| r.policy.name())
         .collect::<Vec<_>>();
-    (kernel == KernelArg::Linux6_12 && !shows_cursor.is_empty()).then(|| {
+    let old = match kernel {
+        KernelArg::Linux7_0 => return None,
+        KernelArg::Linux6_12 => "6.12",
+        KernelArg::Linux6_1 => "6.1",
+    };
+    (!shows_cursor.is_empty()).then(|| {
         format!(
-            "the {} run's dumps are in the 6.12 format but show `{MAYDAY_CURSOR_FUNC}`, the \
+            "the {} run's dumps are in the {old} format but show `{MAYDAY_CURSOR_FUNC}`, the \
              rescuer's cursor, which only 7.0 has: --kernel changes the dump format, not the \
              rescuer (use --policy slurp for the pre-7.0 rescuer)",
             shows_cursor.join(" and ")

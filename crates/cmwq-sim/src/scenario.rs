@@ -9,6 +9,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use cmwq_pool::{KernelClock, TimerModel};
+
 use crate::ScenarioError;
 
 /// The largest `max_active` a workqueue may ask for (the kernel's `WQ_MAX_ACTIVE`).
@@ -379,6 +381,14 @@ pub struct Scenario {
     pub siblings: Vec<String>,
     /// Stop the run at this instant even if work remains (a stuck scenario still ends).
     pub until: Option<Duration>,
+    /// How the core's timer deadlines land: exactly ([`TimerModel::Exact`], the default) or
+    /// on a kernel's timer wheel at its `HZ`, with that kernel's workqueue constants in
+    /// jiffies ([`TimerModel::Kernel`]; see `cmwq_pool::KernelClock`), so a replay can be
+    /// held against a kernel's figures.
+    pub clock: TimerModel,
+    /// The NUMA node of each CPU (`nodes[cpu]`); empty puts every CPU on node 0. The
+    /// dump's pool info prints it as ` node=N`.
+    pub nodes: Vec<u32>,
 }
 
 impl Scenario {
@@ -402,6 +412,8 @@ impl Scenario {
                 dumps: Vec::new(),
                 siblings: Vec::new(),
                 until: None,
+                clock: TimerModel::Exact,
+                nodes: Vec::new(),
             },
         }
     }
@@ -529,6 +541,16 @@ impl ScenarioBuilder {
         self.s.until = Some(at);
         self
     }
+    /// Sets the NUMA node of each CPU ([`Scenario::nodes`]).
+    pub fn nodes(mut self, nodes: Vec<u32>) -> Self {
+        self.s.nodes = nodes;
+        self
+    }
+    /// Lets timers land as on a kernel with this clock ([`Scenario::clock`]).
+    pub fn kernel_clock(mut self, clock: KernelClock) -> Self {
+        self.s.clock = TimerModel::Kernel(clock);
+        self
+    }
 
     /// Checks every reference and range, sorts pressure windows and dump instants.
     pub fn build(self) -> Result<Scenario, ScenarioError> {
@@ -539,6 +561,13 @@ impl ScenarioBuilder {
         if s.nr_cpus == 0 || s.nr_cpus > MAX_CPUS {
             return Err(ScenarioError::Invalid(format!(
                 "cpus = {}, expected 1..={MAX_CPUS}",
+                s.nr_cpus
+            )));
+        }
+        if !s.nodes.is_empty() && s.nodes.len() != s.nr_cpus as usize {
+            return Err(ScenarioError::Invalid(format!(
+                "nodes names {} CPUs, expected one node for each of the {} CPUs",
+                s.nodes.len(),
                 s.nr_cpus
             )));
         }

@@ -9,7 +9,7 @@
 //! (successful and failed) are ticks on the row above the lanes; each panel's title line
 //! ends with the run's sibling stall, rescued items and maydays. What matters is written
 //! on the picture, so it reads the same as a PNG or a README image: consecutive runs of
-//! one item group are labelled once (`8× xfs_end_io_sibling at 1.002s`, or the function
+//! one item group are labelled once (`8× xfs_end_io_sibling at 1.024s`, or the function
 //! and how long it slept), placed inside the bar, beside it, or over a neighbour,
 //! never over another label. Hovering a bar still shows the item's name and times (SVG
 //! `<title>`). Several runs stack on one time axis, so Slurp and Cursor of one scenario
@@ -886,9 +886,10 @@ mod tests {
             text("8\u{d7} xfs_end_io_sibling at 3s"),
             "slurp's siblings, at 3s"
         );
+        // On the kernel's clock (HZ=250) creation is retried at 1.024 s.
         assert!(
-            text("8\u{d7} xfs_end_io_sibling at 1.002s"),
-            "cursor's, at 1.002s"
+            text("8\u{d7} xfs_end_io_sibling at 1.024s"),
+            "cursor's, at 1.024s"
         );
         assert!(
             text("xfs_end_io (asleep 2.987s)"),

@@ -1,11 +1,37 @@
-//! Delayed work: queue after a delay, move the deadline, cancel, flush.
+//! Delayed work: queue after a delay, move the deadline, cancel, flush; and an item that
+//! re-arms itself through `current_workqueue()`, with no handle of its own.
 //!
 //! `cargo run -p cmwq --example delayed`
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use cmwq::{Workqueue, work_fn};
+use cmwq::{WorkHead, WorkItem, Workqueue, impl_has_work, work_fn};
+
+/// Polls every 5 ms, `left` times, then says it is done.
+struct Poller {
+    work: WorkHead,
+    left: AtomicU32,
+    done: Mutex<mpsc::Sender<()>>,
+}
+impl_has_work!(Poller { work });
+impl WorkItem for Poller {
+    fn run(this: Arc<Self>) {
+        println!("poll ({} left)", this.left.load(Ordering::Relaxed));
+        if this.left.fetch_sub(1, Ordering::Relaxed) == 1 {
+            let _ = this.done.lock().map(|tx| tx.send(()));
+            return;
+        }
+        // The workqueue this item runs on, as a non-owning handle: it is refused once
+        // the workqueue is being destroyed, and the chain ends.
+        if let Some(wq) = cmwq::current_workqueue() {
+            if let Err(e) = wq.queue_delayed_work(this, Duration::from_millis(5)) {
+                println!("not re-armed: {}", e.reason);
+            }
+        }
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wq = Workqueue::new("delayed-demo", cmwq::WqFlags::empty(), 0)?;
@@ -33,5 +59,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     wq.queue_delayed_work(tick.clone(), Duration::from_secs(3600))?;
     wq.flush_delayed_work(&tick);
     println!("flushed: ran after {:?}", rx.recv()?);
+
+    // A self-re-arming item.
+    let (done_tx, done) = mpsc::channel();
+    let poller = Arc::new(Poller {
+        work: WorkHead::new::<Poller>(),
+        left: AtomicU32::new(3),
+        done: Mutex::new(done_tx),
+    });
+    wq.queue_delayed_work(poller, Duration::from_millis(5))?;
+    done.recv()?;
+    println!("poller done");
     Ok(())
 }

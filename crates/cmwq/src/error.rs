@@ -16,6 +16,16 @@ pub enum BuildError {
         /// The longest name accepted.
         max: usize,
     },
+    /// The NUMA node map does not name one node per CPU.
+    #[error(
+        "the NUMA node map names {given} CPUs; expected one node for each of the {nr_cpus} CPUs"
+    )]
+    BadNumaNodes {
+        /// Entries given.
+        given: usize,
+        /// The runtime's CPUs.
+        nr_cpus: usize,
+    },
     /// `max_active` is outside `1..=WQ_MAX_ACTIVE`.
     #[error("max_active {given} is out of range; expected 1 to {max} (or 0 for the default)")]
     BadMaxActive {
@@ -120,6 +130,16 @@ pub enum SpawnError {
         /// The configured cap.
         max: usize,
     },
+    /// The [`Spawner`](crate::Spawner) panicked. The runtime caught the panic and treats
+    /// it as a failed attempt (a worker is retried after `CREATE_COOLDOWN`, and the
+    /// rescuers are called meanwhile).
+    #[error("the spawner panicked creating thread {name:?}: {message}")]
+    Panicked {
+        /// The thread's name.
+        name: String,
+        /// The panic's message.
+        message: String,
+    },
     /// A failure injected on purpose (tests and benches) by a [`FailurePlan`](crate::FailurePlan).
     #[error("worker creation failure injected by {plan} (try #{attempt})")]
     Injected {
@@ -187,4 +207,40 @@ impl QueueError {
             _ => QueueError::Destroyed,
         }
     }
+}
+
+/// Why a `disable_work` call was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum DisableError {
+    /// The item is disabled 65 535 times already (the data word's 16-bit count): one more
+    /// would be lost, and with it the matching `enable_work`. Nothing was changed.
+    #[error("work item is disabled {count} times already; the count cannot go higher")]
+    Overflow {
+        /// The disable count (`u16::MAX`).
+        count: u16,
+    },
+}
+
+/// Why a flush or drain with a timeout ([`Workqueue::flush_work_timeout`],
+/// [`Workqueue::flush_timeout`], [`Workqueue::drain_timeout`]) gave up.
+///
+/// [`Workqueue::flush_work_timeout`]: crate::Workqueue::flush_work_timeout
+/// [`Workqueue::flush_timeout`]: crate::Workqueue::flush_timeout
+/// [`Workqueue::drain_timeout`]: crate::Workqueue::drain_timeout
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone, Copy)]
+#[non_exhaustive]
+pub enum FlushError {
+    /// What was waited for had not finished when the timeout passed (for example, its
+    /// pool cannot create a worker and no rescuer serves it). Nothing was undone: the
+    /// items still run when they can.
+    #[error("gave up after {timeout:?}: the work waited for has not finished")]
+    TimedOut {
+        /// The timeout given.
+        timeout: std::time::Duration,
+    },
+    /// Called from the work item waited for, or (flush, drain) from one of the
+    /// workqueue's own items: it would wait for itself.
+    #[error("refused: called from the work it would wait for")]
+    WouldWaitForItself,
 }

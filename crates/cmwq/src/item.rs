@@ -113,12 +113,22 @@ impl Barrier {
         })
     }
 
-    /// Wait for the barrier to run, inside a blocking scope.
-    pub(crate) fn wait(&self) {
+    /// Wait for the barrier to run, inside a blocking scope; until `deadline` at most
+    /// (`None`: no limit). Returns whether it ran. A barrier given up on stays queued and
+    /// runs later, waking no one.
+    pub(crate) fn wait(&self, deadline: Option<std::time::Instant>) -> bool {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
         while !*d {
-            self.cv.wait(&mut d);
+            match deadline {
+                Some(at) => {
+                    if self.cv.wait_until(&mut d, at).timed_out() {
+                        return *d;
+                    }
+                }
+                None => self.cv.wait(&mut d),
+            }
         }
+        true
     }
 }

@@ -6,10 +6,13 @@
 //! high-priority pool (whose workers are pinned to their CPU), plus unbound pools. The
 //! semantics are the kernel's:
 //!
-//! - **Non-reentrant, queued at most once.** Queueing an item that is already pending is a
-//!   no-op that says so (the `Arc` comes back in [`Refused`]); a pending item runs once for
-//!   all the queueings that found it pending; it never runs on two threads at once (a
-//!   queueing while it runs queues it behind that run).
+//! - **Non-reentrant per workqueue, queued at most once.** Queueing an item that is already
+//!   pending is a no-op that says so (the `Arc` comes back in [`Refused`]); a pending item
+//!   runs once for all the queueings that found it pending. Within one workqueue an item
+//!   never runs on two threads at once: queued again on the workqueue it is running on, it
+//!   is queued behind that run, on the same pool. That is all the kernel promises, and all
+//!   cmwq does: queued on another workqueue while it runs, it can run there at the same
+//!   time (an item queued on several workqueues must not rely on non-reentrancy).
 //! - **max_active** bounds how many items of a workqueue run at once on one pool; the rest
 //!   wait (inactive). Ordered workqueues run one item at a time in queueing order.
 //! - **Concurrency management.** A pool keeps about one *running* worker while it has work:
@@ -25,18 +28,37 @@
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
-//!   Dropping a workqueue drains it. The item operations (`flush_work`, `cancel_work`,
+//!   Dropping a workqueue drains it (items still on a delay timer for it are queued at
+//!   once first). [`Workqueue::flush_work_timeout`], [`Workqueue::flush_timeout`] and
+//!   [`Workqueue::drain_timeout`] give up after a timeout ([`FlushError`]): as in the
+//!   kernel, the work of a pool that can never get a worker waits for good unless a
+//!   rescuer serves it, and the runtime says so at the first failed creation (a `warn`
+//!   event naming the pool and the spawn error, once per stall). The item operations (`flush_work`, `cancel_work`,
 //!   `cancel_work_sync`, `flush_delayed_work`, `cancel_delayed_work*`) act on the item
 //!   wherever it is queued, as the kernel's do: its work head records where it was last
-//!   queued, so through any workqueue of the same runtime they reach the item on its own
-//!   workqueue. Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
+//!   queued, so through any workqueue they reach the item on its own workqueue (of this
+//!   runtime or, found by a search when this one does not hold it, of another).
+//!   Only [`Workqueue::flush`] and [`Workqueue::drain`] are about one workqueue.
+//! - **Handles.** A [`Workqueue`] owns its workqueue (dropping it destroys it). A work
+//!   item finds the workqueue it runs on with [`current_workqueue`], a [`WeakWorkqueue`]
+//!   that queues on it without keeping it alive and is refused ([`QueueError::Destroyed`])
+//!   once it is destroyed: a self-re-arming item needs no handle of its own.
+//!   [`Workqueue::queue_fn`] returns the closure's item, to flush or cancel it by.
+//! - **Lifetime.** A runtime of your own stops its threads when its last handle goes;
+//!   the global one ([`Runtime::global`], under the system workqueues) lives for the
+//!   process: its docs say why, and how to wait for work before the process exits.
 //! - **Introspection.** [`Runtime::show_all_workqueues`] and [`Workqueue::show`] print the
 //!   kernel's debug dump, byte for byte in its format; [`Workqueue::stats`] and
 //!   [`Runtime::wq_monitor`] the monitoring counters; a lockup watchdog reports a pool that
 //!   makes no progress through `tracing` (and [`RuntimeBuilder::lockup_hook`]). `tracing`
 //!   events carry the kernel's tracepoint names (`workqueue_queue_work`,
 //!   `workqueue_activate_work`, `workqueue_execute_start`, `workqueue_execute_end`), target
-//!   `workqueue`.
+//!   `workqueue`, and, where the kernel has no tracepoint, names in its style:
+//!   `workqueue_send_mayday`, `workqueue_rescuer_attach`, `workqueue_rescuer_detach`,
+//!   `workqueue_worker_create` and `workqueue_worker_destroy` (with the pool's
+//!   `nr_workers` and `nr_idle`). [`Runtime::snapshot`] gives the whole state as plain data
+//!   (cmwq-dump's `Snapshot`, serialisable as JSON; the dump is one rendering of it), and
+//!   [`Runtime::workers`] maps each worker id the dump prints to its thread.
 //! - **Panics** in work functions are caught: the worker and the workqueue keep working, the
 //!   panic is reported (`tracing`, [`WorkqueueStats::panics`], [`RuntimeBuilder::panic_hook`]).
 //!
@@ -94,6 +116,7 @@ mod weak;
 mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
+pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
 pub use cmwq_rescue::{Policy, RescuerPolicy};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
 
@@ -101,11 +124,11 @@ pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn}
 /// (cmwq-rescue, re-exported).
 pub use cmwq_rescue as rescue;
 pub use config::{Affinity, Timings};
-pub use error::{BuildError, MaxActiveError, QueueError, SpawnError};
+pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
 pub use item::{FnOnceWork, WorkId};
 pub use panic::{PanicHook, WorkPanic};
-pub use runtime::{Runtime, RuntimeBuilder};
+pub use runtime::{Runtime, RuntimeBuilder, WorkerThread};
 pub use spawner::{
     FailSwitch, FailurePlan, SpawnRequest, Spawner, SpawnerStats, ThreadBody, ThreadRole,
     ThreadSpawner,

@@ -40,6 +40,67 @@ const PARK_SPIN_CHECK: u32 = 32;
 /// each, before it blocks (see [`WorkerShared::park_idle`] and SLEEP.md, *Wake tokens*).
 const PARK_YIELDS: u32 = 32;
 
+/// The longest delay a runtime timer is armed for (about 100 years): longer ones, up to
+/// `Duration::MAX`, saturate to it rather than overflow `Instant`.
+const MAX_TIMER_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// `Instant::now() + d`, saturated at [`MAX_TIMER_DELAY`] (and, on a platform whose
+/// `Instant` cannot reach that far, at the furthest instant it can): never panics.
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    let mut d = d.min(MAX_TIMER_DELAY);
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        d /= 2;
+    }
+}
+
+/// Every runtime of the process, so that an item operation called through one runtime
+/// can find an item pending on another (see `wq::retry`). Changed only when a runtime is
+/// built.
+static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// The live runtimes other than `me`.
+pub(crate) fn other_runtimes(me: &Shared) -> Vec<Arc<Shared>> {
+    RUNTIMES
+        .lock()
+        .iter()
+        .filter_map(Weak::upgrade)
+        .filter(|x| !std::ptr::eq(Arc::as_ptr(x), me))
+        .collect()
+}
+
+/// Wait on `cv` until notified or `deadline` (`None`: no limit); `false` once the
+/// deadline has passed.
+fn wait_until<T>(
+    cv: &Condvar,
+    guard: &mut parking_lot::MutexGuard<'_, T>,
+    deadline: Option<Instant>,
+) -> bool {
+    match deadline {
+        None => {
+            cv.wait(guard);
+            true
+        }
+        Some(at) => !cv.wait_until(guard, at).timed_out(),
+    }
+}
+
+thread_local! {
+    /// This thread holds the `expiring` read lock (the timer thread moving expired items):
+    /// a destroy run from here (an item's last reference dropped, dropping the last handle
+    /// of a workqueue) must not wait for the write side.
+    static IN_EXPIRY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is the timer thread moving expired delayed items (see
+/// [`Shared::expiring`]).
+pub(crate) fn in_expiry() -> bool {
+    IN_EXPIRY.with(std::cell::Cell::get)
+}
+
 /// What the timer thread does when a deadline passes.
 pub(crate) enum TimerEvent {
     /// `Pool::mayday_timeout`.
@@ -74,6 +135,9 @@ pub(crate) struct PoolSlot {
     manager: Manager,
     /// A watchdog report was made for the current stall (reported once per stall).
     pub(crate) reported: AtomicBool,
+    /// Worker creation failed since the pool last got a worker: the failure was reported
+    /// (a `warn` once per such stall; each later failure at `debug`).
+    create_failing: AtomicBool,
 }
 
 /// Flushes and drains of a workqueue that completed, for the threads waiting on them.
@@ -164,22 +228,28 @@ impl WqShared {
     }
 
     /// Wait (in a blocking scope) until the flush with ticket `t` has completed.
-    pub(crate) fn wait_flush(&self, t: FlushTicket) {
+    pub(crate) fn wait_flush(&self, t: FlushTicket, deadline: Option<Instant>) -> bool {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
         while d.flushed_below <= t.0 {
-            self.done_cv.wait(&mut d);
+            if !wait_until(&self.done_cv, &mut d, deadline) {
+                return false;
+            }
         }
+        true
     }
 
     /// Wait (in a blocking scope) until drain number `n` has completed (drains run one at a
-    /// time, each ends with one `WqDrained`).
-    pub(crate) fn wait_drain(&self, n: u64) {
+    /// time, each ends with one `WqDrained`), or until `deadline` (then `false`).
+    pub(crate) fn wait_drain(&self, n: u64, deadline: Option<Instant>) -> bool {
         let _b = crate::BlockingGuard::enter();
         let mut d = self.done.lock();
         while d.drained < n {
-            self.done_cv.wait(&mut d);
+            if !wait_until(&self.done_cv, &mut d, deadline) {
+                return false;
+            }
         }
+        true
     }
 }
 
@@ -320,6 +390,10 @@ pub(crate) struct Shared {
     next_worker: AtomicU32,
     /// Delayed items waiting on their timers (the core's state, under its own lock).
     delayed: Mutex<DelayedTimers>,
+    /// Read-held by the timer thread while it moves expired delayed items to their pwqs;
+    /// a destroy takes it for writing before hiding its pwqs, so that an item already
+    /// taken off its timer is on a pwq (and drained) rather than refused and lost.
+    pub(crate) expiring: RwLock<()>,
     tick_armed: AtomicBool,
     pub(crate) shut_down: AtomicBool,
     /// Count of panicking items over the whole runtime.
@@ -431,6 +505,7 @@ impl Driver for Rt<'_> {
 impl Shared {
     pub(crate) fn new(
         nr_cpus: u32,
+        nodes: &[u32],
         timings: Timings,
         affinity: Affinity,
         spawner: Arc<dyn Spawner>,
@@ -449,6 +524,7 @@ impl Shared {
                 }
                 let mut p = Pool::new(id, kind, nr_cpus, 0);
                 p.set_timings(pool_timings);
+                p.set_cpu_nodes(nodes);
                 Some(PoolSlot {
                     id,
                     cpu: kind.cpu(),
@@ -459,6 +535,7 @@ impl Shared {
                         started: AtomicBool::new(false),
                     },
                     reported: AtomicBool::new(false),
+                    create_failing: AtomicBool::new(false),
                 })
             })
             .collect();
@@ -478,14 +555,20 @@ impl Shared {
             free_wq_ids: Mutex::new(Vec::new()),
             next_worker: AtomicU32::new(1),
             delayed: Mutex::new(DelayedTimers::new()),
+            expiring: RwLock::new(()),
             tick_armed: AtomicBool::new(false),
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
         });
+        {
+            let mut all = RUNTIMES.lock();
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(&shared));
+        }
         if let Some(t) = timings.watchdog_thresh {
             shared
                 .timer
-                .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
         }
         shared
     }
@@ -493,16 +576,42 @@ impl Shared {
     /// Start the timer thread (through the spawner, role `Timer`).
     pub(crate) fn start_timer(self: &Arc<Self>) -> Result<(), crate::SpawnError> {
         let me = Arc::clone(self);
-        self.spawner.spawn(
+        self.spawn_caught(
             &SpawnRequest {
                 name: "cmwq-timer".into(),
                 role: ThreadRole::Timer,
             },
             Box::new(move || {
                 let me2 = Arc::clone(&me);
-                me.timer.run(move |ev| me2.fire(ev));
+                // A panic in what a timer event calls (user hooks) is caught and reported
+                // here: the thread serves the next deadline, as maydays and delayed work
+                // depend on it.
+                me.timer.run(move |ev| {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(|| me2.fire(ev))) {
+                        tracing::error!(target: "workqueue", message = payload_message(&*p),
+                            "cmwq timer: a timer event panicked; the timer thread goes on");
+                    }
+                });
             }),
         )
+    }
+
+    /// Call the spawner; a panic in it is caught, reported and returned as
+    /// [`SpawnError::Panicked`](crate::SpawnError::Panicked): a failed attempt.
+    fn spawn_caught(
+        &self,
+        req: &SpawnRequest,
+        body: crate::ThreadBody,
+    ) -> Result<(), crate::SpawnError> {
+        catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(req, body))).unwrap_or_else(|p| {
+            let message = payload_message(&*p).to_owned();
+            tracing::error!(target: "workqueue", thread = req.name.as_str(),
+                message = message.as_str(), "the spawner panicked; counted as a failed attempt");
+            Err(crate::SpawnError::Panicked {
+                name: req.name.clone(),
+                message,
+            })
+        })
     }
 
     /// Nanoseconds since the runtime's epoch: the core's clock.
@@ -510,12 +619,18 @@ impl Shared {
         self.epoch.elapsed().as_nanos() as u64
     }
 
+    /// When a timer the core asked for at deadline `at` fires: `at`, or where the
+    /// configured kernel's timer wheel puts it ([`crate::Timings::timer`]).
+    fn fires_at(&self, at: u64) -> Instant {
+        self.instant(self.timings.timer.expiry(self.now(), at))
+    }
+
     /// The instant of a core deadline; one too far for the OS clock never comes (a year
     /// from now stands for it: the timer fires, the core finds nothing due and re-arms).
     fn instant(&self, ns: u64) -> Instant {
         self.epoch
             .checked_add(Duration::from_nanos(ns))
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600))
+            .unwrap_or_else(|| deadline_after(MAX_TIMER_DELAY))
     }
 
     pub(crate) fn pool(&self, id: PoolId) -> Option<&PoolSlot> {
@@ -613,17 +728,17 @@ impl Shared {
                 }
                 Action::CreateWorker { pool } => self.request_worker(pool),
                 Action::ArmMaydayTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Mayday(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Mayday(pool));
                 }
                 Action::ArmIdleTimer { pool, at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Idle(pool));
+                    self.timer.arm(self.fires_at(at), TimerEvent::Idle(pool));
                 }
                 Action::ArmCreateRetry { pool, at } => {
                     self.timer
-                        .arm(self.instant(at), TimerEvent::CreateRetry(pool));
+                        .arm(self.fires_at(at), TimerEvent::CreateRetry(pool));
                 }
                 Action::ArmDelayedTimer { at } => {
-                    self.timer.arm(self.instant(at), TimerEvent::Delayed);
+                    self.timer.arm(self.fires_at(at), TimerEvent::Delayed);
                 }
                 Action::WakeRescuer { wq } => {
                     if let Some(r) = self.wq(wq).and_then(|w| w.rescuer.clone()) {
@@ -665,7 +780,14 @@ impl Shared {
                 let now = d.now();
                 d.with_pool(p, |pool, _| pool.create_retry_timeout(now, acts));
             }),
-            TimerEvent::Delayed => self.run_op(None, |d, acts| ops::delayed_timeout(d, acts)),
+            TimerEvent::Delayed => {
+                // Held while expired items go from the timers to their pwqs: a destroy
+                // waits for it before it hides the pwqs (see `WqShared::destroy`).
+                let _expiring = self.expiring.read();
+                IN_EXPIRY.with(|f| f.set(true));
+                self.run_op(None, |d, acts| ops::delayed_timeout(d, acts));
+                IN_EXPIRY.with(|f| f.set(false));
+            }
             TimerEvent::Tick => self.tick(),
             TimerEvent::Watchdog => {
                 if let Some(t) = self.timings.watchdog_thresh {
@@ -681,7 +803,7 @@ impl Shared {
                         self.lockup_hook.as_ref(),
                     );
                     self.timer
-                        .arm(Instant::now() + watchdog_period(t), TimerEvent::Watchdog);
+                        .arm(deadline_after(watchdog_period(t)), TimerEvent::Watchdog);
                 }
             }
         }
@@ -740,11 +862,15 @@ impl Shared {
         let name = slot.core.lock().next_worker_name();
         let ws = Arc::new(WorkerShared::new(id, name.clone(), Some(p), None));
         self.register(&ws);
+        let (pool, cpu) = (p.0, slot.cpu.map(|c| c as usize));
+        // The pool's first worker comes with the pool, as the kernel's does.
+        let first = slot.core.lock().nr_workers() == 0;
         let req = SpawnRequest {
             name,
-            role: ThreadRole::Worker {
-                pool: p.0,
-                cpu: slot.cpu.map(|c| c as usize),
+            role: if first {
+                ThreadRole::FirstWorker { pool, cpu }
+            } else {
+                ThreadRole::Worker { pool, cpu }
             },
         };
         let body = {
@@ -754,16 +880,26 @@ impl Shared {
         };
         // A spawner that panics is a failed creation (the pool keeps its manager state
         // and retries after the cooldown) rather than a dead manager thread.
-        let r = catch_unwind(AssertUnwindSafe(|| self.spawner.spawn(&req, body)));
-        let ok = match r {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                tracing::warn!(target: "workqueue", pool = p.0, error = %e, "worker creation failed");
+        let ok = match self.spawn_caught(&req, body) {
+            Ok(()) => {
+                if slot.create_failing.swap(false, Ordering::AcqRel) {
+                    tracing::info!(target: "workqueue", pool = p.0,
+                        "worker pool {} got a worker again", p.0);
+                }
+                true
+            }
+            // Once per stall, at the first failure (long before the lockup watchdog):
+            // the pool's work waits until a worker can be created, and only rescuers of
+            // WQ_MEM_RECLAIM workqueues run it meanwhile.
+            Err(e) if slot.create_failing.swap(true, Ordering::AcqRel) => {
+                tracing::debug!(target: "workqueue", pool = p.0, error = %e,
+                    "worker creation failed again");
                 false
             }
-            Err(payload) => {
-                tracing::error!(target: "workqueue", pool = p.0,
-                    "the spawner panicked: {}", payload_message(&*payload));
+            Err(e) => {
+                tracing::warn!(target: "workqueue", pool = p.0, error = %e,
+                    "worker pool {} cannot create a worker: {e}; its work waits (only rescuers of WQ_MEM_RECLAIM workqueues run it) and creation is retried; reported once until a worker is created",
+                    p.0);
                 false
             }
         };
@@ -796,7 +932,7 @@ impl Shared {
             let ws = Arc::clone(ws);
             Box::new(move || rescuer_main(&me, &wq, &ws))
         };
-        let r = self.spawner.spawn(
+        let r = self.spawn_caught(
             &SpawnRequest {
                 name: ws.name.clone(),
                 role: ThreadRole::Rescuer {
@@ -828,7 +964,7 @@ impl Shared {
         if !self.tick_armed.load(Ordering::Relaxed) && !self.tick_armed.swap(true, Ordering::AcqRel)
         {
             self.timer.arm(
-                Instant::now() + self.timings.cpu_intensive_thresh,
+                deadline_after(self.timings.cpu_intensive_thresh),
                 TimerEvent::Tick,
             );
         }
@@ -954,7 +1090,10 @@ impl Shared {
             let hook = self.panic_hook.read().clone();
             if let Some(h) = hook {
                 // A panicking hook must not take the worker down either.
-                let _ = catch_unwind(AssertUnwindSafe(|| h(&report)));
+                if let Err(p) = catch_unwind(AssertUnwindSafe(|| h(&report))) {
+                    tracing::error!(target: "workqueue", workqueue = wq_name,
+                        message = payload_message(&*p), "the panic hook panicked");
+                }
             }
         }
         tracing::trace!(target: "workqueue", work = addr, function = name.as_str(),
@@ -1082,6 +1221,27 @@ impl WorkerHooks for Hooks {
     }
 }
 
+impl Shared {
+    /// Every live worker and rescuer thread, by the id the dump prints for it.
+    pub(crate) fn worker_threads(&self) -> Vec<crate::WorkerThread> {
+        self.workers
+            .read()
+            .iter()
+            .flatten()
+            .map(|w| {
+                let pool = w.pool.load(Ordering::Relaxed);
+                crate::WorkerThread {
+                    id: w.id.0,
+                    name: w.name.clone(),
+                    thread: w.thread.get().map(Thread::id),
+                    pool: (pool != NONE).then_some(pool),
+                    rescuer: w.rescuer_of.is_some(),
+                }
+            })
+            .collect()
+    }
+}
+
 fn pin(shared: &Shared, cpu: Option<u32>) {
     if let (Affinity::PinPerCpu, Some(cpu)) = (shared.affinity, cpu) {
         let ids = core_affinity::get_core_ids().unwrap_or_default();
@@ -1140,11 +1300,20 @@ fn rescuer_main(shared: &Arc<Shared>, wq: &Arc<WqShared>, ws: &Arc<WorkerShared>
         shared: Arc::clone(shared),
         ws: Arc::clone(ws),
     }));
+    // The pool the rescuer last ran on: attached to a per-CPU pool, it runs on that pool's
+    // CPU, as the kernel's worker_attach_to_pool() binds it to the pool's cpumask. (An
+    // unbound pool's cpumask is every CPU; pinning here sets one CPU at a time, so after a
+    // per-CPU visit the rescuer keeps that CPU while it serves an unbound pool.)
+    let mut pinned_to: Option<PoolId> = None;
     loop {
         loop {
             let step = shared.run_op(Some(wq), |d, acts| ops::rescuer_step(d, wq.id, acts));
             match step {
                 RescuerStep::Run { pool, work } => {
+                    if pinned_to != Some(pool) {
+                        pin(shared, shared.pool(pool).and_then(|s| s.cpu));
+                        pinned_to = Some(pool);
+                    }
                     ws.pool.store(pool.0, Ordering::Relaxed);
                     let start = shared.now();
                     let end = shared.run_item(ws, work, Some(wq), start);

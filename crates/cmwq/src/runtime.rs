@@ -15,6 +15,23 @@ use crate::spawner::{Spawner, ThreadSpawner};
 use crate::watch::{LockupHook, Stall};
 use crate::wq::{Workqueue, WorkqueueBuilder};
 
+/// One of the runtime's worker or rescuer threads ([`Runtime::workers`]): what maps a
+/// dump's worker id to a thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerThread {
+    /// The id the dump prints (`in-flight: ID:func`, `idle: ID`, `manager: ID`).
+    pub id: u32,
+    /// The thread's name (`kworker/0:1`, `kworker/u8:0`, `kworker/R-NAME`).
+    pub name: String,
+    /// The OS thread, once it has started.
+    pub thread: Option<std::thread::ThreadId>,
+    /// The pool it serves (a rescuer: the pool it is attached to, if any).
+    pub pool: Option<u32>,
+    /// Whether it is a workqueue's rescuer.
+    pub rescuer: bool,
+}
+
 /// Shuts the runtime's threads down when the last handle goes.
 struct Owner(Arc<Shared>);
 
@@ -63,6 +80,7 @@ pub struct RuntimeBuilder {
     affinity: Affinity,
     panic_hook: Option<PanicHook>,
     lockup_hook: Option<LockupHook>,
+    numa_nodes: Option<Vec<u32>>,
 }
 
 impl fmt::Debug for RuntimeBuilder {
@@ -112,13 +130,24 @@ impl RuntimeBuilder {
         self.affinity = a;
         self
     }
-    /// Called for each work function that panics (after the `tracing` error).
+    /// The NUMA topology: `nodes[cpu]` is the node of CPU `cpu`, one entry per CPU.
+    /// Per-CPU pools are on their CPU's node, an unbound pool on the node holding all its
+    /// CPUs (none if they span nodes), as the dump's ` node=N` shows. Default: with the
+    /// machine's CPU count, the machine's topology (Linux: `/sys/devices/system/node`);
+    /// with a CPU count of one's own, every CPU on node 0.
+    pub fn numa_nodes(mut self, nodes: Vec<u32>) -> Self {
+        self.numa_nodes = Some(nodes);
+        self
+    }
+    /// Called for each work function that panics (after the `tracing` error). A panic in
+    /// the hook itself is caught and reported; the worker goes on.
     pub fn panic_hook(mut self, f: impl Fn(&WorkPanic<'_>) + Send + Sync + 'static) -> Self {
         self.panic_hook = Some(Arc::new(f));
         self
     }
     /// Called by the lockup watchdog for each pool it finds stalled (once per stall),
-    /// besides its `tracing` error with the dump.
+    /// besides its `tracing` error with the dump. It runs on the timer thread; a panic in
+    /// it is caught and reported, and the timer thread goes on.
     pub fn lockup_hook(mut self, f: impl Fn(&Stall) + Send + Sync + 'static) -> Self {
         self.lockup_hook = Some(Arc::new(f));
         self
@@ -132,11 +161,24 @@ impl RuntimeBuilder {
         if nr == 0 || nr > 1024 {
             return Err(BuildError::BadNrCpus { given: nr });
         }
+        let nodes = match (self.numa_nodes, self.nr_cpus) {
+            (Some(nodes), _) => nodes,
+            // The machine's own CPUs: the machine's own topology, where it says.
+            (None, None) => machine_numa_nodes(nr),
+            (None, Some(_)) => vec![0; nr],
+        };
+        if nodes.len() != nr {
+            return Err(BuildError::BadNumaNodes {
+                given: nodes.len(),
+                nr_cpus: nr,
+            });
+        }
         let spawner = self
             .spawner
             .unwrap_or_else(|| Arc::new(ThreadSpawner::new()));
         let shared = Shared::new(
             nr as u32,
+            &nodes,
             self.timings,
             self.affinity,
             spawner,
@@ -161,6 +203,7 @@ impl Runtime {
             affinity: Affinity::default(),
             panic_hook: None,
             lockup_hook: None,
+            numa_nodes: None,
         }
     }
 
@@ -178,8 +221,10 @@ impl Runtime {
     /// - before the process exits, wait for the work that must finish: drop (or
     ///   [`destroy`](Workqueue::destroy)) your own workqueues, which drains them (their
     ///   delayed items run at once), and [`flush`](Workqueue::flush) the system
-    ///   workqueues you queued on. Work still queued when `main` returns is not run: the
-    ///   worker threads end with the process, as every thread does.
+    ///   workqueues you queued on (a flush waits for what is queued, not for a delayed
+    ///   item still on its timer: [`flush_delayed_work`](Workqueue::flush_delayed_work)
+    ///   runs that one now and waits). Work still queued when `main` returns is not run:
+    ///   the worker threads end with the process, as every thread does.
     /// - a program that needs to stop the runtime itself builds its own with
     ///   [`Runtime::builder`]: its threads stop when its last handle (every workqueue
     ///   holds one) is dropped, after each workqueue was drained by its own drop.
@@ -221,6 +266,24 @@ impl Runtime {
         self.shared.panics.load(Ordering::Relaxed)
     }
 
+    /// The state of every workqueue and pool as plain data (cmwq-dump's [`Snapshot`],
+    /// serialisable with serde, e.g. as JSON): what the dump shows, and more (per-pool
+    /// `nr_workers` and `nr_idle`, per-pwq stats). Each pool is copied under its own lock;
+    /// [`show_all_workqueues`](Self::show_all_workqueues) is one rendering of it
+    /// (`snapshot().show_all_workqueues(KernelFormat::default())`), and any other kernel
+    /// format can be asked of it.
+    ///
+    /// [`Snapshot`]: cmwq_dump::Snapshot
+    pub fn snapshot(&self) -> cmwq_dump::Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// Every live worker and rescuer thread: the id the dump prints for it (where the
+    /// kernel prints a pid), its thread's name and id, the pool it serves.
+    pub fn workers(&self) -> Vec<WorkerThread> {
+        self.shared.worker_threads()
+    }
+
     /// `show_all_workqueues()`: the kernel-format dump of every busy workqueue and pool.
     pub fn show_all_workqueues(&self) -> String {
         crate::watch::show_all(&self.shared.snapshot())
@@ -244,5 +307,57 @@ impl Runtime {
             .watchdog_thresh
             .unwrap_or(Duration::from_secs(30));
         crate::watch::stalled(&self.shared.snapshot(), t)
+    }
+}
+
+/// The node of each of the first `nr` CPUs as Linux describes them
+/// (`/sys/devices/system/node/nodeN/cpulist`); CPUs it does not name, and every CPU where
+/// there is no such directory, are on node 0.
+fn machine_numa_nodes(nr: usize) -> Vec<u32> {
+    let mut nodes = vec![0; nr];
+    let Ok(dir) = std::fs::read_dir("/sys/devices/system/node") else {
+        return nodes;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(node) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("node"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if let Ok(list) = std::fs::read_to_string(entry.path().join("cpulist")) {
+            for cpu in parse_cpulist(&list) {
+                if let Some(slot) = nodes.get_mut(cpu) {
+                    *slot = node;
+                }
+            }
+        }
+    }
+    nodes
+}
+
+/// A kernel CPU list (`%*pbl`: `0-3,8,10-11`) as CPU numbers; malformed parts are skipped.
+fn parse_cpulist(list: &str) -> impl Iterator<Item = usize> + '_ {
+    list.trim()
+        .split(',')
+        .filter_map(|part| {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            Some(a.trim().parse::<usize>().ok()?..=b.trim().parse::<usize>().ok()?)
+        })
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cpulist;
+
+    #[test]
+    fn a_kernel_cpu_list_reads_as_its_cpus() {
+        let cpus: Vec<usize> = parse_cpulist("0-3,8,10-11\n").collect();
+        assert_eq!(cpus, [0, 1, 2, 3, 8, 10, 11]);
+        assert_eq!(parse_cpulist("").count(), 0);
+        assert_eq!(parse_cpulist("x,2").collect::<Vec<_>>(), [2]);
     }
 }

@@ -29,6 +29,18 @@ pub enum ThreadRole {
         /// The CPU of a per-CPU pool; `None` for an unbound pool.
         cpu: Option<usize>,
     },
+    /// A pool's first worker, created when the pool comes up. The kernel creates it at
+    /// CPU bring-up (`workqueue_prepare_cpu`) or with the unbound pool
+    /// (`get_unbound_pool`, which fails the pool rather than leave it empty), never under
+    /// a pool's memory pressure; so [`ThreadSpawner`] injects no failure into it and does
+    /// not hold it to `max_workers` (it still counts as live). A pool therefore always has
+    /// a worker, and its manager is one of them.
+    FirstWorker {
+        /// The pool's id, as the dump numbers pools.
+        pool: u32,
+        /// The CPU of a per-CPU pool; `None` for an unbound pool.
+        cpu: Option<usize>,
+    },
     /// The rescuer of a `WQ_MEM_RECLAIM` workqueue (created with the workqueue).
     Rescuer {
         /// The workqueue's name.
@@ -56,7 +68,9 @@ pub type ThreadBody = Box<dyn FnOnce() + Send + 'static>;
 /// `CREATE_COOLDOWN`, and the mayday timer calls the rescuers meanwhile.
 ///
 /// An implementation must either run `body` on a new thread and return `Ok`, or drop
-/// `body` without running it and return `Err`.
+/// `body` without running it and return `Err`. A panic in `spawn` is caught, reported
+/// (`tracing` error, target `workqueue`) and treated as an `Err`
+/// ([`SpawnError::Panicked`]): a failed attempt, retried like any other.
 pub trait Spawner: Send + Sync + 'static {
     /// Create a thread for `req` running `body`.
     fn spawn(&self, req: &SpawnRequest, body: ThreadBody) -> Result<(), SpawnError>;
@@ -274,23 +288,25 @@ impl Drop for LiveGuard {
 
 impl Spawner for ThreadSpawner {
     fn spawn(&self, req: &SpawnRequest, body: ThreadBody) -> Result<(), SpawnError> {
-        if !matches!(req.role, ThreadRole::Worker { .. }) {
-            return self.os_spawn(&req.name, body);
-        }
+        let first = match req.role {
+            ThreadRole::Worker { .. } => false,
+            ThreadRole::FirstWorker { .. } => true,
+            _ => return self.os_spawn(&req.name, body),
+        };
         let c = &self.counters;
         let attempt = c.attempts.fetch_add(1, Ordering::Relaxed) + 1;
         let refuse = |e: SpawnError| {
             c.failures.fetch_add(1, Ordering::Relaxed);
             Err(e)
         };
-        if self.injected(attempt) {
+        if !first && self.injected(attempt) {
             return refuse(SpawnError::Injected {
                 plan: self.plan.to_string(),
                 attempt,
             });
         }
         let live = c.live.fetch_add(1, Ordering::Relaxed);
-        if let Some(max) = self.max_workers {
+        if let (false, Some(max)) = (first, self.max_workers) {
             if live >= max {
                 c.live.fetch_sub(1, Ordering::Relaxed);
                 return refuse(SpawnError::Cap { live, max });
@@ -322,6 +338,32 @@ mod tests {
                 cpu: Some(0),
             },
         }
+    }
+
+    #[test]
+    fn a_pools_first_worker_is_never_refused_by_injection_or_the_cap() {
+        let s = ThreadSpawner::new()
+            .failure(FailurePlan::Always)
+            .max_workers(0);
+        let first = SpawnRequest {
+            name: "kworker/0:0".into(),
+            role: ThreadRole::FirstWorker {
+                pool: 0,
+                cpu: Some(0),
+            },
+        };
+        let (tx, rx) = mpsc::channel();
+        assert!(
+            s.spawn(&first, Box::new(move || tx.send(()).unwrap()))
+                .is_ok()
+        );
+        rx.recv().unwrap();
+        assert!(
+            !try_spawn(&s),
+            "a later worker still meets the injected failure"
+        );
+        assert_eq!(s.stats().worker_attempts, 2);
+        assert_eq!(s.stats().worker_failures, 1);
     }
 
     fn try_spawn(s: &ThreadSpawner) -> bool {

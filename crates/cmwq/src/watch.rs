@@ -69,7 +69,11 @@ pub(crate) fn watchdog(
         if let (Some(st), false) = (now, was) {
             fresh = true;
             if let Some(h) = hook {
-                h(st);
+                // User code on the timer thread: a panic in it must not stop the watchdog.
+                if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(st))) {
+                    tracing::error!(target: "workqueue", pool = st.pool,
+                        message = crate::panic::payload_message(&*p), "the lockup hook panicked");
+                }
             }
         }
     }

@@ -92,6 +92,12 @@ pub fn current_workqueue() -> Option<WeakWorkqueue> {
     crate::blocking::with_hooks(|h| h.current_workqueue()).flatten()
 }
 
+/// A CPU number as the core takes it (one too large for `u32` is refused there as
+/// [`QueueError::NoSuchCpu`]).
+fn cpu_of(cpu: usize) -> u32 {
+    u32::try_from(cpu).unwrap_or(u32::MAX)
+}
+
 impl WeakWorkqueue {
     pub(crate) fn new(rt: &Arc<Shared>, wq: &Arc<WqShared>) -> Self {
         WeakWorkqueue {
@@ -132,15 +138,17 @@ impl WeakWorkqueue {
     /// [`Workqueue::queue_work`](crate::Workqueue::queue_work) through this handle; once
     /// the workqueue's destruction has begun, refused with [`QueueError::Destroyed`].
     pub fn queue_work<T: WorkItem + HasWork>(&self, item: Arc<T>) -> Result<(), Refused<T>> {
-        let mut item = Some(item);
-        let r = self.with(|rt, wq| wq.queue(rt, item.take().expect("taken once"), None));
-        match r {
-            Ok(r) => r,
-            Err(reason) => Err(Refused {
-                item: item.take().expect("not taken when refused"),
-                reason,
-            }),
-        }
+        self.queue_inner(item, None, None)
+    }
+
+    /// [`Workqueue::queue_work_on`](crate::Workqueue::queue_work_on) through this handle;
+    /// refused as [`queue_work`](Self::queue_work) is.
+    pub fn queue_work_on<T: WorkItem + HasWork>(
+        &self,
+        cpu: usize,
+        item: Arc<T>,
+    ) -> Result<(), Refused<T>> {
+        self.queue_inner(item, None, Some(cpu_of(cpu)))
     }
 
     /// [`Workqueue::queue_delayed_work`](crate::Workqueue::queue_delayed_work) through
@@ -151,9 +159,36 @@ impl WeakWorkqueue {
         item: Arc<T>,
         delay: Duration,
     ) -> Result<(), Refused<T>> {
+        self.queue_inner(item, Some(delay), None)
+    }
+
+    /// [`Workqueue::queue_delayed_work_on`](crate::Workqueue::queue_delayed_work_on)
+    /// through this handle; refused as [`queue_delayed_work`](Self::queue_delayed_work)
+    /// is.
+    pub fn queue_delayed_work_on<T: WorkItem + HasWork>(
+        &self,
+        cpu: usize,
+        item: Arc<T>,
+        delay: Duration,
+    ) -> Result<(), Refused<T>> {
+        self.queue_inner(item, Some(delay), Some(cpu_of(cpu)))
+    }
+
+    /// Queue now (`delay` `None`) or after `delay`, on `cpu`'s pool if given.
+    fn queue_inner<T: WorkItem + HasWork>(
+        &self,
+        item: Arc<T>,
+        delay: Option<Duration>,
+        cpu: Option<u32>,
+    ) -> Result<(), Refused<T>> {
         let mut item = Some(item);
-        let r =
-            self.with(|rt, wq| wq.queue_delayed(rt, item.take().expect("taken once"), delay, None));
+        let r = self.with(|rt, wq| {
+            let item = item.take().expect("taken once");
+            match delay {
+                None => wq.queue(rt, item, cpu),
+                Some(d) => wq.queue_delayed(rt, item, d, cpu),
+            }
+        });
         match r {
             Ok(r) => r,
             Err(reason) => Err(Refused {

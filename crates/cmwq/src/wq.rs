@@ -2,40 +2,55 @@
 //! ([`cmwq_pool::ops`]), run on this runtime as its driver; this module converts types,
 //! waits for completions and retries where the core says another context owns an item.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cmwq_pool::ops;
 use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
-use crate::error::{BuildError, MaxActiveError, QueueError};
+use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
 use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
 use crate::item::{Barrier, FnOnceWork};
-use crate::rt::{Shared, WqShared};
+use crate::rt::{Shared, WqShared, deadline_after};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
 use crate::weak::WeakWorkqueue;
 use cmwq_rescue::{Policy, RescuerPolicy};
 
+/// Tries on the caller's runtime before the other runtimes are tried as well.
+const TRIES_BEFORE_OTHER_RUNTIMES: u32 = 8;
+
 /// Retry a core operation that found another context owning the item's PENDING (the
 /// kernel's -EAGAIN loop): yield at first, then sleep briefly between tries.
-fn retry<R>(mut f: impl FnMut() -> Result<R, Again>) -> R {
+///
+/// `f` runs on the caller's runtime `rt`; after a few tries, on the other runtimes of the
+/// process too. An item can be queued through a workqueue of one runtime and cancelled
+/// through one of another, and its data word does not say which runtime holds it: a
+/// pending item is on some runtime's list or delay timer (but for the short window of its
+/// queueing), so the operation succeeds there instead of spinning on `rt` forever.
+fn retry<R>(rt: &Shared, mut f: impl FnMut(&Shared) -> Result<R, Again>) -> R {
     let mut tries = 0u32;
     loop {
-        match f() {
-            Ok(r) => return r,
-            Err(Again) => {
-                tries += 1;
-                if tries < 64 {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::park_timeout(Duration::from_micros(50));
+        if let Ok(r) = f(rt) {
+            return r;
+        }
+        if tries >= TRIES_BEFORE_OTHER_RUNTIMES {
+            for x in crate::rt::other_runtimes(rt) {
+                if let Ok(r) = f(&x) {
+                    return r;
                 }
             }
+        }
+        tries += 1;
+        if tries < 64 {
+            std::thread::yield_now();
+        } else {
+            std::thread::park_timeout(Duration::from_micros(50));
         }
     }
 }
@@ -45,29 +60,49 @@ fn delay_ns(d: Duration) -> u64 {
 }
 
 impl WqShared {
-    /// `flush_workqueue`: wait until every item queued before the call has finished.
-    fn flush(&self, rt: &Shared) {
+    /// Whether the calling thread runs one of this workqueue's items now (a flush or drain
+    /// from there would wait for that item itself: the kernel's lockdep catches it).
+    fn called_from_own_item(&self, rt: &Shared) -> bool {
+        let me = (std::ptr::from_ref(rt).addr(), self.id);
+        crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me)
+    }
+
+    /// Refuse (with a warning) a flush or drain from one of this workqueue's own items.
+    fn refuse_own(&self, rt: &Shared, what: &'static str) -> bool {
+        if self.called_from_own_item(rt) {
+            tracing::warn!(target: "workqueue", workqueue = self.name.as_str(),
+                "{what} from one of the workqueue's own work items: it would wait for itself; refused");
+            return true;
+        }
+        false
+    }
+
+    /// `flush_workqueue`: wait until every item queued before the call has finished, or
+    /// until `deadline` (then `false`; the flush goes on in the core).
+    fn flush(&self, rt: &Shared, deadline: Option<Instant>) -> bool {
         match rt.run_op(Some(self), |d, acts| ops::flush_workqueue(d, self.id, acts)) {
-            Ok(t) => self.wait_flush(t),
+            Ok(t) => self.wait_flush(t, deadline),
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "flush_workqueue refused");
+                true
             }
         }
     }
 
     /// `drain_workqueue`: wait for this drain (or the one running) to complete.
-    fn drain(&self, rt: &Shared) {
+    fn drain(&self, rt: &Shared, deadline: Option<Instant>) -> bool {
         match rt.run_op(Some(self), |d, acts| ops::drain_workqueue(d, self.id, acts)) {
-            Ok(n) => self.wait_drain(n),
+            Ok(n) => self.wait_drain(n, deadline),
             // Join the drain that runs: the latest one begun.
             Err(cmwq_pool::WqError::AlreadyDraining(_)) => {
                 let n = self.core.lock().drains_begun();
-                self.wait_drain(n);
+                self.wait_drain(n, deadline)
             }
             Err(e) => {
                 tracing::warn!(target: "workqueue", workqueue = self.name.as_str(), error = %e,
                     "drain_workqueue refused");
+                true
             }
         }
     }
@@ -112,17 +147,33 @@ impl WqShared {
         delay: Duration,
     ) -> Result<bool, QueueError> {
         let id = self.id;
-        loop {
-            let work = WorkRef::from_arc(Arc::clone(item));
-            let r = rt.run_op(Some(self), |d, acts| {
-                ops::mod_delayed_work(d, id, None, work, delay_ns(delay), acts)
-            });
-            match r {
-                Ok(Ok(was)) => return Ok(was),
-                // Another context owns its PENDING: retry (the kernel's -EAGAIN loop).
-                Ok(Err(_)) => std::thread::yield_now(),
-                Err((e, _)) => return Err(QueueError::from_core(e)),
+        let head = item.work_head();
+        // Own PENDING wherever the item is (this runtime or another), then re-arm it here
+        // (the core's `mod_delayed_work`, split so that the grab can search the other
+        // runtimes: see `retry`).
+        let was = grab(rt, head);
+        if head.disable_count() != 0 {
+            head.clear_pending();
+            return Err(QueueError::Disabled);
+        }
+        let work = WorkRef::from_arc(Arc::clone(item));
+        let r = rt.run_op(Some(self), |d, acts| {
+            ops::queue_delayed_work_owned(d, id, None, work, delay_ns(delay), acts)
+        });
+        match r {
+            Ok(()) => Ok(was),
+            // Refused now (a zero delay on a draining workqueue) after the pending
+            // queueing was taken: that queueing was accepted before, so it must not be
+            // lost. Put it back on the delay timer, whose expiry a drain accepts.
+            Err((cmwq_pool::QueueError::Draining(_), work)) if was => {
+                if work.head().test_and_set_pending() == Ok(true) {
+                    let _ = rt.run_op(Some(self), |d, acts| {
+                        ops::queue_delayed_work_owned(d, id, None, work, 1, acts)
+                    });
+                }
+                Ok(true)
             }
+            Err((e, _)) => Err(QueueError::from_core(e)),
         }
     }
 
@@ -143,13 +194,19 @@ impl WqShared {
             ops::expire_delayed_of(d, self.id, acts)
         });
         loop {
-            self.drain(rt);
+            self.drain(rt, None);
             // The rescuer goes first (the kernel stops it before releasing the pwqs): a
             // stale mayday it still serves must find this workqueue's pwqs.
             if let Some(r) = &self.rescuer {
                 r.stop_rescuer();
             }
-            self.pwqs_removed.store(true, Ordering::Release);
+            {
+                // An expiry in flight (an item of ours taken off its timer, not yet on a
+                // pwq) finishes first; the core's check below then sees its item.
+                // (From the expiry itself, it is this thread's own: nothing to wait for.)
+                let _no_expiry = (!crate::rt::in_expiry()).then(|| rt.expiring.write());
+                self.pwqs_removed.store(true, Ordering::Release);
+            }
             match rt.run_op(Some(self), |d, _| ops::destroy_workqueue(d, self.id)) {
                 Ok(()) => break,
                 Err(cmwq_pool::WqError::NotDrained(_)) => {
@@ -169,20 +226,47 @@ impl WqShared {
 
 /// `flush_work`: wait for the item's last queueing to finish.
 fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
+    flush_work_until(rt, head, None).unwrap_or(true)
+}
+
+/// `flush_work` until `deadline` at most: `Ok(whether there was anything to wait for)`,
+/// `Err(())` if the deadline passed first.
+fn flush_work_until(rt: &Shared, head: &WorkHead, deadline: Option<Instant>) -> Result<bool, ()> {
     let barrier = Barrier::new();
-    let r = rt.run_op(None, |d, acts| {
-        ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
-    });
-    match r {
-        Ok(()) => {
-            barrier.wait();
-            true
-        }
-        Err(b) => {
-            drop(b);
-            false
-        }
+    let insert = |rt: &Shared| {
+        rt.run_op(None, |d, acts| {
+            ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
+        })
+        .is_ok()
+    };
+    // Nothing to wait for on this runtime: the item may be pending or running on another
+    // (see `retry`).
+    let inserted = insert(rt) || crate::rt::other_runtimes(rt).iter().any(|x| insert(x));
+    if inserted && !barrier.wait(deadline) {
+        return Err(());
     }
+    Ok(inserted)
+}
+
+/// The runtime's error for a refused `disable_work`: the count's overflow (the only
+/// refusal left once the core has grabbed PENDING; anything else is reported).
+fn disable_error(e: cmwq_pool::DisableWorkError, head: &WorkHead) -> DisableError {
+    if !matches!(
+        e,
+        cmwq_pool::DisableWorkError::Count(cmwq_work::DisableError::Overflow)
+    ) {
+        tracing::warn!(target: "workqueue", error = %e, "disable_work");
+    }
+    DisableError::Overflow {
+        count: head.disable_count(),
+    }
+}
+
+/// `try_to_grab_pending`, retried: the caller owns PENDING afterwards.
+fn grab(rt: &Shared, head: &WorkHead) -> bool {
+    retry(rt, |rt| {
+        rt.run_op(None, |d, acts| ops::try_to_grab_pending(d, head, acts))
+    })
 }
 
 /// A queueing that was refused: the item is handed back with the reason.
@@ -299,10 +383,12 @@ impl WorkqueueBuilder {
 }
 
 /// A workqueue: items queued on it run on its runtime's worker pools, at most
-/// `max_active` at once per pool, each item on at most one worker at a time.
+/// `max_active` at once per pool, each item on at most one worker of this workqueue at a
+/// time (non-reentrancy is per workqueue, as in the kernel: the same item queued on
+/// another workqueue meanwhile may run there at the same time).
 ///
-/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): it is drained first, so every
-/// item queued on it has run. (Dropped by one of its own items, it is destroyed from
+/// Dropping a `Workqueue` destroys it (`destroy_workqueue`): items still on a delay timer
+/// for it are queued at once, then it is drained, so every item queued on it has run. (Dropped by one of its own items, it is destroyed from
 /// another thread once that item returns.) Share it with `Arc<Workqueue>` or a `static`.
 pub struct Workqueue {
     pub(crate) inner: Arc<WqShared>,
@@ -320,8 +406,7 @@ impl fmt::Debug for Workqueue {
 
 impl Drop for Workqueue {
     fn drop(&mut self) {
-        let me = (Arc::as_ptr(&self.rt.shared).addr(), self.inner.id);
-        if crate::blocking::with_hooks(|h| h.current_wq()).flatten() == Some(me) {
+        if self.inner.called_from_own_item(&self.rt.shared) {
             // The last handle dropped by one of the workqueue's own items: draining here
             // would wait for this very item. Destroy from another thread instead; it
             // drains once this item has returned.
@@ -579,17 +664,64 @@ impl Workqueue {
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
-    /// Items queued meanwhile are not waited for. Called from a work item of this same
-    /// workqueue it would wait for itself: don't.
-    pub fn flush(&self) {
-        self.inner.flush(&self.rt.shared);
+    /// Items queued meanwhile are not waited for. Returns `true` once flushed.
+    ///
+    /// Called from one of this workqueue's own work items, it would wait for that item
+    /// itself and never return: it is refused instead, with a `tracing` warning, and
+    /// returns `false` at once (as [`flush_work`](Self::flush_work) of the running item
+    /// does; the kernel's lockdep reports it).
+    pub fn flush(&self) -> bool {
+        if self.inner.refuse_own(&self.rt.shared, "flush_workqueue") {
+            return false;
+        }
+        self.inner.flush(&self.rt.shared, None)
     }
 
     /// `drain_workqueue`: flush until the workqueue is empty. While draining, only its own
     /// items may queue on it (chained queueing); other queueings are refused with
-    /// [`QueueError::Draining`].
-    pub fn drain(&self) {
-        self.inner.drain(&self.rt.shared);
+    /// [`QueueError::Draining`]. Returns `true` once drained; from one of its own work
+    /// items it is refused as [`flush`](Self::flush) is, returning `false`.
+    pub fn drain(&self) -> bool {
+        if self.inner.refuse_own(&self.rt.shared, "drain_workqueue") {
+            return false;
+        }
+        self.inner.drain(&self.rt.shared, None)
+    }
+
+    /// [`flush`](Self::flush), giving up after `timeout`: for a caller that must not wait
+    /// forever (the work of a pool that can never get a worker, with no rescuer to serve
+    /// it, never runs: as in the kernel, a plain flush then waits for good). Nothing is
+    /// undone: the flush goes on and the items run when they can.
+    pub fn flush_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own(&self.rt.shared, "flush_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self
+            .inner
+            .flush(&self.rt.shared, Some(deadline_after(timeout)))
+        {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
+    }
+
+    /// [`drain`](Self::drain), giving up waiting after `timeout`. The drain itself goes on
+    /// (as in the kernel, a drain cannot be called off): until the workqueue is empty it
+    /// keeps refusing queueings from outside. Dropping a workqueue drains it with no
+    /// limit: to give up on a stuck one, cancel its items first.
+    pub fn drain_timeout(&self, timeout: Duration) -> Result<(), FlushError> {
+        if self.inner.refuse_own(&self.rt.shared, "drain_workqueue") {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        if self
+            .inner
+            .drain(&self.rt.shared, Some(deadline_after(timeout)))
+        {
+            Ok(())
+        } else {
+            Err(FlushError::TimedOut { timeout })
+        }
     }
 
     /// `destroy_workqueue`: drain, then stop. The same as dropping it.
@@ -649,7 +781,8 @@ impl Workqueue {
         crate::watch::show_one(&self.rt.shared.snapshot(), &self.inner.name)
     }
 
-    // ---- item operations (they act on the item wherever it is queued on this runtime)
+    // ---- item operations: they find the item through its data word, so they work
+    // through any workqueue, of this runtime or of another (see `retry`).
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for (never for the caller's own running item: it
@@ -659,6 +792,22 @@ impl Workqueue {
     /// only on `self` (its work head records where it was last queued).
     pub fn flush_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         flush_work_head(&self.rt.shared, item.work_head())
+    }
+
+    /// [`flush_work`](Self::flush_work), giving up after `timeout`: `Ok(whether there was
+    /// anything to wait for)`, or why it stopped (the item still runs when it can).
+    pub fn flush_work_timeout<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+        timeout: Duration,
+    ) -> Result<bool, FlushError> {
+        let head = item.work_head();
+        let me = std::ptr::from_ref(head).addr();
+        if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(me) {
+            return Err(FlushError::WouldWaitForItself);
+        }
+        flush_work_until(&self.rt.shared, head, Some(deadline_after(timeout)))
+            .map_err(|()| FlushError::TimedOut { timeout })
     }
 
     /// `flush_delayed_work`: if `item` waits on its delay timer, queue it now; then wait
@@ -678,7 +827,7 @@ impl Workqueue {
             )
         });
         if r.is_ok() {
-            barrier.wait();
+            barrier.wait(None);
         }
         had
     }
@@ -690,7 +839,9 @@ impl Workqueue {
     /// only on `self` (its work head records where it was last queued).
     pub fn cancel_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
-        retry(|| rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts)))
+        retry(rt, |rt| {
+            rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts))
+        })
     }
 
     /// `cancel_work_sync`: cancel, then wait for a running instance to finish. When it
@@ -702,7 +853,7 @@ impl Workqueue {
         let rt = &self.rt.shared;
         let head = item.work_head();
         let barrier = Barrier::new();
-        let (was, r) = retry(|| {
+        let (was, r) = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
             rt.run_op(None, |d, acts| {
                 ops::cancel_work_sync_begin(d, head, b, acts)
@@ -710,7 +861,7 @@ impl Workqueue {
             .map_err(|(again, _)| again)
         });
         if r.is_ok() {
-            barrier.wait();
+            barrier.wait(None);
         }
         ops::cancel_work_sync_end(head);
         was
@@ -734,25 +885,31 @@ impl Workqueue {
     }
 
     /// `disable_work`: cancel `item` and refuse to queue it until [`enable_work`]; nests.
-    /// Returns whether it was pending.
+    /// Returns whether it was pending. The count nests up to 65 535 deep (the kernel's
+    /// 16-bit count); one more is refused with [`DisableError::Overflow`] and changes
+    /// nothing, where the kernel would warn and lose the matching enable.
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
     ///
     /// [`enable_work`]: Self::enable_work
-    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> Result<bool, DisableError> {
         self.disable(item.work_head())
     }
 
-    /// `disable_work_sync`: disable and wait for a running instance.
+    /// `disable_work_sync`: disable and wait for a running instance. Refused as
+    /// [`disable_work`](Self::disable_work) is at the count's limit.
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn disable_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn disable_work_sync<T: WorkItem + HasWork>(
+        &self,
+        item: &Arc<T>,
+    ) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
         let head = item.work_head();
         let barrier = Barrier::new();
-        let r = retry(|| {
+        let r = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
             match rt.run_op(None, |d, acts| {
                 ops::disable_work_sync_begin(d, head, b, acts)
@@ -764,29 +921,23 @@ impl Workqueue {
         match r {
             Ok((was, wait)) => {
                 if wait.is_ok() {
-                    barrier.wait();
+                    barrier.wait(None);
                 }
-                was
+                Ok(was)
             }
-            Err((e, _)) => {
-                tracing::warn!(target: "workqueue", error = %e, "disable_work");
-                false
-            }
+            Err((e, _)) => Err(disable_error(e, head)),
         }
     }
 
-    fn disable(&self, head: &WorkHead) -> bool {
+    fn disable(&self, head: &WorkHead) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
-        let r = retry(
-            || match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
+        let r = retry(rt, |rt| {
+            match rt.run_op(None, |d, acts| ops::disable_work(d, head, acts)) {
                 Err(cmwq_pool::DisableWorkError::Busy) => Err(Again),
                 r => Ok(r),
-            },
-        );
-        r.unwrap_or_else(|e| {
-            tracing::warn!(target: "workqueue", error = %e, "disable_work");
-            false
-        })
+            }
+        });
+        r.map_err(|e| disable_error(e, head))
     }
 
     /// `enable_work`: undo one `disable_work`. Returns whether the item can be queued again

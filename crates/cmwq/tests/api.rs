@@ -171,8 +171,8 @@ fn disabled_items_refuse_queueing_until_enabled() {
     let wq = rt.workqueue("disable").build().unwrap();
     let latch = Latch::new();
     let c = Counted::new(&latch);
-    assert!(!wq.disable_work(&c));
-    assert!(!wq.disable_work(&c));
+    assert!(!wq.disable_work(&c).unwrap());
+    assert!(!wq.disable_work(&c).unwrap());
     assert_eq!(
         wq.queue_work(c.clone()).unwrap_err().reason,
         QueueError::Disabled

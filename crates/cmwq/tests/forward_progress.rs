@@ -128,11 +128,25 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
         !rt.stalled().is_empty(),
         "stalled() agrees with the watchdog"
     );
-    assert_eq!(latch.get(), 0, "nothing ran: no worker, no rescuer");
+    assert_eq!(
+        latch.get(),
+        0,
+        "nothing ran: the pool's only worker is busy managing, and there is no rescuer"
+    );
     let dump = rt.show_all_workqueues();
     assert!(dump.contains("workqueue plain: flags=0x0"), "{dump}");
     assert!(dump.contains("active=1"), "{dump}");
     assert!(dump.contains("pending: counted_func"), "{dump}");
+    // As a kernel prints it: the pool kept its first worker, and that worker is the
+    // manager trying to create another (`pool 2: ... flags=0x2 ... workers=1 manager: PID`).
+    let pool = dump
+        .lines()
+        .find(|l| l.starts_with("pool "))
+        .unwrap_or_else(|| panic!("a pool line: {dump}"));
+    assert!(
+        pool.contains(" flags=0x2 ") && pool.contains(" workers=1 manager: "),
+        "{pool}"
+    );
 }
 
 /// A spawner whose worker spawns block until the test opens its gate (as a spawn can block
@@ -150,7 +164,10 @@ impl cmwq::Spawner for GatedSpawner {
         req: &cmwq::SpawnRequest,
         body: cmwq::ThreadBody,
     ) -> Result<(), cmwq::SpawnError> {
-        if matches!(req.role, cmwq::ThreadRole::Worker { .. }) {
+        if matches!(
+            req.role,
+            cmwq::ThreadRole::Worker { .. } | cmwq::ThreadRole::FirstWorker { .. }
+        ) {
             let _ = self.blocked.try_send(());
             let mut open = self.open.lock();
             while !*open {

@@ -114,6 +114,43 @@ fn a_self_rearming_item_mod_delays_itself_through_current_workqueue_n_times_then
 }
 
 #[test]
+fn a_weak_workqueue_can_be_shared_between_threads() {
+    fn send_sync<T: Send + Sync + Clone>() {}
+    send_sync::<cmwq::WeakWorkqueue>();
+}
+
+#[test]
+fn a_weak_handle_queues_on_the_cpu_it_names_and_refuses_one_that_does_not_exist() {
+    let rt = rt();
+    let wq = rt.workqueue("percpu").build().unwrap();
+    let weak = wq.downgrade();
+    let (tx, rx) = mpsc::channel();
+    let item = cmwq::work_fn("where_func", move || {
+        let _ = tx.send(std::thread::current().name().map(str::to_owned));
+    });
+    weak.queue_work_on(1, Arc::clone(&item)).unwrap();
+    let name = rx.recv_timeout(GUARD).unwrap().unwrap();
+    assert!(
+        name.starts_with("kworker/1:"),
+        "ran on cpu 1's pool: {name}"
+    );
+    wq.flush_work(&item);
+    weak.queue_delayed_work_on(0, Arc::clone(&item), Duration::ZERO)
+        .unwrap();
+    let name = rx.recv_timeout(GUARD).unwrap().unwrap();
+    assert!(
+        name.starts_with("kworker/0:"),
+        "ran on cpu 0's pool: {name}"
+    );
+    wq.flush_work(&item);
+    let r = weak.queue_work_on(7, Arc::clone(&item)).unwrap_err();
+    assert!(
+        matches!(r.reason, QueueError::NoSuchCpu { cpu: 7, .. }),
+        "{:?}",
+        r.reason
+    );
+}
+#[test]
 fn current_workqueue_is_none_outside_a_work_function() {
     assert!(current_workqueue().is_none());
 }
@@ -228,4 +265,17 @@ fn queue_fn_returns_a_handle_that_cancels_it() {
         "a cancelled closure never runs"
     );
     assert!(!wq.work_busy(&h).pending);
+}
+
+#[test]
+fn a_weak_handle_keeps_neither_the_workqueue_nor_its_runtime_alive() {
+    let rt = rt();
+    let wq = rt.workqueue("short-lived").build().unwrap();
+    let weak = wq.downgrade();
+    drop(wq);
+    drop(rt);
+    let latch = Latch::new();
+    let r = weak.queue_work(Counted::new(&latch)).unwrap_err();
+    assert_eq!(r.reason, QueueError::Destroyed);
+    assert!(weak.is_destroyed());
 }

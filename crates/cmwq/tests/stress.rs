@@ -109,7 +109,9 @@ fn stress(seed: u64, nr_cpus: usize, unbound: bool) {
                         93..=97 => {
                             wq.flush_work(it);
                         }
-                        _ => wq.flush(),
+                        _ => {
+                            wq.flush();
+                        }
                     }
                 }
             })

@@ -594,6 +594,37 @@ impl Report {
                 f(row, "nodes_per_rescued").map_or("–".into(), |v| format!("{v:.2}")),
             );
         }
+        let on_kernel_clock: Vec<&Value> = rows
+            .iter()
+            .filter(|r| f(r, "kernel_clock_hz").is_some())
+            .collect();
+        if !on_kernel_clock.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nReplayed on a kernel's clock (HZ, timer-wheel rounding), to hold against a \
+                 kernel's figures (real kernels, reported case at this scale: creation retried \
+                 at 2.048 s, siblings finish 66–91 ms after pressure ends under Cursor):\n\n\
+                 | scenario | policy | HZ | worker created at | siblings finish after pressure |\n\
+                 |---|---|---|---|---|"
+            );
+            for row in on_kernel_clock {
+                let after = match (
+                    f(row, "siblings_first_after_pressure_ns"),
+                    f(row, "siblings_last_after_pressure_ns"),
+                ) {
+                    (Some(a), Some(b)) => format!("{}–{}", fmt_ns(a), fmt_ns(b)),
+                    _ => "–".into(),
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {after} |",
+                    s(row, "scenario"),
+                    s(row, "policy"),
+                    f(row, "kernel_clock_hz").map_or("–".into(), |v| format!("{v:.0}")),
+                    f(row, "creation_after_pressure_ns").map_or("–".into(), fmt_ns),
+                );
+            }
+        }
         let reported: Vec<&Value> = rows
             .iter()
             .filter(|r| r.get("reported_case").and_then(Value::as_bool) == Some(true))

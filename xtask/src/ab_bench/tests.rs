@@ -165,6 +165,10 @@ fn fixture(root: &Path) -> Input {
              "blocker_after_pressure_ns": 1_000_000_000u64, "latency_ns": lat(1000, 5000), "latency_ladder": ladder, "rescued": 40, "maydays": 12},
             {"scenario": "reported_case", "reported_case": true, "policy": "cursor", "sibling_stall_ns": 150_000_000u64,
              "blocker_after_pressure_ns": 1_000_000_000u64, "latency_ns": lat(900, 4000), "latency_ladder": ladder, "rescued": 16, "maydays": 3},
+            {"scenario": "reported-case-kernel", "reported_case": false, "policy": "cursor", "sibling_stall_ns": 57_000_000u64,
+             "kernel_clock_hz": 250, "creation_after_pressure_ns": 2_048_050_000u64,
+             "siblings_first_after_pressure_ns": 58_000_000u64, "siblings_last_after_pressure_ns": 58_100_000u64,
+             "latency_ns": lat(900, 4000), "rescued": 1, "maydays": 2},
         ]
     }).to_string()).unwrap();
     Input {
@@ -225,6 +229,11 @@ fn report_reads_criterion_estimates_into_per_group_tables() {
     );
     // scenario rows come from the side file
     assert!(md.contains("| reported_case | cursor | 150 ms |"), "{md}");
+    // a replay on a kernel's clock gets its figures beside the kernel's
+    assert!(
+        md.contains("| reported-case-kernel | cursor | 250 | "),
+        "{md}"
+    );
     // the timeline slot is left open and says why
     assert!(md.contains("No timeline in this run"));
 }

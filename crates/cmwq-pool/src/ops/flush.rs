@@ -59,7 +59,14 @@ pub fn flush_delayed_work<D: Driver>(
     let stolen = d.with_timers(|t| t.take_expiring(target));
     let had = stolen.is_some();
     if let Some(e) = stolen {
-        if let Err((err, w)) = super::queue::queue_from(d, e.wq, e.cpu, e.work, e.from, out) {
+        if let Err((err, w)) = super::queue::queue_from(
+            d,
+            e.wq,
+            e.cpu,
+            e.work,
+            super::queue::expired_from(e.wq, e.from),
+            out,
+        ) {
             tracing::warn!(target: "workqueue", work = w.addr(), error = %err,
                 "flush_delayed_work: its workqueue refuses it");
         }

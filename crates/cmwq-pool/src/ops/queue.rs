@@ -87,6 +87,15 @@ pub fn queue_work_owned<D: Driver>(
     queue_from(d, wq, cpu, work, from, out)
 }
 
+/// How an item taken off its delay timer (expired, flushed early, or its workqueue being
+/// destroyed) is queued, whoever armed it (`_armed`): as its workqueue's own work, so that
+/// a drain begun since does not refuse it. The queueing was accepted when the item was
+/// delayed; refusing it now would lose it (the kernel's `__queue_work` WARNs there; cmwq
+/// queues it, as it does chained work, and the drain waits for it).
+pub(crate) fn expired_from(wq: WqId, _armed: QueueFrom) -> QueueFrom {
+    QueueFrom::WorkOf(wq)
+}
+
 pub(crate) fn queue_from<D: Driver>(
     d: &mut D,
     wq: WqId,
@@ -265,7 +274,7 @@ pub fn mod_delayed_work<D: Driver>(
 pub fn delayed_timeout<D: Driver>(d: &mut D, out: &mut Actions) {
     let now = d.now();
     while let Some(e) = d.with_timers(|t| t.pop_expired(now)) {
-        if let Err((err, w)) = queue_from(d, e.wq, e.cpu, e.work, e.from, out) {
+        if let Err((err, w)) = queue_from(d, e.wq, e.cpu, e.work, expired_from(e.wq, e.from), out) {
             tracing::warn!(target: "workqueue", work = w.addr(), function = w.name(),
                 error = %err, "delayed work expired on a workqueue that refuses it");
         }
@@ -279,7 +288,7 @@ pub fn delayed_timeout<D: Driver>(d: &mut D, out: &mut Actions) {
 /// workqueue is destroyed: its drain then runs them, so nothing is lost).
 pub fn expire_delayed_of<D: Driver>(d: &mut D, wq: WqId, out: &mut Actions) {
     for e in d.with_timers(|t| t.take_wq(wq)) {
-        if let Err((err, w)) = queue_from(d, e.wq, e.cpu, e.work, e.from, out) {
+        if let Err((err, w)) = queue_from(d, e.wq, e.cpu, e.work, expired_from(e.wq, e.from), out) {
             tracing::warn!(target: "workqueue", work = w.addr(), function = w.name(),
                 error = %err, "delayed work of a destroyed workqueue refused");
         }

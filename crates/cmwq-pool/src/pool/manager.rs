@@ -90,6 +90,8 @@ impl Pool {
         self.nr_workers += 1;
         let i = self.workers.len() - 1;
         self.enter_idle(i, now, out);
+        tracing::debug!(target: "workqueue", pool = self.id.0, worker = id.0,
+            nr_workers = self.nr_workers, nr_idle = self.nr_idle(), "workqueue_worker_create");
         if self.create != CreateState::Idle {
             self.end_creation(out);
         }
@@ -147,6 +149,9 @@ impl Pool {
                     continue;
                 }
                 if sink.send_mayday(p.wq, id) {
+                    // No kernel tracepoint: named in the kernel's style (send_mayday()).
+                    tracing::debug!(target: "workqueue", pool = self.id.0, pwq = id.get(),
+                        workqueue = p.wq.0, "workqueue_send_mayday");
                     p.stats.mayday += 1;
                     out.push(Action::WakeRescuer { wq: p.wq });
                 }
@@ -206,6 +211,9 @@ impl Pool {
             self.idle.remove(0);
             self.remove_worker(oldest);
             self.nr_workers -= 1;
+            tracing::debug!(target: "workqueue", pool = self.id.0, worker = oldest.0,
+                nr_workers = self.nr_workers, nr_idle = self.nr_idle(),
+                "workqueue_worker_destroy");
             out.push(Action::StopWorker {
                 pool: self.id,
                 worker: oldest,

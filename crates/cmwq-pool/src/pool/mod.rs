@@ -182,6 +182,14 @@ impl Worker {
     pub(crate) fn is_rescuer(&self) -> bool {
         self.flags.contains(WorkerFlags::RESCUER)
     }
+    /// The pwq a rescuer attached to this pool serves (from the mayday it took until it
+    /// leaves the pool).
+    pub(crate) fn rescuing(&self) -> Option<PwqId> {
+        match self.phase {
+            Phase::Rescuer(v) => Some(v.pwq),
+            _ => None,
+        }
+    }
 }
 
 /// A pool_workqueue: one workqueue's presence on one pool.
@@ -240,6 +248,8 @@ pub struct Pool {
     free_slots: Vec<usize>,
     next_seq: u32,
     timings: PoolTimings,
+    /// The pool's NUMA node (`pool->node`), `None` for `NUMA_NO_NODE`.
+    node: Option<u32>,
     rescue_scratch: RescueScratch,
     /// Name buffers of detached rescuers, reused by the next attach (no allocation per visit).
     spare_names: Vec<String>,
@@ -278,9 +288,36 @@ impl Pool {
             free_slots: Vec::new(),
             next_seq: 0,
             timings: PoolTimings::default(),
+            // Until told otherwise every CPU is on node 0 (a single-node machine).
+            node: Some(0),
             rescue_scratch: RescueScratch::default(),
             spare_names: Vec::new(),
         }
+    }
+
+    /// The pool's NUMA node as the dump prints it (` node=N`), `None` for
+    /// `NUMA_NO_NODE`.
+    pub fn node(&self) -> Option<u32> {
+        self.node
+    }
+
+    /// Take the pool's node from the CPU-to-node map `cpu_nodes` (node of CPU `i` at index
+    /// `i`), as the kernel does: a per-CPU pool is on its CPU's node
+    /// (`init_cpu_worker_pool`: `pool->node = cpu_to_node(cpu)`); an unbound pool is on the
+    /// node whose CPUs contain all of its own (`get_unbound_pool`: the NUMA pod its
+    /// `__pod_cpumask` is a subset of), else on none. CPUs the map does not name count as
+    /// no node.
+    pub fn set_cpu_nodes(&mut self, cpu_nodes: &[u32]) {
+        let mut nodes = self
+            .cpus
+            .iter()
+            .map(|&c| cpu_nodes.get(c as usize).copied());
+        let first = nodes.next().flatten();
+        self.node = if nodes.all(|n| n.is_some() && n == first) {
+            first
+        } else {
+            None
+        };
     }
 
     /// The pool's timing parameters (the kernel's constants unless changed).

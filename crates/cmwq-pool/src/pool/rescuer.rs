@@ -15,6 +15,8 @@ impl Pool {
         if self.windex.contains_key(&r) {
             return;
         }
+        tracing::debug!(target: "workqueue", pool = self.id.0, worker = r.0, pwq = pwq.get(),
+            "workqueue_rescuer_attach");
         self.windex.insert(r, self.workers.len());
         let mut flags = WorkerFlags::PREP | WorkerFlags::RESCUER;
         if self.flags.contains(PoolFlags::DISASSOCIATED) {
@@ -306,6 +308,8 @@ impl Pool {
         let Phase::Rescuer(visit) = self.workers[i].phase else {
             return;
         };
+        tracing::debug!(target: "workqueue", pool = self.id.0, worker = r.0,
+            pwq = visit.pwq.get(), rescued = visit.rescued, "workqueue_rescuer_detach");
         // Anything still scheduled on the rescuer goes back to the worklist head, in order.
         let mut w = self.remove_worker(r).expect("indexed above");
         let mut prev: Option<NonNull<WorkHead>> = None;

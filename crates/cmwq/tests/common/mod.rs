@@ -139,7 +139,12 @@ impl<S: Spawner> Spawner for Observed<S> {
             body
         };
         let r = self.inner.spawn(req, body);
-        if r.is_ok() && matches!(req.role, ThreadRole::Worker { .. }) {
+        if r.is_ok()
+            && matches!(
+                req.role,
+                ThreadRole::Worker { .. } | ThreadRole::FirstWorker { .. }
+            )
+        {
             if let Some(tx) = &*self.created.lock() {
                 let _ = tx.send(req.name.clone());
             }
