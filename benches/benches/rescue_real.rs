@@ -8,17 +8,17 @@
 
 use std::time::Duration;
 
-use cmwq::Rescue;
+use cmwq::Policy;
 use cmwq_benches::latency::LatencySamples;
 use cmwq_benches::rescue_real::RealCase;
 use cmwq_benches::side_file;
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use serde_json::json;
 
-const POLICIES: [(Rescue, &str); 3] = [
-    (Rescue::Slurp, "slurp"),
-    (Rescue::Cursor, "cursor"),
-    (Rescue::Rescan, "rescan"),
+const POLICIES: [(Policy, &str); 3] = [
+    (Policy::Slurp, "slurp"),
+    (Policy::Cursor, "cursor"),
+    (Policy::Rescan, "rescan"),
 ];
 
 fn rescue_real(c: &mut Criterion) {
@@ -33,7 +33,9 @@ fn rescue_real(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 (0..iters)
                     .map(|_| {
-                        let outcome = case.run(policy).unwrap_or_else(|e| panic!("{name}: {e}"));
+                        let outcome = case
+                            .run(policy.clone())
+                            .unwrap_or_else(|e| panic!("{name}: {e}"));
                         stalls.record(outcome.stall.as_nanos() as u64);
                         outcome.stall
                     })

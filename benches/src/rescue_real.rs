@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cmwq::{
-    FailSwitch, FailurePlan, Rescue, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
+    FailSwitch, FailurePlan, Policy, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
     ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, WorkHead, WorkItem,
 };
 use parking_lot::{Condvar, Mutex};
@@ -65,12 +65,13 @@ impl RealCase {
     pub fn scaled_reported_case() -> Self {
         let cooldown = Duration::from_millis(100);
         Self {
-            timings: Timings {
-                mayday_initial_timeout: Duration::from_millis(1),
-                mayday_interval: Duration::from_millis(10),
-                create_cooldown: cooldown,
-                watchdog_thresh: None,
-                ..Timings::default()
+            timings: {
+                let mut v = Timings::default();
+                v.mayday_initial_timeout = Duration::from_millis(1);
+                v.mayday_interval = Duration::from_millis(10);
+                v.create_cooldown = cooldown;
+                v.watchdog_thresh = None;
+                v
             },
             window: cooldown * 3 / 2,
             blocker_after_window: cooldown * 5 / 2,
@@ -80,7 +81,7 @@ impl RealCase {
     }
 
     /// Runs the case once under `policy`.
-    pub fn run(&self, policy: Rescue) -> Result<RealOutcome, RealCaseError> {
+    pub fn run(&self, policy: Policy) -> Result<RealOutcome, RealCaseError> {
         let pressure = FailSwitch::failing();
         let rescuer_gate = Arc::new(Gate::default());
         let spawner = GatedRescuer {
@@ -284,12 +285,13 @@ mod tests {
 
     fn fast(blocker_after_window: Duration) -> RealCase {
         RealCase {
-            timings: Timings {
-                mayday_initial_timeout: Duration::from_millis(1),
-                mayday_interval: Duration::from_millis(2),
-                create_cooldown: Duration::from_millis(5),
-                watchdog_thresh: None,
-                ..Timings::default()
+            timings: {
+                let mut v = Timings::default();
+                v.mayday_initial_timeout = Duration::from_millis(1);
+                v.mayday_interval = Duration::from_millis(2);
+                v.create_cooldown = Duration::from_millis(5);
+                v.watchdog_thresh = None;
+                v
             },
             window: Duration::from_millis(5),
             blocker_after_window,
@@ -301,7 +303,7 @@ mod tests {
     #[test]
     fn slurp_siblings_finish_only_after_the_blocker_is_released() {
         let case = fast(Duration::from_millis(20));
-        let o = case.run(Rescue::Slurp).expect("the case runs");
+        let o = case.run(Policy::Slurp).expect("the case runs");
         assert!(!o.siblings_before_release);
         // Causal, not a timing bound: the release happens that long after the window.
         assert!(o.stall >= case.blocker_after_window, "{o:?}");
@@ -311,7 +313,7 @@ mod tests {
     fn cursor_siblings_finish_while_the_blocker_still_blocks() {
         // The blocker is held until the siblings finish (or the guard): the run ends as
         // soon as they do, so this waits on the event, not on a clock.
-        let o = fast(GUARD).run(Rescue::Cursor).expect("the case runs");
+        let o = fast(GUARD).run(Policy::Cursor).expect("the case runs");
         assert!(o.siblings_before_release, "{o:?}");
     }
 }

@@ -2,8 +2,9 @@
 
 use crate::{probe, run};
 
-/// Crates with `unsafe` code: they run under Miri.
-const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work", "cmwq-pool"];
+/// Crates with `unsafe` code, and cmwq-rescue, whose safe policies feed the pool's unsafe
+/// code: they run under Miri.
+const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work", "cmwq-rescue", "cmwq-pool"];
 
 /// Every test of the workspace: nextest when installed (then doctests separately), else
 /// `cargo test`.
@@ -41,38 +42,63 @@ pub(crate) fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    crate::public_api::run(&crate::public_api::Options::default())?;
     loom()?;
     miri()
 }
 
-/// The runtime's loom models (`crates/cmwq/tests/loom_*.rs`), in their own target dir so
-/// the `--cfg loom` build does not invalidate the normal one.
+/// The loom models, in their own target dir so the `--cfg loom` build does not invalidate
+/// the normal one: cmwq-work's on the real data word (`tests/loom_data.rs`, through the
+/// crate's `sync` module) and the worker/rescuer handoff on the real core
+/// (`crates/cmwq-pool/tests/loom_handoff.rs`).
 pub(crate) fn loom() -> Result<(), String> {
+    let env = [
+        ("RUSTFLAGS", "--cfg loom"),
+        ("CARGO_TARGET_DIR", "target/loom"),
+    ];
     run(
         "cargo",
         &[
             "test",
             "-p",
-            "cmwq",
+            "cmwq-work",
             "--release",
             "--test",
-            "loom_pending",
+            "loom_data",
+        ],
+        &env,
+    )?;
+    run(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "cmwq-pool",
+            "--release",
             "--test",
             "loom_handoff",
         ],
-        &[
-            ("RUSTFLAGS", "--cfg loom"),
-            ("CARGO_TARGET_DIR", "target/loom"),
-        ],
+        &env,
     )
 }
 
-/// Miri over the crates with unsafe code. Installs the component when missing; when it
-/// cannot be had, says so and succeeds, since Miri is a nightly-only extra.
+/// The memory models Miri checks every crate under: Stacked Borrows and Tree Borrows, both
+/// with strict provenance (no crate exposes provenance or turns integers into pointers).
+const MIRI_MODELS: &[(&str, &str)] = &[
+    ("Stacked Borrows", "-Zmiri-strict-provenance"),
+    (
+        "Tree Borrows",
+        "-Zmiri-tree-borrows -Zmiri-strict-provenance",
+    ),
+];
+
+/// Miri over the crates with unsafe code ([`MIRI_CRATES`]), under each of [`MIRI_MODELS`].
+/// Installs the nightly `miri` and `rust-src` components when missing, and fails when Miri
+/// cannot be had: a check that cannot run is a failed check.
 pub(crate) fn miri() -> Result<(), String> {
     if !probe("cargo", &["+nightly", "miri", "--version"]) {
         eprintln!("xtask: installing the nightly miri component");
-        let _ = run(
+        run(
             "rustup",
             &[
                 "component",
@@ -83,14 +109,20 @@ pub(crate) fn miri() -> Result<(), String> {
                 "rust-src",
             ],
             &[],
-        );
+        )
+        .map_err(|e| format!("Miri is missing and could not be installed: {e}"))?;
     }
     if !probe("cargo", &["+nightly", "miri", "--version"]) {
-        eprintln!("xtask: MIRI SKIPPED: `cargo +nightly miri` is not available on this machine");
-        return Ok(());
+        return Err("`cargo +nightly miri` does not run, even after installing it".into());
     }
+    run("cargo", &["+nightly", "miri", "setup"], &[])?;
+    let mut args = vec!["+nightly", "miri", "test"];
     for krate in MIRI_CRATES {
-        run("cargo", &["+nightly", "miri", "test", "-p", krate], &[])?;
+        args.extend(["-p", krate]);
+    }
+    for (model, flags) in MIRI_MODELS {
+        eprintln!("xtask: Miri under {model} ({flags})");
+        run("cargo", &args, &[("MIRIFLAGS", flags)])?;
     }
     Ok(())
 }

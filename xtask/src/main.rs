@@ -5,8 +5,11 @@
 //!   doctests included.
 //! - `ci`: what `.ci/run` runs: fmt, clippy, tests, docs, the loom models, Miri over the
 //!   unsafe crates.
-//! - `miri`: the unsafe crates' tests under Miri (needs a nightly toolchain with Miri).
-//! - `loom`: the runtime's loom models.
+//! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
+//!   nightly miri component when missing, fails when it cannot).
+//! - `loom`: the loom models, on the real types: the data word, the worker/rescuer handoff.
+//! - `public-api [--bless]`: compare each library crate's public API with its reviewed
+//!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
 //! - `ab-bench [--quick] [--save NAME | --baseline NAME] [--report-only]`: the A/B report.
 //! - `stress [--ops N] [--seed S]`: the long seeded random-operations stress of the runtime.
@@ -23,6 +26,7 @@ mod ab_bench;
 mod ci;
 #[cfg(test)]
 mod help;
+mod public_api;
 mod snapshots;
 mod stress;
 
@@ -41,10 +45,12 @@ enum Command {
     Test,
     /// Run what CI runs: fmt, clippy, tests, docs, the loom models and Miri.
     Ci,
-    /// Run the unsafe crates' tests under Miri (needs nightly with the miri component).
+    /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
-    /// Run the runtime's loom models (`--cfg loom`).
+    /// Run the loom models (`--cfg loom`): the real data word, the real handoff.
     Loom,
+    /// Compare each crate's public API with crates/NAME/public-api.txt, or rewrite them.
+    PublicApi(public_api::Options),
     /// Regenerate the scenario snapshots and docs/reported-case.svg, or review changes.
     Snapshots(snapshots::Options),
     /// Run the criterion benches and write the A/B report to target/ab-bench/report.md.
@@ -63,6 +69,7 @@ fn main() -> ExitCode {
         Command::Ci => ci::ci(),
         Command::Miri => ci::miri(),
         Command::Loom => ci::loom(),
+        Command::PublicApi(opts) => public_api::run(&opts),
         Command::Snapshots(opts) => snapshots::snapshots(&opts),
         Command::AbBench(opts) => ab_bench::run(&opts),
         Command::Stress(opts) => stress::run(&opts),

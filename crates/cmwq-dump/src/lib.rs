@@ -71,49 +71,44 @@
 //!     wq_flags,
 //! };
 //!
-//! let snapshot = Snapshot {
-//!     workqueues: vec![WqSnapshot {
-//!         name: "xfs-conv/sda1".into(),
-//!         flags: wq_flags::WQ_UNBOUND | wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_FREEZABLE,
-//!         pwqs: vec![PwqSnapshot {
-//!             id: 0,
-//!             pool_id: 8,
-//!             nr_active: 4,
-//!             max_active: 256,
-//!             refcnt: 12,
-//!             mayday: true,
-//!             in_flight: vec![InFlightWorker {
-//!                 id: 149,
-//!                 rescuer: true,
-//!                 func: "xfs_end_io".into(),
-//!                 running_ms: 2_500,
-//!                 scheduled: vec![],
-//!             }],
-//!             pending: vec![
-//!                 WorkEntry::mayday_cursor(),
-//!                 WorkEntry::func("xfs_end_io"),
-//!                 WorkEntry::func("xfs_end_io").linked(),
-//!                 WorkEntry::barrier(1234),
-//!             ],
-//!             inactive: vec![],
-//!             stats: Default::default(),
-//!         }],
-//!     }],
-//!     pools: vec![PoolSnapshot {
-//!         id: 8,
-//!         cpus: (0..4).collect(),
-//!         node: None,
-//!         flags: 0,
-//!         nice: 0,
-//!         worklist_len: 4,
-//!         since_progress_ms: 3_200,
-//!         since_touched_ms: None,
-//!         nr_workers: 2,
-//!         nr_idle: 0,
-//!         manager: Some(150),
-//!         idle: vec![],
-//!     }],
-//! };
+//! // The model is plain data that grows with the kernel's dump: start from `Default` and
+//! // set what you know.
+//! let mut rescuer = InFlightWorker::default();
+//! rescuer.id = 149;
+//! rescuer.rescuer = true;
+//! rescuer.func = "xfs_end_io".into();
+//! rescuer.running_ms = 2_500;
+//!
+//! let mut pwq = PwqSnapshot::default();
+//! pwq.pool_id = 8;
+//! pwq.nr_active = 4;
+//! pwq.max_active = 256;
+//! pwq.refcnt = 12;
+//! pwq.mayday = true;
+//! pwq.in_flight = vec![rescuer];
+//! pwq.pending = vec![
+//!     WorkEntry::mayday_cursor(),
+//!     WorkEntry::func("xfs_end_io"),
+//!     WorkEntry::func("xfs_end_io").linked(),
+//!     WorkEntry::barrier(1234),
+//! ];
+//!
+//! let mut wq = WqSnapshot::default();
+//! wq.name = "xfs-conv/sda1".into();
+//! wq.flags = wq_flags::WQ_UNBOUND | wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_FREEZABLE;
+//! wq.pwqs = vec![pwq];
+//!
+//! let mut pool = PoolSnapshot::default();
+//! pool.id = 8;
+//! pool.cpus = (0..4).collect();
+//! pool.worklist_len = 4;
+//! pool.since_progress_ms = 3_200;
+//! pool.nr_workers = 2;
+//! pool.manager = Some(150);
+//!
+//! let mut snapshot = Snapshot::default();
+//! snapshot.workqueues = vec![wq];
+//! snapshot.pools = vec![pool];
 //!
 //! let dump = snapshot.show_all_workqueues(KernelFormat::Linux7_0)?.to_string();
 //! assert_eq!(

@@ -5,6 +5,11 @@
 //! can build it by hand, compare it, and serialise it as JSON. In JSON input every field
 //! but a work entry's `kind` may be left out and takes its default.
 //!
+//! The model grows with the kernel's dump, so its structs and [`WorkKind`] are
+//! `#[non_exhaustive]`: build a struct from its `Default` and set the fields you have
+//! (`let mut pwq = PwqSnapshot::default(); pwq.pool = 2;`), a [`WorkEntry`] with its
+//! constructors ([`WorkEntry::func`], [`WorkEntry::barrier`], ...).
+//!
 //! Nothing here points back into a live system: building a [`Snapshot`] copies what the
 //! dump needs, under whatever lock the producer holds, and formatting it later touches no
 //! lock and runs no user code.
@@ -65,6 +70,7 @@ pub const HIGHPRI_NICE_LEVEL: i32 = -20;
 /// list order (creation order), `pools` in pool-id order (the kernel walks its pool IDR).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// All workqueues, busy or idle (the dump skips idle ones itself).
     pub workqueues: Vec<WqSnapshot>,
@@ -75,6 +81,7 @@ pub struct Snapshot {
 /// One workqueue (`struct workqueue_struct`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct WqSnapshot {
     /// The workqueue's name, printed as given (the kernel caps it at `WQ_NAME_LEN`).
     pub name: String,
@@ -114,6 +121,7 @@ impl WqSnapshot {
 /// (`struct pool_workqueue`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PwqSnapshot {
     /// The producer's id for this pwq. Not printed (the kernel prints the pool's id on the
     /// `pwq` line); useful to correlate snapshots.
@@ -154,6 +162,7 @@ impl PwqSnapshot {
 /// A worker running an item of a pwq (`struct worker` on the pool's busy hash).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct InFlightWorker {
     /// The worker's id, printed where the kernel prints its task's pid. (Workers of a BH
     /// pool print `bh`/`bh-hi` instead, as the kernel does.)
@@ -173,6 +182,7 @@ pub struct InFlightWorker {
 /// One node of a work list as the dump shows it: a work item, a flush barrier, or a
 /// pwq's mayday cursor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WorkEntry {
     /// What the node is.
     pub kind: WorkKind,
@@ -185,6 +195,7 @@ pub struct WorkEntry {
 /// What a [`WorkEntry`] is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum WorkKind {
     /// A work item running `func` (its name as `%ps` prints it, e.g. `"my_work_fn"` or
     /// `"my_work_fn [my_module]"`). Consecutive items with the same name merge as `N*func`.
@@ -205,6 +216,11 @@ pub enum WorkKind {
 pub const MAYDAY_CURSOR_FUNC: &str = "mayday_cursor_func";
 
 impl WorkEntry {
+    /// An entry of kind `kind`, linked to the next one or not.
+    pub fn new(kind: WorkKind, linked: bool) -> Self {
+        Self { kind, linked }
+    }
+
     /// A work item running the function named `name`, not linked.
     pub fn func(name: impl Into<String>) -> Self {
         Self {
@@ -249,6 +265,7 @@ impl WorkEntry {
 /// One worker pool (`struct worker_pool`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PoolSnapshot {
     /// The pool id (`pool->id`), printed on `pool` and `pwq` lines.
     pub id: u32,
@@ -310,6 +327,7 @@ impl PoolSnapshot {
 /// The per-pwq statistics counters (`enum pool_workqueue_stats`), in kernel order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PwqStats {
     /// `PWQ_STAT_STARTED`: work items started execution.
     pub started: u64,

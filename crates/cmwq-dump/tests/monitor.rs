@@ -8,19 +8,22 @@ use cmwq_dump::{
 };
 
 fn wq(name: &str, flags: u32, stats: &[PwqStats]) -> WqSnapshot {
-    WqSnapshot {
-        name: name.into(),
-        flags,
-        pwqs: stats
+    {
+        let mut v = WqSnapshot::default();
+        v.name = name.into();
+        v.flags = flags;
+        v.pwqs = stats
             .iter()
             .enumerate()
-            .map(|(i, s)| PwqSnapshot {
-                id: i as u32,
-                pool_id: i as u32,
-                stats: *s,
-                ..PwqSnapshot::default()
+            .map(|(i, s)| {
+                let mut v = PwqSnapshot::default();
+                v.id = i as u32;
+                v.pool_id = i as u32;
+                v.stats = *s;
+                v
             })
-            .collect(),
+            .collect();
+        v
     }
 }
 
@@ -28,15 +31,17 @@ fn events() -> WqSnapshot {
     wq(
         "events",
         0,
-        &[PwqStats {
-            started: 1234,
-            completed: 1230,
-            cpu_time_us: 2_345_678,
-            cpu_intensive: 5,
-            cm_wakeup: 17,
-            repatriated: 3,
-            mayday: 9,
-            rescued: 2,
+        &[{
+            let mut v = PwqStats::default();
+            v.started = 1234;
+            v.completed = 1230;
+            v.cpu_time_us = 2_345_678;
+            v.cpu_intensive = 5;
+            v.cm_wakeup = 17;
+            v.repatriated = 3;
+            v.mayday = 9;
+            v.rescued = 2;
+            v
         }],
     )
 }
@@ -46,23 +51,26 @@ fn xfs_conv() -> WqSnapshot {
         "xfs-conv/sda1",
         wq_flags::WQ_UNBOUND | wq_flags::WQ_MEM_RECLAIM,
         &[
-            PwqStats {
-                started: 100,
-                completed: 90,
-                cpu_time_us: 250_000,
-                cpu_intensive: 8,
-                cm_wakeup: 6,
-                repatriated: 4,
-                mayday: 5,
-                rescued: 20,
+            {
+                let mut v = PwqStats::default();
+                v.started = 100;
+                v.completed = 90;
+                v.cpu_time_us = 250_000;
+                v.cpu_intensive = 8;
+                v.cm_wakeup = 6;
+                v.repatriated = 4;
+                v.mayday = 5;
+                v.rescued = 20;
+                v
             },
-            PwqStats {
-                started: 50,
-                completed: 40,
-                repatriated: 1,
-                mayday: 2,
-                rescued: 10,
-                ..PwqStats::default()
+            {
+                let mut v = PwqStats::default();
+                v.started = 50;
+                v.completed = 40;
+                v.repatriated = 1;
+                v.mayday = 2;
+                v.rescued = 10;
+                v
             },
         ],
     )
@@ -99,15 +107,17 @@ fn per_cpu_mem_reclaim_row_shows_every_column() {
     let kblockd = wq(
         "kblockd",
         wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_HIGHPRI,
-        &[PwqStats {
-            started: 99,
-            completed: 99,
-            cpu_time_us: 1_750_000,
-            cpu_intensive: 1,
-            cm_wakeup: 2,
-            repatriated: 0,
-            mayday: 3,
-            rescued: 4,
+        &[{
+            let mut v = PwqStats::default();
+            v.started = 99;
+            v.completed = 99;
+            v.cpu_time_us = 1_750_000;
+            v.cpu_intensive = 1;
+            v.cm_wakeup = 2;
+            v.repatriated = 0;
+            v.mayday = 3;
+            v.rescued = 4;
+            v
         }],
     );
     assert_eq!(
@@ -121,10 +131,11 @@ fn long_name_shows_its_last_24_characters_and_in_flight_never_goes_negative() {
     let long = wq(
         "a_very_long_workqueue_name_for_testing",
         wq_flags::WQ_UNBOUND,
-        &[PwqStats {
-            started: 5,
-            completed: 7,
-            ..PwqStats::default()
+        &[{
+            let mut v = PwqStats::default();
+            v.started = 5;
+            v.completed = 7;
+            v
         }],
     );
     assert_eq!(
@@ -148,11 +159,12 @@ fn numbers_wider_than_their_column_are_printed_whole() {
     let busy = wq(
         "events_unbound",
         wq_flags::WQ_UNBOUND,
-        &[PwqStats {
-            started: 123_456_789,
-            cpu_time_us: 987_654_321_098,
-            repatriated: 12,
-            ..PwqStats::default()
+        &[{
+            let mut v = PwqStats::default();
+            v.started = 123_456_789;
+            v.cpu_time_us = 987_654_321_098;
+            v.repatriated = 12;
+            v
         }],
     );
     assert_eq!(
@@ -163,9 +175,11 @@ fn numbers_wider_than_their_column_are_printed_whole() {
 
 #[test]
 fn table_is_the_header_then_a_row_per_workqueue_idle_ones_included() {
-    let snap = Snapshot {
-        workqueues: vec![events(), wq("idle_wq", 0, &[]), xfs_conv()],
-        pools: vec![],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![events(), wq("idle_wq", 0, &[]), xfs_conv()];
+        v.pools = vec![];
+        v
     };
     assert_eq!(
         snap.wq_monitor().to_string(),
@@ -178,9 +192,11 @@ fn table_is_the_header_then_a_row_per_workqueue_idle_ones_included() {
 
 #[test]
 fn records_carry_the_scripts_json_keys_and_summed_stats() {
-    let snap = Snapshot {
-        workqueues: vec![xfs_conv()],
-        pools: vec![],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![xfs_conv()];
+        v.pools = vec![];
+        v
     };
     let records = snap.wq_monitor_records(1700000000.5);
     assert_eq!(
@@ -210,9 +226,10 @@ fn records_carry_the_scripts_json_keys_and_summed_stats() {
 
 #[test]
 fn stats_saturate_instead_of_overflowing() {
-    let huge = PwqStats {
-        started: u64::MAX,
-        ..PwqStats::default()
+    let huge = {
+        let mut v = PwqStats::default();
+        v.started = u64::MAX;
+        v
     };
     let w = wq("w", 0, &[huge, huge]);
     assert_eq!(w.stats().started, u64::MAX);

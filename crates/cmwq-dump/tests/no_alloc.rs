@@ -50,54 +50,65 @@ impl Write for Sink {
 }
 
 fn busy_snapshot() -> Snapshot {
-    Snapshot {
-        workqueues: vec![WqSnapshot {
-            name: "a_very_long_workqueue_name_for_testing".into(),
-            flags: wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_FREEZABLE,
-            pwqs: vec![PwqSnapshot {
-                id: 0,
-                pool_id: 4,
-                nr_active: 9,
-                max_active: 16,
-                refcnt: 10,
-                mayday: true,
-                in_flight: vec![InFlightWorker {
-                    id: 149,
-                    rescuer: true,
-                    func: "stall_fn".into(),
-                    running_ms: 31_000,
-                    scheduled: vec![WorkEntry::func("stall_fn"), WorkEntry::barrier(3)],
-                }],
-                pending: vec![
+    {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "a_very_long_workqueue_name_for_testing".into();
+            v.flags = wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_FREEZABLE;
+            v.pwqs = vec![{
+                let mut v = PwqSnapshot::default();
+                v.id = 0;
+                v.pool_id = 4;
+                v.nr_active = 9;
+                v.max_active = 16;
+                v.refcnt = 10;
+                v.mayday = true;
+                v.in_flight = vec![{
+                    let mut v = InFlightWorker::default();
+                    v.id = 149;
+                    v.rescuer = true;
+                    v.func = "stall_fn".into();
+                    v.running_ms = 31_000;
+                    v.scheduled = vec![WorkEntry::func("stall_fn"), WorkEntry::barrier(3)];
+                    v
+                }];
+                v.pending = vec![
                     WorkEntry::mayday_cursor(),
                     WorkEntry::func("f"),
                     WorkEntry::func("f").linked(),
                     WorkEntry::barrier(8),
                     WorkEntry::func("g"),
-                ],
-                inactive: vec![WorkEntry::func("h"), WorkEntry::func("h")],
-                stats: PwqStats {
-                    started: 10,
-                    completed: 3,
-                    cpu_time_us: 1_234_567,
-                    ..PwqStats::default()
-                },
-            }],
-        }],
-        pools: vec![PoolSnapshot {
-            id: 4,
-            cpus: [0, 2, 3, 7].into_iter().collect(),
-            node: Some(1),
-            flags: pool_flags::POOL_MANAGER_ACTIVE,
-            nice: -20,
-            worklist_len: 5,
-            since_progress_ms: 40_000,
-            since_touched_ms: None,
-            nr_workers: 3,
-            nr_idle: 1,
-            manager: Some(150),
-            idle: vec![151],
-        }],
+                ];
+                v.inactive = vec![WorkEntry::func("h"), WorkEntry::func("h")];
+                v.stats = {
+                    let mut v = PwqStats::default();
+                    v.started = 10;
+                    v.completed = 3;
+                    v.cpu_time_us = 1_234_567;
+                    v
+                };
+                v
+            }];
+            v
+        }];
+        v.pools = vec![{
+            let mut v = PoolSnapshot::default();
+            v.id = 4;
+            v.cpus = [0, 2, 3, 7].into_iter().collect();
+            v.node = Some(1);
+            v.flags = pool_flags::POOL_MANAGER_ACTIVE;
+            v.nice = -20;
+            v.worklist_len = 5;
+            v.since_progress_ms = 40_000;
+            v.since_touched_ms = None;
+            v.nr_workers = 3;
+            v.nr_idle = 1;
+            v.manager = Some(150);
+            v.idle = vec![151];
+            v
+        }];
+        v
     }
 }
 

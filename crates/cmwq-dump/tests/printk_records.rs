@@ -15,37 +15,45 @@ use cmwq_dump::{
 };
 
 fn snapshot(pwq: PwqSnapshot) -> Snapshot {
-    Snapshot {
-        workqueues: vec![WqSnapshot {
-            name: "xfs-conv/sda1".into(),
-            flags: wq_flags::WQ_MEM_RECLAIM,
-            pwqs: vec![pwq],
-        }],
-        pools: vec![PoolSnapshot {
-            id: 2,
-            cpus: BTreeSet::from([1]),
-            node: Some(0),
-            nr_workers: 1,
-            ..PoolSnapshot::default()
-        }],
+    {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "xfs-conv/sda1".into();
+            v.flags = wq_flags::WQ_MEM_RECLAIM;
+            v.pwqs = vec![pwq];
+            v
+        }];
+        v.pools = vec![{
+            let mut v = PoolSnapshot::default();
+            v.id = 2;
+            v.cpus = BTreeSet::from([1]);
+            v.node = Some(0);
+            v.nr_workers = 1;
+            v
+        }];
+        v
     }
 }
 
 /// A rescuer that slurped `n` items: its scheduled list, one ` xfs_end_io` piece each.
 fn slurping_rescuer(n: usize) -> PwqSnapshot {
-    PwqSnapshot {
-        pool_id: 2,
-        nr_active: 1,
-        max_active: 256,
-        refcnt: 2,
-        in_flight: vec![InFlightWorker {
-            id: 149,
-            rescuer: true,
-            func: "xfs_end_io".into(),
-            running_ms: 0,
-            scheduled: vec![WorkEntry::func("xfs_end_io"); n],
-        }],
-        ..PwqSnapshot::default()
+    {
+        let mut v = PwqSnapshot::default();
+        v.pool_id = 2;
+        v.nr_active = 1;
+        v.max_active = 256;
+        v.refcnt = 2;
+        v.in_flight = vec![{
+            let mut v = InFlightWorker::default();
+            v.id = 149;
+            v.rescuer = true;
+            v.func = "xfs_end_io".into();
+            v.running_ms = 0;
+            v.scheduled = vec![WorkEntry::func("xfs_end_io"); n];
+            v
+        }];
+        v
     }
 }
 
@@ -103,12 +111,13 @@ fn linux_6_1_breaks_the_same_line_at_its_smaller_log_line_max() {
 }
 
 fn pending(names: &[&str]) -> PwqSnapshot {
-    PwqSnapshot {
-        pool_id: 2,
-        nr_active: names.len() as u32,
-        refcnt: 1,
-        pending: names.iter().map(|n| WorkEntry::func(*n)).collect(),
-        ..PwqSnapshot::default()
+    {
+        let mut v = PwqSnapshot::default();
+        v.pool_id = 2;
+        v.nr_active = names.len() as u32;
+        v.refcnt = 1;
+        v.pending = names.iter().map(|n| WorkEntry::func(*n)).collect();
+        v
     }
 }
 

@@ -18,32 +18,36 @@ fn cpus(list: &[u32]) -> BTreeSet<u32> {
 
 /// A per-CPU pool on `cpu`, node 0, nice 0, with `nr_workers` busy workers.
 fn cpu_pool(id: u32, cpu: u32) -> PoolSnapshot {
-    PoolSnapshot {
-        id,
-        cpus: cpus(&[cpu]),
-        node: Some(0),
-        nr_workers: 1,
-        ..PoolSnapshot::default()
+    {
+        let mut v = PoolSnapshot::default();
+        v.id = id;
+        v.cpus = cpus(&[cpu]);
+        v.node = Some(0);
+        v.nr_workers = 1;
+        v
     }
 }
 
 fn worker(id: u32, func: &str, running_ms: u64) -> InFlightWorker {
-    InFlightWorker {
-        id,
-        rescuer: false,
-        func: func.into(),
-        running_ms,
-        scheduled: vec![],
+    {
+        let mut v = InFlightWorker::default();
+        v.id = id;
+        v.rescuer = false;
+        v.func = func.into();
+        v.running_ms = running_ms;
+        v.scheduled = vec![];
+        v
     }
 }
 
 fn pwq(pool_id: u32, nr_active: u32, refcnt: u32) -> PwqSnapshot {
-    PwqSnapshot {
-        id: pool_id,
-        pool_id,
-        nr_active,
-        refcnt,
-        ..PwqSnapshot::default()
+    {
+        let mut v = PwqSnapshot::default();
+        v.id = pool_id;
+        v.pool_id = pool_id;
+        v.nr_active = nr_active;
+        v.refcnt = refcnt;
+        v
     }
 }
 
@@ -105,9 +109,10 @@ fn pool_info_of_a_per_cpu_pool_prints_cpus_node_flags_and_nice() {
 
 #[test]
 fn pool_info_of_a_highpri_pool_prints_its_negative_nice() {
-    let pool = PoolSnapshot {
-        nice: -20,
-        ..cpu_pool(1, 0)
+    let pool = {
+        let mut v = cpu_pool(1, 0);
+        v.nice = -20;
+        v
     };
     assert_eq!(
         PoolInfo(&pool).to_string(),
@@ -117,23 +122,29 @@ fn pool_info_of_a_highpri_pool_prints_its_negative_nice() {
 
 #[test]
 fn pool_info_omits_node_when_the_pool_has_none() {
-    let pool = PoolSnapshot {
-        cpus: cpus(&[0, 1, 2, 3]),
-        node: None,
-        flags: pool_flags::POOL_DISASSOCIATED,
-        ..PoolSnapshot::default()
+    let pool = {
+        let mut v = PoolSnapshot::default();
+        v.cpus = cpus(&[0, 1, 2, 3]);
+        v.node = None;
+        v.flags = pool_flags::POOL_DISASSOCIATED;
+        v
     };
     assert_eq!(PoolInfo(&pool).to_string(), " cpus=0-3 flags=0x4 nice=0");
 }
 
 #[test]
 fn pool_info_of_a_bh_pool_prints_bh_instead_of_nice() {
-    let bh = PoolSnapshot {
-        flags: pool_flags::POOL_BH,
-        ..cpu_pool(0, 0)
+    let bh = {
+        let mut v = cpu_pool(0, 0);
+        v.flags = pool_flags::POOL_BH;
+        v
     };
     assert_eq!(PoolInfo(&bh).to_string(), " cpus=0 node=0 flags=0x1 bh");
-    let bh_hi = PoolSnapshot { nice: -20, ..bh };
+    let bh_hi = {
+        let mut v = bh;
+        v.nice = -20;
+        v
+    };
     assert_eq!(
         PoolInfo(&bh_hi).to_string(),
         " cpus=0 node=0 flags=0x1 bh-hi"
@@ -142,9 +153,10 @@ fn pool_info_of_a_bh_pool_prints_bh_instead_of_nice() {
 
 #[test]
 fn pool_info_prints_flags_in_hex() {
-    let pool = PoolSnapshot {
-        flags: pool_flags::POOL_MANAGER_ACTIVE | pool_flags::POOL_DISASSOCIATED,
-        ..cpu_pool(3, 2)
+    let pool = {
+        let mut v = cpu_pool(3, 2);
+        v.flags = pool_flags::POOL_MANAGER_ACTIVE | pool_flags::POOL_DISASSOCIATED;
+        v
     };
     assert_eq!(
         PoolInfo(&pool).to_string(),
@@ -157,13 +169,14 @@ fn pool_info_prints_flags_in_hex() {
 #[test]
 fn pool_line_matches_a_real_kernel_pool_line() {
     // From Linux 6.12.95 under qemu.
-    let pool = PoolSnapshot {
-        worklist_len: 1,
-        since_progress_ms: 3_400,
-        nr_workers: 2,
-        nr_idle: 1,
-        idle: vec![28],
-        ..cpu_pool(6, 1)
+    let pool = {
+        let mut v = cpu_pool(6, 1);
+        v.worklist_len = 1;
+        v.since_progress_ms = 3_400;
+        v.nr_workers = 2;
+        v.nr_idle = 1;
+        v.idle = vec![28];
+        v
     };
     assert_eq!(
         PoolLine(&pool).to_string(),
@@ -173,16 +186,17 @@ fn pool_line_matches_a_real_kernel_pool_line() {
 
 #[test]
 fn pool_line_with_an_active_manager_and_no_idle_worker_has_no_idle_part() {
-    let pool = PoolSnapshot {
-        id: 8,
-        cpus: cpus(&[0, 1, 2, 3]),
-        node: None,
-        flags: pool_flags::POOL_MANAGER_ACTIVE,
-        worklist_len: 5,
-        since_progress_ms: 12_000,
-        nr_workers: 3,
-        manager: Some(150),
-        ..PoolSnapshot::default()
+    let pool = {
+        let mut v = PoolSnapshot::default();
+        v.id = 8;
+        v.cpus = cpus(&[0, 1, 2, 3]);
+        v.node = None;
+        v.flags = pool_flags::POOL_MANAGER_ACTIVE;
+        v.worklist_len = 5;
+        v.since_progress_ms = 12_000;
+        v.nr_workers = 3;
+        v.manager = Some(150);
+        v
     };
     assert_eq!(
         PoolLine(&pool).to_string(),
@@ -192,12 +206,13 @@ fn pool_line_with_an_active_manager_and_no_idle_worker_has_no_idle_part() {
 
 #[test]
 fn pool_line_lists_idle_workers_in_idle_list_order_after_the_manager() {
-    let pool = PoolSnapshot {
-        nr_workers: 5,
-        nr_idle: 3,
-        manager: Some(40),
-        idle: vec![31, 28, 17],
-        ..cpu_pool(2, 1)
+    let pool = {
+        let mut v = cpu_pool(2, 1);
+        v.nr_workers = 5;
+        v.nr_idle = 3;
+        v.manager = Some(40);
+        v.idle = vec![31, 28, 17];
+        v
     };
     assert_eq!(
         PoolLine(&pool).to_string(),
@@ -207,10 +222,11 @@ fn pool_line_lists_idle_workers_in_idle_list_order_after_the_manager() {
 
 #[test]
 fn pool_hung_is_zero_while_the_worklist_is_empty() {
-    let pool = PoolSnapshot {
-        worklist_len: 0,
-        since_progress_ms: 600_000,
-        ..cpu_pool(0, 0)
+    let pool = {
+        let mut v = cpu_pool(0, 0);
+        v.worklist_len = 0;
+        v.since_progress_ms = 600_000;
+        v
     };
     assert_eq!(pool.hung_secs(), 0);
     assert_eq!(
@@ -221,10 +237,11 @@ fn pool_hung_is_zero_while_the_worklist_is_empty() {
 
 #[test]
 fn pool_hung_rounds_milliseconds_down_to_whole_seconds() {
-    let pool = PoolSnapshot {
-        worklist_len: 1,
-        since_progress_ms: 2_999,
-        ..cpu_pool(0, 0)
+    let pool = {
+        let mut v = cpu_pool(0, 0);
+        v.worklist_len = 1;
+        v.since_progress_ms = 2_999;
+        v
     };
     assert_eq!(
         PoolLine(&pool).to_string(),
@@ -236,19 +253,23 @@ fn pool_hung_rounds_milliseconds_down_to_whole_seconds() {
 
 #[test]
 fn workqueue_line_prints_name_and_hex_flags() {
-    let wq = WqSnapshot {
-        name: "events_unbound".into(),
-        flags: wq_flags::WQ_UNBOUND,
-        pwqs: vec![],
+    let wq = {
+        let mut v = WqSnapshot::default();
+        v.name = "events_unbound".into();
+        v.flags = wq_flags::WQ_UNBOUND;
+        v.pwqs = vec![];
+        v
     };
     assert_eq!(
         WorkqueueLine(&wq).to_string(),
         "workqueue events_unbound: flags=0x2\n"
     );
-    let ordered = WqSnapshot {
-        name: "writeback".into(),
-        flags: wq_flags::WQ_ORDERED | wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_UNBOUND,
-        pwqs: vec![],
+    let ordered = {
+        let mut v = WqSnapshot::default();
+        v.name = "writeback".into();
+        v.flags = wq_flags::WQ_ORDERED | wq_flags::WQ_MEM_RECLAIM | wq_flags::WQ_UNBOUND;
+        v.pwqs = vec![];
+        v
     };
     assert_eq!(
         WorkqueueLine(&ordered).to_string(),
@@ -259,10 +280,8 @@ fn workqueue_line_prints_name_and_hex_flags() {
 #[test]
 fn pwq_line_prints_the_pool_id_and_info_active_and_refcnt() {
     let pool = cpu_pool(2, 1);
-    let p = PwqSnapshot {
-        id: 77, // the pwq's own id is not printed: the kernel prints the pool's
-        ..pwq(2, 1, 2)
-    };
+    let mut p = pwq(2, 1, 2);
+    p.id = 77; // the pwq's own id is not printed: the kernel prints the pool's
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux7_0),
         "  pwq 2: cpus=1 node=0 flags=0x0 nice=0 active=1 refcnt=2\n"
@@ -273,9 +292,10 @@ fn pwq_line_prints_the_pool_id_and_info_active_and_refcnt() {
 fn pwq_on_maydays_prints_mayday_as_a_real_kernel_does() {
     // Shape of a rescued pwq in Linux 6.12.95: `active=4 refcnt=12 MAYDAY`.
     let pool = cpu_pool(6, 1);
-    let p = PwqSnapshot {
-        mayday: true,
-        ..pwq(6, 4, 12)
+    let p = {
+        let mut v = pwq(6, 4, 12);
+        v.mayday = true;
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_12),
@@ -288,9 +308,10 @@ fn in_flight_prints_the_7_0_duration_as_a_real_kernel_does() {
     // From the Linux 7.0 change that added the duration:
     // `in-flight: 165:stall_work_fn [wq_stall] for 100s`.
     let pool = cpu_pool(2, 1);
-    let p = PwqSnapshot {
-        in_flight: vec![worker(165, "stall_work_fn [wq_stall]", 100_250)],
-        ..pwq(2, 1, 2)
+    let p = {
+        let mut v = pwq(2, 1, 2);
+        v.in_flight = vec![worker(165, "stall_work_fn [wq_stall]", 100_250)];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux7_0),
@@ -302,9 +323,10 @@ fn in_flight_prints_the_7_0_duration_as_a_real_kernel_does() {
 #[test]
 fn in_flight_in_the_6_12_format_has_no_duration() {
     let pool = cpu_pool(2, 1);
-    let p = PwqSnapshot {
-        in_flight: vec![worker(165, "stall_work_fn [wq_stall]", 100_250)],
-        ..pwq(2, 1, 2)
+    let p = {
+        let mut v = pwq(2, 1, 2);
+        v.in_flight = vec![worker(165, "stall_work_fn [wq_stall]", 100_250)];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_12),
@@ -316,13 +338,14 @@ fn in_flight_in_the_6_12_format_has_no_duration() {
 #[test]
 fn in_flight_workers_after_the_first_are_separated_by_space_comma() {
     let pool = cpu_pool(0, 0);
-    let p = PwqSnapshot {
-        in_flight: vec![
+    let p = {
+        let mut v = pwq(0, 3, 4);
+        v.in_flight = vec![
             worker(7, "test_work_func", 0),
             worker(64, "test_work_func", 1_000),
             worker(249, "test_work_func", 59_999),
-        ],
-        ..pwq(0, 3, 4)
+        ];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux7_0),
@@ -339,16 +362,15 @@ fn in_flight_workers_after_the_first_are_separated_by_space_comma() {
 #[test]
 fn rescuer_in_flight_is_marked_rescuer() {
     let pool = cpu_pool(6, 1);
-    let p = PwqSnapshot {
-        mayday: true,
-        in_flight: vec![
-            worker(31, "blocker_fn", 4_000),
-            InFlightWorker {
-                rescuer: true,
-                ..worker(149, "stall_fn", 2_000)
-            },
-        ],
-        ..pwq(6, 4, 12)
+    let p = {
+        let mut v = pwq(6, 4, 12);
+        v.mayday = true;
+        v.in_flight = vec![worker(31, "blocker_fn", 4_000), {
+            let mut v = worker(149, "stall_fn", 2_000);
+            v.rescuer = true;
+            v
+        }];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_12),
@@ -360,24 +382,27 @@ fn rescuer_in_flight_is_marked_rescuer() {
 #[test]
 fn scheduled_items_follow_their_worker_after_plain_spaces_never_merged() {
     let pool = cpu_pool(6, 1);
-    let p = PwqSnapshot {
-        in_flight: vec![
-            InFlightWorker {
-                rescuer: true,
-                scheduled: vec![
+    let p = {
+        let mut v = pwq(6, 6, 8);
+        v.in_flight = vec![
+            {
+                let mut v = worker(149, "stall_fn", 1_500);
+                v.rescuer = true;
+                v.scheduled = vec![
                     WorkEntry::func("stall_fn"),
                     WorkEntry::func("stall_fn"),
                     WorkEntry::func("stall_fn").linked(),
                     WorkEntry::barrier(812),
-                ],
-                ..worker(149, "stall_fn", 1_500)
+                ];
+                v
             },
-            InFlightWorker {
-                scheduled: vec![WorkEntry::func("other_fn")],
-                ..worker(30, "other_fn", 0)
+            {
+                let mut v = worker(30, "other_fn", 0);
+                v.scheduled = vec![WorkEntry::func("other_fn")];
+                v
             },
-        ],
-        ..pwq(6, 6, 8)
+        ];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux7_0),
@@ -389,20 +414,26 @@ fn scheduled_items_follow_their_worker_after_plain_spaces_never_merged() {
 
 #[test]
 fn bh_pool_workers_print_bh_instead_of_an_id() {
-    let bh = PoolSnapshot {
-        flags: pool_flags::POOL_BH,
-        ..cpu_pool(0, 0)
+    let bh = {
+        let mut v = cpu_pool(0, 0);
+        v.flags = pool_flags::POOL_BH;
+        v
     };
-    let p = PwqSnapshot {
-        in_flight: vec![worker(0, "tasklet_action_fn", 0)],
-        ..pwq(0, 1, 2)
+    let p = {
+        let mut v = pwq(0, 1, 2);
+        v.in_flight = vec![worker(0, "tasklet_action_fn", 0)];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &bh, KernelFormat::Linux7_0),
         "  pwq 0: cpus=0 node=0 flags=0x1 bh active=1 refcnt=2\n    \
          in-flight: bh:tasklet_action_fn for 0s\n"
     );
-    let bh_hi = PoolSnapshot { nice: -20, ..bh };
+    let bh_hi = {
+        let mut v = bh;
+        v.nice = -20;
+        v
+    };
     assert_eq!(
         pwq_lines(&p, &bh_hi, KernelFormat::Linux6_12),
         "  pwq 0: cpus=0 node=0 flags=0x1 bh-hi active=1 refcnt=2\n    \
@@ -413,9 +444,10 @@ fn bh_pool_workers_print_bh_instead_of_an_id() {
 #[test]
 fn pending_and_inactive_lines_follow_in_flight() {
     let pool = cpu_pool(0, 0);
-    let p = PwqSnapshot {
-        in_flight: vec![worker(7, "test_work_func", 3_000)],
-        pending: funcs(&[
+    let p = {
+        let mut v = pwq(0, 8, 11);
+        v.in_flight = vec![worker(7, "test_work_func", 3_000)];
+        v.pending = funcs(&[
             "test_work_func",
             "test_work_func",
             "test_work_func1",
@@ -423,9 +455,9 @@ fn pending_and_inactive_lines_follow_in_flight() {
             "test_work_func1",
             "test_work_func1",
             "test_work_func1",
-        ]),
-        inactive: funcs(&["late_fn", "late_fn"]),
-        ..pwq(0, 8, 11)
+        ]);
+        v.inactive = funcs(&["late_fn", "late_fn"]);
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux7_0),
@@ -438,24 +470,27 @@ fn pending_and_inactive_lines_follow_in_flight() {
 
 #[test]
 fn rescued_pwq_lists_its_cursor_among_pending_items() {
-    let pool = PoolSnapshot {
-        manager: Some(150),
-        nr_workers: 2,
-        ..cpu_pool(6, 1)
+    let pool = {
+        let mut v = cpu_pool(6, 1);
+        v.manager = Some(150);
+        v.nr_workers = 2;
+        v
     };
-    let p = PwqSnapshot {
-        mayday: true,
-        in_flight: vec![InFlightWorker {
-            rescuer: true,
-            ..worker(149, "stall_fn", 0)
-        }],
-        pending: vec![
+    let p = {
+        let mut v = pwq(6, 4, 12);
+        v.mayday = true;
+        v.in_flight = vec![{
+            let mut v = worker(149, "stall_fn", 0);
+            v.rescuer = true;
+            v
+        }];
+        v.pending = vec![
             WorkEntry::func("blocked_fn"),
             WorkEntry::mayday_cursor(),
             WorkEntry::func("stall_fn"),
             WorkEntry::func("stall_fn"),
-        ],
-        ..pwq(6, 4, 12)
+        ];
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_12),
@@ -552,84 +587,94 @@ fn work_list_merges_by_full_printed_name_including_module() {
 /// Two per-CPU pools, an unbound pool, a busy per-CPU workqueue, an idle one, and an
 /// unbound MEM_RECLAIM workqueue being rescued.
 fn system() -> Snapshot {
-    Snapshot {
-        workqueues: vec![
-            WqSnapshot {
-                name: "events".into(),
-                flags: 0,
-                pwqs: vec![
-                    PwqSnapshot {
-                        in_flight: vec![worker(12, "vmstat_update", 0)],
-                        pending: funcs(&["lru_add_drain_per_cpu", "lru_add_drain_per_cpu"]),
-                        ..pwq(0, 3, 4)
+    {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![
+            {
+                let mut v = WqSnapshot::default();
+                v.name = "events".into();
+                v.flags = 0;
+                v.pwqs = vec![
+                    {
+                        let mut v = pwq(0, 3, 4);
+                        v.in_flight = vec![worker(12, "vmstat_update", 0)];
+                        v.pending = funcs(&["lru_add_drain_per_cpu", "lru_add_drain_per_cpu"]);
+                        v
                     },
                     // Idle pwq of a busy workqueue: not shown.
                     pwq(2, 0, 1),
-                ],
+                ];
+                v
             },
-            WqSnapshot {
-                name: "events_highpri".into(),
-                flags: wq_flags::WQ_HIGHPRI,
-                pwqs: vec![pwq(1, 0, 1)],
+            {
+                let mut v = WqSnapshot::default();
+                v.name = "events_highpri".into();
+                v.flags = wq_flags::WQ_HIGHPRI;
+                v.pwqs = vec![pwq(1, 0, 1)];
+                v
             },
-            WqSnapshot {
-                name: "xfs-conv/sda1".into(),
-                flags: wq_flags::WQ_UNBOUND | wq_flags::WQ_FREEZABLE | wq_flags::WQ_MEM_RECLAIM,
-                pwqs: vec![PwqSnapshot {
-                    mayday: true,
-                    in_flight: vec![
-                        worker(88, "xfs_end_io", 45_000),
-                        InFlightWorker {
-                            rescuer: true,
-                            ..worker(149, "xfs_end_io", 31_000)
-                        },
-                    ],
-                    pending: vec![
-                        WorkEntry::mayday_cursor(),
-                        WorkEntry::func("xfs_end_io"),
-                        WorkEntry::func("xfs_end_io"),
-                    ],
-                    // Only inactive items, nr_active 0 elsewhere: still busy.
-                    inactive: funcs(&["xfs_end_io"]),
-                    ..pwq(8, 4, 12)
-                }],
+            {
+                let mut v = WqSnapshot::default();
+                v.name = "xfs-conv/sda1".into();
+                v.flags = wq_flags::WQ_UNBOUND | wq_flags::WQ_FREEZABLE | wq_flags::WQ_MEM_RECLAIM;
+                let mut p = pwq(8, 4, 12);
+                p.mayday = true;
+                p.in_flight = vec![worker(88, "xfs_end_io", 45_000), {
+                    let mut v = worker(149, "xfs_end_io", 31_000);
+                    v.rescuer = true;
+                    v
+                }];
+                p.pending = vec![
+                    WorkEntry::mayday_cursor(),
+                    WorkEntry::func("xfs_end_io"),
+                    WorkEntry::func("xfs_end_io"),
+                ];
+                // Only inactive items, nr_active 0 elsewhere: still busy.
+                p.inactive = funcs(&["xfs_end_io"]);
+                v.pwqs = vec![p];
+                v
             },
-        ],
-        pools: vec![
-            PoolSnapshot {
-                worklist_len: 2,
-                since_progress_ms: 500,
-                nr_workers: 3,
-                nr_idle: 2,
-                idle: vec![5, 9],
-                ..cpu_pool(0, 0)
+        ];
+        v.pools = vec![
+            {
+                let mut v = cpu_pool(0, 0);
+                v.worklist_len = 2;
+                v.since_progress_ms = 500;
+                v.nr_workers = 3;
+                v.nr_idle = 2;
+                v.idle = vec![5, 9];
+                v
             },
             // All workers idle: not shown.
-            PoolSnapshot {
-                nice: -20,
-                nr_workers: 2,
-                nr_idle: 2,
-                idle: vec![6, 10],
-                ..cpu_pool(1, 0)
+            {
+                let mut v = cpu_pool(1, 0);
+                v.nice = -20;
+                v.nr_workers = 2;
+                v.nr_idle = 2;
+                v.idle = vec![6, 10];
+                v
             },
-            PoolSnapshot {
-                nr_workers: 1,
-                nr_idle: 1,
-                idle: vec![13],
-                ..cpu_pool(2, 1)
+            {
+                let mut v = cpu_pool(2, 1);
+                v.nr_workers = 1;
+                v.nr_idle = 1;
+                v.idle = vec![13];
+                v
             },
-            PoolSnapshot {
-                id: 8,
-                cpus: cpus(&[0, 1]),
-                node: None,
-                flags: pool_flags::POOL_MANAGER_ACTIVE,
-                worklist_len: 3,
-                since_progress_ms: 45_100,
-                nr_workers: 2,
-                manager: Some(150),
-                ..PoolSnapshot::default()
+            {
+                let mut v = PoolSnapshot::default();
+                v.id = 8;
+                v.cpus = cpus(&[0, 1]);
+                v.node = None;
+                v.flags = pool_flags::POOL_MANAGER_ACTIVE;
+                v.worklist_len = 3;
+                v.since_progress_ms = 45_100;
+                v.nr_workers = 2;
+                v.manager = Some(150);
+                v
             },
-        ],
+        ];
+        v
     }
 }
 
@@ -715,16 +760,25 @@ fn show_all_workqueues_of_an_idle_system_is_only_the_header() {
 #[test]
 fn workqueue_with_only_inactive_items_is_busy() {
     let pool = cpu_pool(0, 0);
-    let snap = Snapshot {
-        workqueues: vec![WqSnapshot {
-            name: "frozen".into(),
-            flags: wq_flags::WQ_FREEZABLE,
-            pwqs: vec![PwqSnapshot {
-                inactive: funcs(&["thaw_me", "thaw_me"]),
-                ..pwq(0, 0, 3)
-            }],
-        }],
-        pools: vec![PoolSnapshot { nr_idle: 1, ..pool }],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "frozen".into();
+            v.flags = wq_flags::WQ_FREEZABLE;
+            v.pwqs = vec![{
+                let mut v = pwq(0, 0, 3);
+                v.inactive = funcs(&["thaw_me", "thaw_me"]);
+                v
+            }];
+            v
+        }];
+        v.pools = vec![{
+            let mut v = pool;
+            v.nr_idle = 1;
+            v
+        }];
+        v
     };
     assert_eq!(
         snap.show_all_workqueues(KernelFormat::Linux7_0)
@@ -821,13 +875,14 @@ const THRESH_MS: u64 = cmwq_dump::WQ_WATCHDOG_THRESH_MS;
 #[test]
 fn lockup_line_matches_a_real_kernel_lockup_line() {
     // From a 5.10 report on lkml: a disassociated CPU 0 pool.
-    let pool = PoolSnapshot {
-        cpus: cpus(&[0]),
-        node: None,
-        flags: pool_flags::POOL_DISASSOCIATED,
-        worklist_len: 1,
-        since_progress_ms: 19_500,
-        ..PoolSnapshot::default()
+    let pool = {
+        let mut v = PoolSnapshot::default();
+        v.cpus = cpus(&[0]);
+        v.node = None;
+        v.flags = pool_flags::POOL_DISASSOCIATED;
+        v.worklist_len = 1;
+        v.since_progress_ms = 19_500;
+        v
     };
     assert_eq!(
         Lockup(&pool).to_string(),
@@ -990,9 +1045,10 @@ fn json_input_may_leave_out_every_field_but_a_work_entrys_kind() {
 fn linux_6_1_pwq_line_prints_active_over_max_active_as_a_real_6_1_kernel_does() {
     // A real 6.1 kernel: `active=2/256 refcnt=3`; 6.12 for the same pwq: `active=2 refcnt=3`.
     let pool = cpu_pool(4, 2);
-    let p = PwqSnapshot {
-        max_active: 256,
-        ..pwq(4, 2, 3)
+    let p = {
+        let mut v = pwq(4, 2, 3);
+        v.max_active = 256;
+        v
     };
     assert_eq!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_1),
@@ -1008,10 +1064,11 @@ fn linux_6_1_pwq_line_prints_active_over_max_active_as_a_real_6_1_kernel_does() 
 fn linux_6_1_separates_in_flight_workers_with_comma_space_where_6_12_prints_space_comma() {
     // Real kernels: 6.1 `in-flight: 22:fn, 29:fn`, 6.12 `in-flight: 31:fn ,21:fn`.
     let pool = cpu_pool(2, 1);
-    let p = PwqSnapshot {
-        in_flight: vec![worker(22, "fn", 0), worker(29, "fn", 0)],
-        max_active: 256,
-        ..pwq(2, 2, 3)
+    let p = {
+        let mut v = pwq(2, 2, 3);
+        v.in_flight = vec![worker(22, "fn", 0), worker(29, "fn", 0)];
+        v.max_active = 256;
+        v
     };
     let dump_6_1 = pwq_lines(&p, &pool, KernelFormat::Linux6_1);
     assert!(
@@ -1031,9 +1088,10 @@ fn linux_6_1_in_flight_rescuer_and_scheduled_items_keep_their_form() {
     let mut rescuer = worker(149, "xfs_end_io", 0);
     rescuer.rescuer = true;
     rescuer.scheduled = vec![WorkEntry::func("xfs_end_io"), WorkEntry::barrier(7)];
-    let p = PwqSnapshot {
-        in_flight: vec![worker(31, "fn", 0), rescuer],
-        ..pwq(2, 2, 3)
+    let p = {
+        let mut v = pwq(2, 2, 3);
+        v.in_flight = vec![worker(31, "fn", 0), rescuer];
+        v
     };
     assert!(
         pwq_lines(&p, &pool, KernelFormat::Linux6_1)
@@ -1043,24 +1101,29 @@ fn linux_6_1_in_flight_rescuer_and_scheduled_items_keep_their_form() {
 
 #[test]
 fn linux_6_1_prints_the_manager_bit_as_0x1_where_6_12_prints_0x2() {
-    let pool = PoolSnapshot {
-        id: 8,
-        cpus: cpus(&[0, 1, 2, 3]),
-        flags: pool_flags::POOL_MANAGER_ACTIVE | pool_flags::POOL_DISASSOCIATED,
-        worklist_len: 5,
-        since_progress_ms: 12_000,
-        nr_workers: 3,
-        manager: Some(150),
-        ..PoolSnapshot::default()
+    let pool = {
+        let mut v = PoolSnapshot::default();
+        v.id = 8;
+        v.cpus = cpus(&[0, 1, 2, 3]);
+        v.flags = pool_flags::POOL_MANAGER_ACTIVE | pool_flags::POOL_DISASSOCIATED;
+        v.worklist_len = 5;
+        v.since_progress_ms = 12_000;
+        v.nr_workers = 3;
+        v.manager = Some(150);
+        v
     };
     let p = pwq(8, 1, 2);
-    let snap = Snapshot {
-        workqueues: vec![WqSnapshot {
-            name: "events_unbound".into(),
-            flags: wq_flags::WQ_UNBOUND,
-            pwqs: vec![p],
-        }],
-        pools: vec![pool],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "events_unbound".into();
+            v.flags = wq_flags::WQ_UNBOUND;
+            v.pwqs = vec![p];
+            v
+        }];
+        v.pools = vec![pool];
+        v
     };
     let dump = |format| snap.show_all_workqueues(format).unwrap().to_string();
     assert_eq!(
@@ -1083,19 +1146,24 @@ fn linux_6_1_prints_the_manager_bit_as_0x1_where_6_12_prints_0x2() {
 fn linux_6_1_idle_list_and_workqueue_flags_print_as_6_1_does() {
     // 6.1 prints idle workers with one `" %s%d"` piece each (the same text as 6.12's two
     // pieces) and has no WQ_PERCPU bit.
-    let pool = PoolSnapshot {
-        nr_workers: 3,
-        nr_idle: 2,
-        idle: vec![31, 28],
-        ..cpu_pool(2, 1)
+    let pool = {
+        let mut v = cpu_pool(2, 1);
+        v.nr_workers = 3;
+        v.nr_idle = 2;
+        v.idle = vec![31, 28];
+        v
     };
-    let snap = Snapshot {
-        workqueues: vec![WqSnapshot {
-            name: "events".into(),
-            flags: wq_flags::WQ_PERCPU,
-            pwqs: vec![pwq(2, 1, 2)],
-        }],
-        pools: vec![pool],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![{
+            let mut v = WqSnapshot::default();
+            v.name = "events".into();
+            v.flags = wq_flags::WQ_PERCPU;
+            v.pwqs = vec![pwq(2, 1, 2)];
+            v
+        }];
+        v.pools = vec![pool];
+        v
     };
     let dump = snap
         .show_all_workqueues(KernelFormat::Linux6_1)
@@ -1110,24 +1178,30 @@ fn linux_6_1_idle_list_and_workqueue_flags_print_as_6_1_does() {
 
 #[test]
 fn linux_6_1_has_no_bh_pools_so_a_busy_bh_pool_is_a_typed_error() {
-    let idle_bh = PoolSnapshot {
-        flags: pool_flags::POOL_BH,
-        nr_workers: 1,
-        nr_idle: 1,
-        ..cpu_pool(0, 0)
+    let idle_bh = {
+        let mut v = cpu_pool(0, 0);
+        v.flags = pool_flags::POOL_BH;
+        v.nr_workers = 1;
+        v.nr_idle = 1;
+        v
     };
     // An idle BH pool is never printed: nothing to refuse.
-    let idle = Snapshot {
-        workqueues: vec![],
-        pools: vec![idle_bh.clone()],
+    let idle = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![];
+        v.pools = vec![idle_bh.clone()];
+        v
     };
     assert!(idle.show_all_workqueues(KernelFormat::Linux6_1).is_ok());
-    let snap = Snapshot {
-        workqueues: vec![],
-        pools: vec![PoolSnapshot {
-            nr_idle: 0,
-            ..idle_bh
-        }],
+    let snap = {
+        let mut v = Snapshot::default();
+        v.workqueues = vec![];
+        v.pools = vec![{
+            let mut v = idle_bh;
+            v.nr_idle = 0;
+            v
+        }];
+        v
     };
     assert_eq!(
         snap.show_all_workqueues(KernelFormat::Linux6_1)

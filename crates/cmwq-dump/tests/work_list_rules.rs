@@ -12,7 +12,7 @@ fn entry() -> impl Strategy<Value = WorkEntry> {
         2 => (1u32..4).prop_map(|task| WorkKind::Barrier { task }),
         1 => Just(WorkKind::MaydayCursor),
     ];
-    (kind, prop::bool::weighted(0.3)).prop_map(|(kind, linked)| WorkEntry { kind, linked })
+    (kind, prop::bool::weighted(0.3)).prop_map(|(kind, linked)| WorkEntry::new(kind, linked))
 }
 
 /// What an item prints as: a function name (a cursor prints its function's name) or a

@@ -98,7 +98,7 @@
 //!         .iter_after_cursor(cursor)
 //!         .filter_map(Entry::elem)
 //!         .find(|it| it.pwq == 1)
-//!         .map(NonNull::from);
+//!         .map(cmwq_list::ElemRef::as_ptr);
 //!     let Some(found) = found else { break };
 //!     // SAFETY: `found` is on `list`.
 //!     unsafe {
@@ -124,7 +124,7 @@
 mod list;
 mod node;
 
-pub use list::{CursorId, CursorRef, Drain, Element, Entry, Iter, List};
+pub use list::{CursorId, CursorRef, Drain, ElemRef, Element, Entry, Iter, List};
 pub use node::Node;
 
 /// Implement [`Element`] for a struct with a [`Node`] field:

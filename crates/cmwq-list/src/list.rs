@@ -17,9 +17,7 @@ use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use intrusive_collections::UnsafeRef;
-use intrusive_collections::linked_list::{
-    AtomicLink, AtomicLinkOps, Cursor, LinkedList, LinkedListOps,
-};
+use intrusive_collections::linked_list::{Cursor, LinkedList};
 
 use crate::node::{Node, NodeAdapter};
 
@@ -90,17 +88,78 @@ impl CursorRef<'_> {
     }
 }
 
+/// An element met while iterating a [`List`]: it derefs to `&'a E`, and
+/// [`ElemRef::as_ptr`] gives back the pointer the element was pushed with, with that
+/// pointer's provenance (a `&E` covers only the `E`; the pushed pointer may cover the
+/// whole allocation around it, as cmwq-work's `Arc` items do).
+pub struct ElemRef<'a, E> {
+    ptr: NonNull<E>,
+    _list: PhantomData<&'a E>,
+}
+
+// SAFETY: an `ElemRef` is a `&'a E` that also remembers its pointer's provenance: it can be
+// sent and shared exactly when `&E` can, that is when `E: Sync`.
+unsafe impl<E: Sync> Send for ElemRef<'_, E> {}
+// SAFETY: as above.
+unsafe impl<E: Sync> Sync for ElemRef<'_, E> {}
+
+impl<E> Clone for ElemRef<'_, E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for ElemRef<'_, E> {}
+
+impl<'a, E> ElemRef<'a, E> {
+    /// The element.
+    #[inline]
+    pub fn get(self) -> &'a E {
+        // SAFETY: `ptr` is the stored pointer of an element linked on a list borrowed for
+        // `'a` (see `List::entry`), so the element is live and unchanged that long.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The pointer the element was pushed with, with its provenance.
+    #[inline]
+    pub fn as_ptr(self) -> NonNull<E> {
+        self.ptr
+    }
+}
+
+impl<E> From<ElemRef<'_, E>> for NonNull<E> {
+    /// [`ElemRef::as_ptr`]: the pushed pointer, with its provenance.
+    fn from(e: ElemRef<'_, E>) -> NonNull<E> {
+        e.ptr
+    }
+}
+
+impl<E> core::ops::Deref for ElemRef<'_, E> {
+    type Target = E;
+
+    #[inline]
+    fn deref(&self) -> &E {
+        self.get()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for ElemRef<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// One node met while iterating a [`List`]: an element or a cursor.
 pub enum Entry<'a, E> {
     /// An element.
-    Elem(&'a E),
+    Elem(ElemRef<'a, E>),
     /// A positional cursor (never an element).
     Cursor(CursorRef<'a>),
 }
 
 impl<'a, E> Entry<'a, E> {
     /// The element, if this entry is one.
-    pub fn elem(self) -> Option<&'a E> {
+    pub fn elem(self) -> Option<ElemRef<'a, E>> {
         match self {
             Entry::Elem(e) => Some(e),
             Entry::Cursor(_) => None,
@@ -215,17 +274,6 @@ unsafe fn node_of<E: Element>(elem: NonNull<E>) -> NonNull<Node<E::Meta>> {
     unsafe { elem.cast::<u8>().add(offset).cast() }
 }
 
-/// Pointer to the link of `node`, with `node`'s provenance.
-///
-/// # Safety
-///
-/// `node` points to a live node.
-unsafe fn link_of<M>(node: NonNull<Node<M>>) -> NonNull<AtomicLink> {
-    // SAFETY: `node` is live (caller's contract), so the field projection stays in bounds;
-    // no reference is made, so the pointer keeps `node`'s provenance.
-    unsafe { NonNull::new_unchecked(&raw mut (*node.as_ptr()).link) }
-}
-
 impl<E: Element> List<E> {
     /// An empty list with a fresh unique id.
     pub fn new() -> Self {
@@ -308,7 +356,11 @@ impl<E: Element> List<E> {
             // SAFETY: a node with metadata was pushed as the node of a live `E` (the
             // pushing method's contract) with the element's provenance, and stays live
             // while linked, which `&self` guarantees for the returned lifetime.
-            Entry::Elem(unsafe { E::from_node(node).as_ref() })
+            let ptr = unsafe { E::from_node(node) };
+            Entry::Elem(ElemRef {
+                ptr,
+                _list: PhantomData,
+            })
         }
     }
 
@@ -420,7 +472,7 @@ impl<E: Element> List<E> {
 
     /// The first element, skipping cursors.
     pub fn front(&self) -> Option<&E> {
-        self.elements().next()
+        self.elements().next().map(ElemRef::get)
     }
 
     /// Whether `elem` is on this list. O(n).
@@ -445,7 +497,7 @@ impl<E: Element> List<E> {
     }
 
     /// Iterate over the elements only, from the head.
-    pub fn elements(&self) -> impl Iterator<Item = &E> + '_ {
+    pub fn elements(&self) -> impl Iterator<Item = ElemRef<'_, E>> + '_ {
         self.iter().filter_map(Entry::elem)
     }
 
@@ -634,20 +686,15 @@ impl<E: Element> List<E> {
         let pos = unsafe { self.stored_node(node_of(elem)) };
         // SAFETY: `pos` is on this list.
         let mut it = unsafe { self.inner.cursor_from_ptr(pos.as_ptr()) };
-        // The node before `before`, known from the walk: `pos` or the last cursor skipped.
-        let mut before_prev = pos;
         it.move_next();
         let before = loop {
             match it.get_ptr() {
                 // SAFETY: a stored pointer to a live node of this list; only `meta` is read.
-                Some(n) if unsafe { (*n.as_ptr()).meta.is_none() } => {
-                    before_prev = n;
-                    it.move_next();
-                }
+                Some(n) if unsafe { (*n.as_ptr()).meta.is_none() } => it.move_next(),
                 other => break other,
             }
         };
-        self.relink_cursor_after(node, before, Some(before_prev));
+        self.relink_cursor(node, before);
     }
 
     /// Link cursor node `node` (one of this list's live cursor nodes) right before `before`
@@ -656,26 +703,14 @@ impl<E: Element> List<E> {
     ///
     /// A linked cursor is moved without giving up its link: intrusive-collections' unlink
     /// and relink would release the link and claim it again (an atomic compare-and-swap),
-    /// which is wasted work for a node that never leaves this list. An interior move (the
-    /// rescuer's usual step) rewrites the six neighbour links in place; a move that changes
-    /// the list's head or tail goes through `split_*`/`splice_*`, which move nodes between
-    /// lists without touching their "linked" word.
+    /// which is wasted work for a node that never leaves this list. The move goes through
+    /// `CursorMut::split_*`/`splice_*` only (O(1) each), which move nodes between lists
+    /// without touching their "linked" word; no link is ever written except by
+    /// intrusive-collections itself.
     fn relink_cursor(
         &mut self,
         node: NonNull<Node<E::Meta>>,
         before: Option<NonNull<Node<E::Meta>>>,
-    ) {
-        self.relink_cursor_after(node, before, None);
-    }
-
-    /// [`List::relink_cursor`], told `before_prev`, the node right before `before` (before
-    /// the move), when the caller already knows it: a stored pointer to a node on this
-    /// list, which may be `node` itself; or `None` when not known.
-    fn relink_cursor_after(
-        &mut self,
-        node: NonNull<Node<E::Meta>>,
-        before: Option<NonNull<Node<E::Meta>>>,
-        before_prev: Option<NonNull<Node<E::Meta>>>,
     ) {
         if !self.node_is_linked(node) {
             // SAFETY: the cursor node is owned by this list, unlinked, and lives until
@@ -698,23 +733,6 @@ impl<E: Element> List<E> {
             return;
         }
         let prev = here.peek_prev().get_ptr();
-        if let (Some(prev), Some(next), Some(pos)) = (prev, next, before) {
-            let pos_prev = before_prev.or_else(|| {
-                // SAFETY: `pos` is on this list (this function's contract).
-                unsafe { self.inner.cursor_from_ptr(pos.as_ptr()) }
-                    .peek_prev()
-                    .get_ptr()
-            });
-            if let Some(pos_prev) = pos_prev {
-                // SAFETY: `prev`, `next`, `pos` and `pos_prev` are stored pointers to nodes
-                // of this list (read from its links, or by this function's contract), and
-                // `pos_prev` is the node before `pos`; `node` is this list's cursor node.
-                // Neither `node` nor `pos` is the head and `node` is not the tail. `pos` is
-                // not `next` (checked above), nor `node` (this function's contract).
-                unsafe { self.move_interior(node, prev, next, pos, pos_prev) };
-                return;
-            }
-        }
         let one = self.split_off_cursor(node, prev, next);
         let mut at = match before {
             // SAFETY: `pos` is on this list (this function's contract) and is not the
@@ -724,52 +742,6 @@ impl<E: Element> List<E> {
             None => self.inner.cursor_mut(),
         };
         at.splice_before(one);
-    }
-
-    /// Move the linked cursor node `node`, which sits between `prev` and `next`, to between
-    /// `pos_prev` and `pos`, by rewriting links only. Its link stays claimed throughout, so
-    /// [`Node::is_linked`] never reads `false` for it.
-    ///
-    /// # Safety
-    ///
-    /// - `node` is one of this list's cursor nodes, linked on it, with `prev` and `next`
-    ///   its neighbours (so it is neither the head nor the tail);
-    /// - `pos` is a node of this list other than `node` and `next`, and `pos_prev` is the
-    ///   node before it (so `pos` is not the head);
-    /// - all five are pointers stored by this list (for the cursor node: the one its slot
-    ///   holds), so they carry the provenance the list links with.
-    unsafe fn move_interior(
-        &mut self,
-        node: NonNull<Node<E::Meta>>,
-        prev: NonNull<Node<E::Meta>>,
-        next: NonNull<Node<E::Meta>>,
-        pos: NonNull<Node<E::Meta>>,
-        pos_prev: NonNull<Node<E::Meta>>,
-    ) {
-        // The adapter's link operations: `AtomicLinkOps` is stateless, so this is the value
-        // `NodeAdapter` holds.
-        let mut ops = AtomicLinkOps;
-        // SAFETY: the five are live nodes of this list (this function's contract).
-        let [node, prev, next, pos, pos_prev] =
-            [node, prev, next, pos, pos_prev].map(|n| unsafe { link_of(n) });
-        // SAFETY: every pointer is the link of a live node of this list and `&mut self`
-        // excludes any other access to the links. Neither the head nor the tail changes:
-        // `node` is neither (it has `prev` and `next`), and it goes back in between two
-        // nodes. `pos_prev` is not `node` (else `pos` would be `next`) nor `prev` (else
-        // `pos` would be `node`), so it is still `pos`'s predecessor once `node` is
-        // unlinked, which changes only `prev`'s `next` and `next`'s `prev`. `pos` may be
-        // `prev` (a move one step back) and `pos_prev` may be `next` (one step forward):
-        // the relinking writes come last, so they win.
-        unsafe {
-            // Unlink: prev <-> next.
-            ops.set_next(prev, Some(next));
-            ops.set_prev(next, Some(prev));
-            // Relink: pos_prev <-> node <-> pos.
-            ops.set_next(pos_prev, Some(node));
-            ops.set_prev(pos, Some(node));
-            ops.set_next(node, Some(pos));
-            ops.set_prev(node, Some(pos_prev));
-        }
     }
 
     /// Take the linked cursor node `node`, between `prev` and `next` (its neighbours, or

@@ -9,7 +9,11 @@ pub struct FlushTicket(pub u64);
 /// One thing the driver must do. Timers are deadlines in the driver's nanosecond clock; the
 /// core remembers each deadline and ignores a late or superseded call, so a driver never
 /// needs to cancel a timer: it calls the matching `*_timeout(now)` at or after `at`.
+///
+/// New actions may be added as the core learns more of the kernel: a driver's `match`
+/// ends with an arm for the ones it does not know (and should fail loudly there).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// Wake this worker (idle, or parked as manager): it should call `next_work`.
     WakeWorker {

@@ -18,7 +18,7 @@ pub(crate) fn flags(h: &WorkHead) -> WorkFlags {
 
 /// Whether the item is a flush barrier (it names a waiting task).
 pub(crate) fn is_barrier(h: &WorkHead) -> bool {
-    h.barrier_task().is_some()
+    h.is_barrier()
 }
 
 /// Borrow the head behind a position.

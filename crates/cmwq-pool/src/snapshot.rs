@@ -11,8 +11,8 @@ use cmwq_dump::{
     InFlightWorker, PoolSnapshot, PwqSnapshot, PwqStats as DumpStats, Snapshot, WorkEntry,
     WqSnapshot,
 };
-use cmwq_list::Entry;
-use cmwq_work::{WorkFlags, WorkHead, WorkList};
+use cmwq_list::{ElemRef, Entry};
+use cmwq_work::{LinkedWork, WorkFlags, WorkHead, WorkList};
 
 use crate::lists;
 use crate::pool::{MaydaySink, Pool};
@@ -22,12 +22,12 @@ use crate::workqueue::Workqueue;
 
 const NS_PER_MS: u64 = 1_000_000;
 
-fn entry(h: &WorkHead) -> WorkEntry {
+fn entry(h: ElemRef<'_, WorkHead>) -> WorkEntry {
     let e = match h.barrier_task() {
         Some(task) => WorkEntry::barrier(task),
         None => WorkEntry::func(h.name()),
     };
-    if lists::flags(h).contains(WorkFlags::LINKED) {
+    if lists::flags(&h).contains(WorkFlags::LINKED) {
         e.linked()
     } else {
         e
@@ -40,15 +40,17 @@ fn entries(list: &WorkList) -> Vec<WorkEntry> {
 
 impl From<PwqStats> for DumpStats {
     fn from(s: PwqStats) -> Self {
-        DumpStats {
-            started: s.started,
-            completed: s.completed,
-            cpu_time_us: s.cpu_time_ns / 1_000,
-            cpu_intensive: s.cpu_intensive,
-            cm_wakeup: s.cm_wakeup,
-            repatriated: s.repatriated,
-            mayday: s.mayday,
-            rescued: s.rescued,
+        {
+            let mut v = DumpStats::default();
+            v.started = s.started;
+            v.completed = s.completed;
+            v.cpu_time_us = s.cpu_time_ns / 1_000;
+            v.cpu_intensive = s.cpu_intensive;
+            v.cm_wakeup = s.cm_wakeup;
+            v.repatriated = s.repatriated;
+            v.mayday = s.mayday;
+            v.rescued = s.rescued;
+            v
         }
     }
 }
@@ -57,23 +59,25 @@ impl Pool {
     /// The pool's line of the dump (`pool N: cpus=.. hung=.. workers=.. idle: ..`).
     pub fn snapshot_pool(&self, now: u64) -> PoolSnapshot {
         let node = self.node();
-        PoolSnapshot {
-            id: self.id().0,
-            cpus: self.cpus.iter().copied().collect::<BTreeSet<u32>>(),
-            node,
-            flags: self.flags().bits(),
-            nice: self.kind().nice(),
-            worklist_len: self.worklist.iter().count() as u32,
-            since_progress_ms: now.saturating_sub(self.watchdog_ts()) / NS_PER_MS,
-            since_touched_ms: None,
-            nr_workers: self.nr_workers(),
-            nr_idle: self.nr_idle(),
-            manager: if self.manager_active() {
+        {
+            let mut v = PoolSnapshot::default();
+            v.id = self.id().0;
+            v.cpus = self.cpus.iter().copied().collect::<BTreeSet<u32>>();
+            v.node = node;
+            v.flags = self.flags().bits();
+            v.nice = self.kind().nice();
+            v.worklist_len = self.worklist.iter().count() as u32;
+            v.since_progress_ms = now.saturating_sub(self.watchdog_ts()) / NS_PER_MS;
+            v.since_touched_ms = None;
+            v.nr_workers = self.nr_workers();
+            v.nr_idle = self.nr_idle();
+            v.manager = if self.manager_active() {
                 self.manager.map(|m| m.0)
             } else {
                 None
-            },
-            idle: self.idle_workers().map(|w| w.0).collect(),
+            };
+            v.idle = self.idle_workers().map(|w| w.0).collect();
+            v
         }
     }
 
@@ -95,15 +99,17 @@ impl Pool {
         workers.sort_by_key(|w| w.id);
         let in_flight = workers
             .iter()
-            .map(|w| InFlightWorker {
-                id: w.id.0,
-                rescuer: w.is_rescuer(),
-                func: w.current_func.clone(),
-                running_ms: now.saturating_sub(w.current_started().unwrap_or(now)) / NS_PER_MS,
-                scheduled: entries(&w.scheduled),
+            .map(|w| {
+                let mut v = InFlightWorker::default();
+                v.id = w.id.0;
+                v.rescuer = w.is_rescuer();
+                v.func = w.current_func.clone();
+                v.running_ms = now.saturating_sub(w.current_started().unwrap_or(now)) / NS_PER_MS;
+                v.scheduled = entries(&w.scheduled);
+                v
             })
             .collect();
-        let owner = u64::from(pwq.0);
+        let owner = u64::from(pwq.get());
         let pending = self
             .worklist
             .iter()
@@ -114,17 +120,19 @@ impl Pool {
             })
             .collect();
         let refcnt = self.pwq_refcnt(p.nr_in_flight.iter().sum(), pwq, on_maydays);
-        Some(PwqSnapshot {
-            id: pwq.0,
-            pool_id: self.id().0,
-            nr_active: p.nr_active,
-            max_active: p.max_active,
-            refcnt,
-            mayday: on_maydays,
-            in_flight,
-            pending,
-            inactive: entries(&p.inactive),
-            stats: p.stats.into(),
+        Some({
+            let mut v = PwqSnapshot::default();
+            v.id = pwq.get();
+            v.pool_id = self.id().0;
+            v.nr_active = p.nr_active;
+            v.max_active = p.max_active;
+            v.refcnt = refcnt;
+            v.mayday = on_maydays;
+            v.in_flight = in_flight;
+            v.pending = pending;
+            v.inactive = entries(&p.inactive);
+            v.stats = p.stats.into();
+            v
         })
     }
 }
@@ -163,10 +171,12 @@ impl Pool {
 impl Workqueue {
     /// The workqueue's header for the dump; the caller fills `pwqs` from the pools.
     pub fn snapshot_header(&self) -> WqSnapshot {
-        WqSnapshot {
-            name: self.name().to_string(),
-            flags: self.flags().bits(),
-            pwqs: Vec::new(),
+        {
+            let mut v = WqSnapshot::default();
+            v.name = self.name().to_string();
+            v.flags = self.flags().bits();
+            v.pwqs = Vec::new();
+            v
         }
     }
 }
@@ -192,6 +202,11 @@ impl System {
             })
             .collect();
         let pools = self.pools().iter().map(|p| p.snapshot_pool(now)).collect();
-        Snapshot { workqueues, pools }
+        {
+            let mut v = Snapshot::default();
+            v.workqueues = workqueues;
+            v.pools = pools;
+            v
+        }
     }
 }

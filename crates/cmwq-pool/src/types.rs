@@ -23,6 +23,7 @@ pub const WATCHDOG_THRESH: u64 = 30_000_000_000;
 /// tests and benches may shorten them ([`crate::Pool::set_timings`],
 /// [`crate::System::set_timings`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolTimings {
     /// First mayday after creation starts ([`MAYDAY_INITIAL_TIMEOUT`]).
     pub mayday_initial_timeout: u64,
@@ -88,38 +89,45 @@ pub const PWQ_SLOT_BITS: u32 = 16;
 /// The pool a pwq lives on: a [`PwqId`] encodes it (`pool << 16 | slot`), so finding the
 /// lock to take for an item needs no table.
 pub fn pool_of(pwq: PwqId) -> PoolId {
-    PoolId(pwq.0 >> PWQ_SLOT_BITS)
+    PoolId(pwq.get() >> PWQ_SLOT_BITS)
 }
 
 pub(crate) fn pwq_slot(pwq: PwqId) -> usize {
-    (pwq.0 & ((1 << PWQ_SLOT_BITS) - 1)) as usize
+    (pwq.get() & ((1 << PWQ_SLOT_BITS) - 1)) as usize
 }
 
 pub(crate) fn make_pwq_id(pool: PoolId, slot: usize) -> PwqId {
-    PwqId((pool.0 << PWQ_SLOT_BITS) | slot as u32)
+    PwqId::new((pool.0 << PWQ_SLOT_BITS) | slot as u32)
 }
 
 bitflags! {
-    /// Workqueue flags (`WQ_*`), with the kernel's bit values.
+    /// Workqueue flags (`WQ_*`), with the kernel's bit values (include/linux/workqueue.h),
+    /// so a dump prints the same `flags=0x..`. The one definition: the runtime re-exports
+    /// it as `cmwq::WqFlags`.
     #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
     pub struct WqFlags: u32 {
-        /// `WQ_BH`: run in bottom-half context (here: on the BH pools).
+        /// `WQ_BH`: run in bottom-half context (here: on the BH pools; the runtime, which
+        /// has no softirq context, refuses it).
         const BH = 1 << 0;
-        /// `WQ_UNBOUND`: served by an unbound pool.
+        /// `WQ_UNBOUND`: items are not bound to a CPU; served by an unbound pool, whose
+        /// workers are not pinned.
         const UNBOUND = 1 << 1;
-        /// `WQ_FREEZABLE`: frozen during suspend (recorded only).
+        /// `WQ_FREEZABLE`: frozen during suspend (userspace has no freezer: recorded only).
         const FREEZABLE = 1 << 2;
-        /// `WQ_MEM_RECLAIM`: may be used in reclaim: owns a rescuer.
+        /// `WQ_MEM_RECLAIM`: may be used on the memory-reclaim path: owns a rescuer, so it
+        /// makes forward progress even when no worker can be created.
         const MEM_RECLAIM = 1 << 3;
         /// `WQ_HIGHPRI`: served by the high-priority pools.
         const HIGHPRI = 1 << 4;
-        /// `WQ_CPU_INTENSIVE`: its items don't take part in concurrency management.
+        /// `WQ_CPU_INTENSIVE`: its items don't take part in concurrency management (they
+        /// never count in `nr_running`).
         const CPU_INTENSIVE = 1 << 5;
         /// `WQ_SYSFS`: visible in sysfs (recorded only).
         const SYSFS = 1 << 6;
-        /// `WQ_POWER_EFFICIENT`: unbound in power-efficient mode (recorded only).
+        /// `WQ_POWER_EFFICIENT`: unbound in power-efficient mode, per-CPU otherwise
+        /// (recorded only: per-CPU).
         const POWER_EFFICIENT = 1 << 7;
-        /// `WQ_PERCPU`: explicitly per-CPU.
+        /// `WQ_PERCPU`: explicitly per-CPU (the default when UNBOUND is absent).
         const PERCPU = 1 << 8;
         /// `__WQ_DESTROYING`: internal.
         const DESTROYING = 1 << 15;

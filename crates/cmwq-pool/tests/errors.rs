@@ -6,6 +6,7 @@ use cmwq_pool::{
     Actions, Pool, PoolError, PoolId, PoolKind, Priority, PwqId, PwqSpec, QueueError, QueueFrom,
     System, SystemConfig, WqError, WqFlags, WqId, WqSpec,
 };
+use cmwq_work::raw::WorkHeadRaw;
 use cmwq_work::{WorkRef, work_fn};
 use harness::*;
 
@@ -161,7 +162,7 @@ fn pool_level_misuse_is_refused() {
         1,
         0,
     );
-    let bogus = PwqId(12345);
+    let bogus = PwqId::new(12345);
     assert_eq!(pool.remove_pwq(bogus), Err(PoolError::NoSuchPwq(bogus)));
     let w = WorkRef::from_arc(work_fn("x", || {}));
     assert!(w.head().test_and_set_pending().unwrap());
@@ -215,7 +216,7 @@ fn a_pool_holds_at_most_65536_pwqs() {
 #[test]
 fn a_workqueue_runs_one_flush_at_a_time() {
     let spec = WqSpec::new("wq", WqFlags::empty());
-    let mut w = cmwq_pool::Workqueue::new(WqId(4), &spec, vec![PwqId(0)], None).unwrap();
+    let mut w = cmwq_pool::Workqueue::new(WqId(4), &spec, vec![PwqId::new(0)], None).unwrap();
     let b = w.flush_begin().unwrap();
     assert_eq!(
         w.flush_begin().unwrap_err(),
@@ -225,7 +226,7 @@ fn a_workqueue_runs_one_flush_at_a_time() {
     assert_eq!(w.flush_reserve(), next);
     w.flush_pwq_added();
     assert_eq!(w.flush_prepared(), None);
-    assert_eq!(w.flush_pwq_done(PwqId(0)), Some(b.ticket));
+    assert_eq!(w.flush_pwq_done(PwqId::new(0)), Some(b.ticket));
     let b2 = w.flush_begin().unwrap();
     assert_eq!(b2.ticket, next, "the reserved flush starts next");
     assert_eq!(b2.flush_color, b.work_color);

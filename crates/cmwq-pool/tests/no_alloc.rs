@@ -2,6 +2,7 @@
 //! (invariant 5): a counting global allocator watches `Pool::queue_work`, `next_work`,
 //! `work_done` and a rescuer's `rescuer_attach`/`rescuer_next`/`rescuer_detach` visits.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::alloc::{GlobalAlloc, Layout, System as SysAlloc};
 use std::cell::Cell;
 

@@ -6,6 +6,7 @@ use cmwq_pool::{
     MAYDAY_INITIAL_TIMEOUT, MAYDAY_INTERVAL, Policy, PoolKind, Priority, RESCUER_BATCH, WqFlags,
     WqId, WqSpec, pool_of,
 };
+use cmwq_work::raw::WorkHeadRaw;
 use harness::*;
 
 /// A MEM_RECLAIM workqueue on CPU 0 (and 1 if `cpus` is 2) whose pools have their first
@@ -367,11 +368,10 @@ fn workers_have_kernel_style_names() {
 #[test]
 fn shortened_timings_bring_the_rescue_forward() {
     let mut h = Harness::new(1);
-    h.sys.set_timings(cmwq_pool::PoolTimings {
-        mayday_initial_timeout: MS,
-        mayday_interval: 5 * MS,
-        ..Default::default()
-    });
+    let mut timings = cmwq_pool::PoolTimings::default();
+    timings.mayday_initial_timeout = MS;
+    timings.mayday_interval = 5 * MS;
+    h.sys.set_timings(timings);
     let wq = h.alloc(WqSpec::new("reclaim_wq", WqFlags::MEM_RECLAIM));
     h.create_fails = true;
     let a = h.item("a_fn");

@@ -23,14 +23,15 @@
 //!   every time: the O(N²) strawman that shows what the cursor buys.
 //!
 //! A policy only *chooses* (architecture invariant 3): it reads the worklist through a
-//! [`WorklistView`], whose scans count every node they visit, and returns a [`Choice`]:
-//! the [`Candidate`]s to take now, where the cursor goes ([`CursorMove`]) and what the
-//! rescuer does next ([`Then`]). It runs no work, takes no lock and arms no timer;
-//! cmwq-pool applies the choice under the pool lock. A [`Candidate`] can only be made by a
-//! view's scan, so the pool can trust that it names an element of the worklist it lent.
-//! The pool asks through [`RescuerPolicy::choose_each`], which hands the candidates over one
-//! by one; the built-in policies implement it without allocating, so a rescuer step costs
-//! no allocation (a policy that only implements `choose` works too, at one `Vec` a step).
+//! [`WorklistView`], whose scans count every node they visit, hands the [`Candidate`]s it
+//! takes now to a [`Take`], and returns a [`Choice`]: where the cursor goes
+//! ([`CursorMove`]) and what the rescuer does next ([`Then`]). It runs no work, takes no
+//! lock and arms no timer; cmwq-pool applies the choice under the pool lock. The trait has
+//! one required method and nothing to allocate: the pool lends the `Take` over a buffer of
+//! its own. A [`Candidate`] can only be made by a view's scan and is consumed when taken;
+//! whatever a policy hands over, the pool checks in O(1) that each item is on the worklist
+//! it lent, of the rescued pwq and not taken twice before it moves anything, so a
+//! misbehaving policy cannot break the pool.
 //!
 //! Which policy a workqueue uses is a value ([`Policy`]) given when it is built, so one
 //! binary can A/B all three.
@@ -40,31 +41,28 @@
 //!
 //! # Example
 //!
+//! A policy on a worklist built by hand (a pool does the queueing steps under its lock):
+//!
 //! ```
-//! use cmwq_rescue::{Choice, Policy, RescueCtx, RescuerPolicy, Then, WorklistView};
+//! use cmwq_rescue::{Policy, RescueCtx, Then, WorklistView, choose_collect};
+//! use cmwq_work::raw::WorkHeadRaw;
 //! use cmwq_work::{PwqId, WorkFlags, WorkList, WorkRef, work_fn};
 //!
-//! let pwq = PwqId(7);
+//! let pwq = PwqId::new(7);
 //! let mut worklist = WorkList::new();
-//! let cursor = worklist.new_cursor(u64::from(pwq.0));
+//! let cursor = worklist.new_cursor(u64::from(pwq.get()));
 //! for _ in 0..3 {
 //!     let item = WorkRef::from_arc(work_fn("reclaim_fn", || {}));
 //!     assert!(item.head().test_and_set_pending().unwrap());
 //!     item.head().set_pwq(pwq, 0, WorkFlags::empty());
 //!     worklist.push_back(item);
 //! }
-//! let ctx = RescueCtx {
-//!     pwq,
-//!     nr_active: 3,
-//!     need_to_create_worker: true,
-//!     manager_active: true,
-//!     others_waiting: false,
-//!     rescued_this_visit: 0,
-//!     passes_this_visit: 0,
-//! };
+//! let mut ctx = RescueCtx::new(pwq);
+//! ctx.nr_active = 3;
+//! ctx.need_to_create_worker = true;
 //! let view = WorklistView::new(&worklist, pwq, cursor);
-//! let choice: Choice<'_> = Policy::Cursor.choose(&view, &ctx);
-//! assert_eq!(choice.take.len(), 1, "the cursor policy takes one item at a time");
+//! let (taken, choice) = choose_collect(&Policy::Cursor, &view, &ctx);
+//! assert_eq!(taken.len(), 1, "the cursor policy takes one item at a time");
 //! assert_eq!(choice.then, Then::Continue);
 //! assert_eq!(view.visited(), 1);
 //! ```
@@ -76,8 +74,9 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
+use cmwq_list::ElemRef;
 use cmwq_list::{CursorId, Entry};
-use cmwq_work::{PwqId, WorkHead, WorkList};
+use cmwq_work::{LinkedWork, PwqId, WorkHead, WorkList};
 
 /// After this many items rescued from one pwq in one visit, a [`Cursor`] (or [`Rescan`])
 /// rescuer re-sends the pwq's mayday and moves on if other pwqs wait (kernel
@@ -85,7 +84,11 @@ use cmwq_work::{PwqId, WorkHead, WorkList};
 pub const RESCUER_BATCH: u32 = 16;
 
 /// What a policy may know about the pwq it rescues and its pool, read under the pool lock.
+///
+/// New fields may be added: build one with [`RescueCtx::new`] and set the fields that
+/// matter (they are public).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RescueCtx {
     /// The pwq being rescued.
     pub pwq: PwqId,
@@ -104,6 +107,20 @@ pub struct RescueCtx {
 }
 
 impl RescueCtx {
+    /// The context of a first call for `pwq`: no active item, no pressure, nobody else
+    /// waiting, nothing rescued yet.
+    pub const fn new(pwq: PwqId) -> Self {
+        Self {
+            pwq,
+            nr_active: 0,
+            need_to_create_worker: false,
+            manager_active: false,
+            others_waiting: false,
+            rescued_this_visit: 0,
+            passes_this_visit: 0,
+        }
+    }
+
     /// The Linux 7.0 test "does this pwq really need rescue?": it has active items, and the
     /// pool needs to create a worker, or its manager is still trying and no other pwq waits.
     #[inline]
@@ -207,7 +224,7 @@ impl<'a> WorklistView<'a> {
 }
 
 /// One node met by a [`Scan`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub enum Visit<'a> {
     /// A work item (of any pwq).
     Work(Candidate<'a>),
@@ -256,8 +273,9 @@ impl<'a> Scan<'_, 'a> {
     }
 }
 
-/// A work item met on the worklist a view lent. Only a [`Scan`] makes one, so a policy
-/// cannot hand the pool an item that is not on the worklist:
+/// A work item met on the worklist a view lent: a one-use token that a policy hands to
+/// [`Take::take`] to take the item. Only a [`Scan`] makes one, so a policy cannot name an
+/// item that was not on the worklist:
 ///
 /// ```compile_fail
 /// use cmwq_rescue::Candidate;
@@ -266,9 +284,21 @@ impl<'a> Scan<'_, 'a> {
 /// let list = WorkList::new();
 /// let forged = Candidate { head: item.head(), list: &list };
 /// ```
-#[derive(Clone, Copy)]
+///
+/// It is neither `Copy` nor `Clone`: taking it consumes it.
+///
+/// ```compile_fail,E0382
+/// use cmwq_rescue::{Candidate, Take};
+/// fn twice<'a>(c: Candidate<'a>, take: &mut Take<'_, 'a>) {
+///     take.take(c);
+///     take.take(c);
+/// }
+/// ```
+///
+/// A policy can still meet one item twice (two scans of one view); the pool takes an item
+/// once whatever it is handed (see [`RescuerPolicy`]).
 pub struct Candidate<'a> {
-    head: &'a WorkHead,
+    head: ElemRef<'a, WorkHead>,
     list: &'a WorkList,
 }
 
@@ -282,10 +312,22 @@ impl fmt::Debug for Candidate<'_> {
 }
 
 impl<'a> Candidate<'a> {
-    /// The work item.
+    /// The work item's head.
     #[inline]
     pub fn head(&self) -> &'a WorkHead {
-        self.head
+        self.head.get()
+    }
+
+    /// The work item's name ([`WorkItem::name`](cmwq_work::WorkItem::name)).
+    #[inline]
+    pub fn name(&self) -> &'a str {
+        self.head.name()
+    }
+
+    /// The position of the item on the worklist, with the provenance the worklist stored.
+    #[inline]
+    pub fn as_ptr(&self) -> std::ptr::NonNull<WorkHead> {
+        self.head.as_ptr()
     }
 
     /// Whether the item is queued on `pwq` (kernel `get_work_pwq(work) == pwq`).
@@ -298,6 +340,40 @@ impl<'a> Candidate<'a> {
     #[inline]
     pub fn is_on(&self, list: &WorkList) -> bool {
         std::ptr::eq(self.list, list)
+    }
+}
+
+/// Where a policy hands over the items it takes, one by one, in the order the rescuer
+/// should run them. The pool makes one per call of [`RescuerPolicy::choose`] over a buffer
+/// of its own, so choosing allocates nothing; [`choose_collect`] makes one over a `Vec`
+/// for tests and tools.
+pub struct Take<'t, 'a> {
+    sink: &'t mut dyn FnMut(Candidate<'a>),
+    count: usize,
+}
+
+impl fmt::Debug for Take<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Take").field("count", &self.count).finish()
+    }
+}
+
+impl<'t, 'a> Take<'t, 'a> {
+    /// A sink that hands every candidate taken to `sink`.
+    pub fn new(sink: &'t mut dyn FnMut(Candidate<'a>)) -> Self {
+        Self { sink, count: 0 }
+    }
+
+    /// Take the candidate's item now.
+    #[inline]
+    pub fn take(&mut self, candidate: Candidate<'a>) {
+        self.count += 1;
+        (self.sink)(candidate);
+    }
+
+    /// How many candidates were handed over so far in this call.
+    pub fn count(&self) -> usize {
+        self.count
     }
 }
 
@@ -316,7 +392,8 @@ pub enum CursorMove {
 /// What the rescuer does after taking (and running) the chosen items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Then {
-    /// Run what was taken, then ask the policy again.
+    /// Run what was taken, then ask the policy again (the rescuer leaves instead if nothing
+    /// was taken).
     Continue,
     /// Leave this pwq (after running what was taken, if anything).
     Leave,
@@ -324,81 +401,96 @@ pub enum Then {
     LeaveAndRemayday,
 }
 
-/// A policy's decision for one step of a rescuer visit.
-#[derive(Debug)]
-pub struct Choice<'a> {
-    /// Items to take off the worklist now, in worklist order; each must be of the rescued
-    /// pwq (the pool skips any that is not).
-    pub take: Vec<Candidate<'a>>,
+/// A policy's decision for one step of a rescuer visit, besides the items it took: where
+/// the cursor goes and what happens next.
+///
+/// New fields may be added: build one with [`Choice::new`] or the shorthands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Choice {
     /// Where the cursor goes.
     pub cursor: CursorMove,
     /// What happens next.
     pub then: Then,
 }
 
-impl Choice<'_> {
-    /// Take nothing, leave the cursor alone, and leave the pwq.
-    pub fn leave() -> Self {
-        Self {
-            take: Vec::new(),
-            cursor: CursorMove::Stay,
-            then: Then::Leave,
-        }
+impl Choice {
+    /// Move the cursor by `cursor`, then `then`.
+    pub const fn new(cursor: CursorMove, then: Then) -> Self {
+        Self { cursor, then }
     }
 
-    /// Take nothing, put the pwq back on `maydays` and leave.
-    pub fn leave_and_remayday() -> Self {
-        Self {
-            take: Vec::new(),
-            cursor: CursorMove::Stay,
-            then: Then::LeaveAndRemayday,
-        }
+    /// Leave the cursor alone and leave the pwq.
+    pub const fn leave() -> Self {
+        Self::new(CursorMove::Stay, Then::Leave)
+    }
+
+    /// Leave the cursor alone, put the pwq back on `maydays` and leave.
+    pub const fn leave_and_remayday() -> Self {
+        Self::new(CursorMove::Stay, Then::LeaveAndRemayday)
     }
 }
 
 /// How a rescuer picks the work of the pwq it rescues.
 ///
 /// Called by cmwq-pool under the pool lock, repeatedly during one visit: first with
-/// `passes_this_visit == 0`, then after the rescuer has run what the previous choice took,
+/// `passes_this_visit == 0`, then after the rescuer has run what the previous call took,
 /// until the choice says [`Then::Leave`] or [`Then::LeaveAndRemayday`] (or takes nothing).
 /// A policy must only read: everything it may use is in the view and the context.
+///
+/// The trait is safe, and the pool stays consistent whatever a policy does: it takes an
+/// item only if it was met on the worklist lent in this call, is queued on the rescued pwq
+/// and was not taken already in this call (each check O(1), made before the pool touches
+/// the item); candidates that fail a check are skipped. A policy may hand candidates over
+/// in any order: the rescuer runs them in the order given. Nor can a policy make the
+/// rescuer spin: [`Then::Continue`] with nothing taken leaves, and a pwq goes back on
+/// `maydays` ([`Then::LeaveAndRemayday`]) only from a visit that rescued something.
 pub trait RescuerPolicy: Send + Sync + fmt::Debug {
-    /// Short name for reports (`"slurp"`, `"cursor"`, `"rescan"`).
-    fn name(&self) -> &'static str;
-
-    /// Choose what to take now.
-    fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a>;
-
-    /// The same decision as [`choose`](RescuerPolicy::choose), with the items to take
-    /// handed to `take` one by one (in worklist order) instead of collected in a `Vec`:
-    /// cmwq-pool calls this one, so a policy that overrides it (the built-in ones do) costs
-    /// no allocation per rescuer step. Returns where the cursor goes and what happens next.
-    /// The default calls `choose`.
-    fn choose_each<'a>(
+    /// Choose what to take now: hand each item to take to `take` (in the order the rescuer
+    /// should run them), and say where the cursor goes and what happens next.
+    fn choose<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
-        take: &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then) {
-        let choice = self.choose(view, ctx);
-        choice.take.into_iter().for_each(&mut *take);
-        (choice.cursor, choice.then)
+        take: &mut Take<'_, 'a>,
+    ) -> Choice;
+
+    /// Short name for reports (`"slurp"`, `"cursor"`, `"rescan"`). By default the type's
+    /// name without its module path.
+    fn name(&self) -> &'static str {
+        let full = std::any::type_name::<Self>();
+        let base = &full[..full.find('<').unwrap_or(full.len())];
+        &base[base.rfind("::").map_or(0, |i| i + 2)..]
     }
 }
 
-/// `choose` for a policy that implements `choose_each`: collect what it takes.
-fn collect_choice<'a>(
+/// A shared policy is a policy (so a caller can keep a handle on a policy it gave away).
+impl<P: RescuerPolicy + ?Sized> RescuerPolicy for Arc<P> {
+    #[inline]
+    fn choose<'a>(
+        &self,
+        view: &WorklistView<'a>,
+        ctx: &RescueCtx,
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
+        (**self).choose(view, ctx, take)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+}
+
+/// Ask `policy` once and collect the candidates it takes in a `Vec`, for tests and tools
+/// (the pool hands the policy a [`Take`] over its own buffer instead).
+pub fn choose_collect<'a, P: RescuerPolicy + ?Sized>(
+    policy: &P,
     view: &WorklistView<'a>,
     ctx: &RescueCtx,
-    each: impl FnOnce(
-        &WorklistView<'a>,
-        &RescueCtx,
-        &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then),
-) -> Choice<'a> {
-    let mut take = Vec::new();
-    let (cursor, then) = each(view, ctx, &mut |c| take.push(c));
-    Choice { take, cursor, then }
+) -> (Vec<Candidate<'a>>, Choice) {
+    let mut taken = Vec::new();
+    let choice = policy.choose(view, ctx, &mut Take::new(&mut |c| taken.push(c)));
+    (taken, choice)
 }
 
 /// One step of a one-item-at-a-time rescuer ([`Cursor`], [`Rescan`]), the Linux 7.0
@@ -410,20 +502,20 @@ fn one_at_a_time<'v, 'a: 'v>(
     ctx: &RescueCtx,
     scan: impl FnOnce() -> Scan<'v, 'a>,
     moved: CursorMove,
-    take: &mut dyn FnMut(Candidate<'a>),
-) -> (CursorMove, Then) {
+    take: &mut Take<'_, 'a>,
+) -> Choice {
     if ctx.batch_exhausted() {
-        return (CursorMove::Stay, Then::LeaveAndRemayday);
+        return Choice::leave_and_remayday();
     }
     if !ctx.needs_rescue() {
-        return (CursorMove::Stay, Then::Leave);
+        return Choice::leave();
     }
     match scan().next_of_pwq() {
         Some(c) => {
-            take(c);
-            (moved, Then::Continue)
+            take.take(c);
+            Choice::new(moved, Then::Continue)
         }
-        None => (CursorMove::Stay, Then::Leave),
+        None => Choice::leave(),
     }
 }
 
@@ -436,17 +528,13 @@ impl RescuerPolicy for Slurp {
         "slurp"
     }
 
-    fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
-        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
-    }
-
     #[inline]
-    fn choose_each<'a>(
+    fn choose<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
-        take: &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then) {
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
         if ctx.passes_this_visit > 0 {
             // The slurped items ran. Rescued items may have activated inactive ones or
             // queued more (chained queueing): come back without waiting MAYDAY_INTERVAL.
@@ -454,19 +542,19 @@ impl RescuerPolicy for Slurp {
             // list: if every item it found went to a worker already running it, it leaves.
             return if ctx.rescued_this_visit > 0 && ctx.nr_active != 0 && ctx.need_to_create_worker
             {
-                (CursorMove::Stay, Then::LeaveAndRemayday)
+                Choice::leave_and_remayday()
             } else {
-                (CursorMove::Stay, Then::Leave)
+                Choice::leave()
             };
         }
         let mut scan = view.scan_from_head();
         let mut any = false;
         while let Some(c) = scan.next_of_pwq() {
-            take(c);
+            take.take(c);
             any = true;
         }
         let then = if any { Then::Continue } else { Then::Leave };
-        (CursorMove::Stay, then)
+        Choice::new(CursorMove::Stay, then)
     }
 }
 
@@ -479,17 +567,13 @@ impl RescuerPolicy for Cursor {
         "cursor"
     }
 
-    fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
-        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
-    }
-
     #[inline]
-    fn choose_each<'a>(
+    fn choose<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
-        take: &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then) {
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
         one_at_a_time(
             ctx,
             || view.scan_after_cursor(),
@@ -508,22 +592,21 @@ impl RescuerPolicy for Rescan {
         "rescan"
     }
 
-    fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
-        collect_choice(view, ctx, |v, c, t| self.choose_each(v, c, t))
-    }
-
     #[inline]
-    fn choose_each<'a>(
+    fn choose<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
-        take: &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then) {
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
         one_at_a_time(ctx, || view.scan_from_head(), CursorMove::Stay, take)
     }
 }
 
-/// The policy a workqueue is built with. Cheap to clone.
+/// A rescuer policy as a value: what a workqueue is built with. Cheap to clone.
+///
+/// Every [`RescuerPolicy`] is one ([`Policy::new`]); the three built-in ones are kept by
+/// kind (no dynamic dispatch, compared and parsed by name), any other behind an `Arc`.
 #[derive(Clone, Debug, Default)]
 pub enum Policy {
     /// [`Slurp`]: the pre-7.0 rescuer.
@@ -540,6 +623,38 @@ pub enum Policy {
 impl Policy {
     /// The three built-in policies, for A/B loops.
     pub const BUILTIN: [Policy; 3] = [Policy::Slurp, Policy::Cursor, Policy::Rescan];
+
+    /// `policy` as a value: a built-in policy ([`Slurp`], [`Cursor`], [`Rescan`] or a
+    /// `Policy`) keeps its kind, any other is put behind an `Arc`.
+    ///
+    /// ```
+    /// use cmwq_rescue::{Choice, Cursor, Policy, RescueCtx, RescuerPolicy, Take, WorklistView};
+    ///
+    /// #[derive(Debug)]
+    /// struct Never;
+    /// impl RescuerPolicy for Never {
+    ///     fn choose<'a>(&self, _: &WorklistView<'a>, _: &RescueCtx, _: &mut Take<'_, 'a>) -> Choice {
+    ///         Choice::leave()
+    ///     }
+    /// }
+    /// assert_eq!(Policy::new(Cursor), Policy::Cursor);
+    /// assert_eq!(Policy::new(Policy::Slurp), Policy::Slurp);
+    /// assert_eq!(Policy::new(Never).name(), "Never");
+    /// ```
+    pub fn new<P: RescuerPolicy + 'static>(policy: P) -> Policy {
+        let any: &dyn std::any::Any = &policy;
+        if let Some(p) = any.downcast_ref::<Policy>() {
+            p.clone()
+        } else if any.is::<Slurp>() {
+            Policy::Slurp
+        } else if any.is::<Cursor>() {
+            Policy::Cursor
+        } else if any.is::<Rescan>() {
+            Policy::Rescan
+        } else {
+            Policy::Custom(Arc::new(policy))
+        }
+    }
 }
 
 impl RescuerPolicy for Policy {
@@ -552,26 +667,18 @@ impl RescuerPolicy for Policy {
         }
     }
 
-    fn choose<'a>(&self, view: &WorklistView<'a>, ctx: &RescueCtx) -> Choice<'a> {
-        match self {
-            Policy::Slurp => Slurp.choose(view, ctx),
-            Policy::Cursor => Cursor.choose(view, ctx),
-            Policy::Rescan => Rescan.choose(view, ctx),
-            Policy::Custom(p) => p.choose(view, ctx),
-        }
-    }
-
-    fn choose_each<'a>(
+    #[inline]
+    fn choose<'a>(
         &self,
         view: &WorklistView<'a>,
         ctx: &RescueCtx,
-        take: &mut dyn FnMut(Candidate<'a>),
-    ) -> (CursorMove, Then) {
+        take: &mut Take<'_, 'a>,
+    ) -> Choice {
         match self {
-            Policy::Slurp => Slurp.choose_each(view, ctx, take),
-            Policy::Cursor => Cursor.choose_each(view, ctx, take),
-            Policy::Rescan => Rescan.choose_each(view, ctx, take),
-            Policy::Custom(p) => p.choose_each(view, ctx, take),
+            Policy::Slurp => Slurp.choose(view, ctx, take),
+            Policy::Cursor => Cursor.choose(view, ctx, take),
+            Policy::Rescan => Rescan.choose(view, ctx, take),
+            Policy::Custom(p) => p.choose(view, ctx, take),
         }
     }
 }

@@ -209,8 +209,10 @@ impl WorkItem for SimBarrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.waiter)
+}
+impl cmwq_work::raw::BarrierWork for SimBarrier {
+    fn barrier_task(&self) -> u32 {
+        self.waiter
     }
 }
 impl_has_work!(SimBarrier { work });
@@ -818,7 +820,7 @@ impl<'s> Sim<'s> {
                     .unwrap_or(0);
                 let target = self.items[self.groups[g].first as usize].arc.clone();
                 let barrier = WorkRef::from_arc(Arc::new(SimBarrier {
-                    work: WorkHead::new::<SimBarrier>(),
+                    work: cmwq_work::raw::barrier_head::<SimBarrier>(),
                     waiter: f.waiter,
                 }));
                 // Err: the item is neither pending nor running, nothing to wait for.

@@ -41,6 +41,52 @@
 //! assert!(stall(&cursor) < 100_000_000, "cursor: siblings run once pressure ends");
 //! # Ok::<(), cmwq_sim::SimError>(())
 //! ```
+//!
+//! A scenario of one's own, from a string in the file format ([`file`](mod@file)): worker
+//! creation fails for 100 ms while the pool's only worker is blocked, so the rescuer runs
+//! the reclaim items.
+//!
+//! ```
+//! use cmwq_sim::{PolicyChoice, Scenario, run};
+//!
+//! let scenario = Scenario::from_toml(
+//!     r#"
+//!     name = "small-stall"
+//!     cpus = 1
+//!
+//!     [[workqueue]]
+//!     name = "log"
+//!
+//!     [[workqueue]]
+//!     name = "reclaim"
+//!     flags = ["mem_reclaim"]
+//!
+//!     [[pressure]]
+//!     start = "1ms"
+//!     end = "100ms"
+//!
+//!     [[item]]
+//!     name = "log"
+//!     wq = "log"
+//!     script = ["run 50us", "block io"]
+//!
+//!     [[item]]
+//!     name = "flush"
+//!     wq = "reclaim"
+//!     at = "2ms"
+//!     count = 3
+//!     script = ["run 1ms"]
+//!
+//!     [[signal]]
+//!     event = "io"
+//!     at = "200ms"
+//!     "#,
+//! )
+//! .expect("a valid scenario");
+//! let out = run(&scenario, PolicyChoice::Cursor).expect("it runs");
+//! assert_eq!(out.metrics.finished, 4, "every item ran");
+//! assert!(out.metrics.rescued >= 1, "the rescuer ran reclaim items under pressure");
+//! ```
 
 pub mod engine;
 mod error;

@@ -110,9 +110,22 @@ bitflags! {
 }
 
 /// Identifies a pool_workqueue in the data word (cmwq stores an id where the kernel stores
-/// a 256-byte-aligned pointer). Assigned by cmwq-pool.
+/// a 256-byte-aligned pointer). Assigned by cmwq-pool, which gives the number its meaning
+/// (how it packs pool and slot is cmwq-pool's own business).
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
-pub struct PwqId(pub u32);
+pub struct PwqId(u32);
+
+impl PwqId {
+    /// The pwq id numbered `id`.
+    pub const fn new(id: u32) -> Self {
+        Self(id)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
 
 /// A worker pool's id, as the kernel numbers pools.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]

@@ -3,7 +3,6 @@
 
 use core::fmt;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicUsize, Ordering};
 
 use cmwq_list::{Element, Node};
 use thiserror::Error;
@@ -12,6 +11,8 @@ use crate::data::{
     self, OffqFlags, PoolId, PwqId, WORK_DATA_INIT, WORK_OFFQ_DISABLE_MAX, WorkData, WorkFlags,
 };
 use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
+use crate::raw::WorkHeadRaw;
+use crate::sync::{AtomicUsize, Ordering};
 
 /// The part embedded in every work item (the kernel's `struct work_struct`): its list node,
 /// its data word, and through the node's metadata its type's [`WorkVTable`].
@@ -24,8 +25,9 @@ use crate::item::{HasWork, WorkItem, WorkVTable, vtable_of};
 /// checks the type when the item is first queued. Linking a head onto a
 /// [`cmwq_list::List`] by hand (rather than through [`WorkList`](crate::WorkList)) adds
 /// to that list's `unsafe` contract: the head must be embedded in an item of the type `T`
-/// it was made for (`WorkHead::new::<T>()`), held by a [`WorkRef`](crate::WorkRef) while
-/// linked, because [`WorkHead::name`] reaches the item from a linked head.
+/// it was made for (`WorkHead::new::<T>()`), pushed with the pointer of a
+/// [`WorkRef`](crate::WorkRef) and held by it while linked, because
+/// [`LinkedWork`](crate::LinkedWork) reaches the item through the pointer the list stored.
 ///
 /// # Memory ordering of the data word
 ///
@@ -56,6 +58,8 @@ pub struct WorkHead {
     data: AtomicUsize,
 }
 
+// (loom's atomics are larger: the size holds for the atomics that ship.)
+#[cfg(not(loom))]
 static_assertions::const_assert!(
     core::mem::size_of::<usize>() != 8 || core::mem::size_of::<WorkHead>() <= 32
 );
@@ -124,9 +128,29 @@ impl WorkOffqData {
 
 impl WorkHead {
     /// A head for an item of type `T`, idle (not pending, no pool): `WORK_DATA_INIT`.
+    #[cfg(not(loom))]
     pub const fn new<T: WorkItem + HasWork>() -> Self {
+        Self::with_vtable(vtable_of::<T>())
+    }
+
+    /// A head for an item of type `T` (not `const` under loom, whose atomics are not).
+    #[cfg(loom)]
+    pub fn new<T: WorkItem + HasWork>() -> Self {
+        Self::with_vtable(vtable_of::<T>())
+    }
+
+    #[cfg(not(loom))]
+    pub(crate) const fn with_vtable(vtable: &'static WorkVTable) -> Self {
         Self {
-            node: Node::new(vtable_of::<T>()),
+            node: Node::new(vtable),
+            data: AtomicUsize::new(WORK_DATA_INIT),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn with_vtable(vtable: &'static WorkVTable) -> Self {
+        Self {
+            node: Node::new(vtable),
             data: AtomicUsize::new(WORK_DATA_INIT),
         }
     }
@@ -140,39 +164,19 @@ impl WorkHead {
         self.node.is_linked()
     }
 
-    /// What the dump prints for this item: [`WorkItem::name`].
-    ///
-    /// The item is reached from its head only while the head is linked on a list (which
-    /// proves it is embedded in its item: see [`WorkHead`]); otherwise this is the item
-    /// type's short name. [`WorkRef::name`](crate::WorkRef::name) is always the item's.
-    pub fn name(&self) -> &str {
-        if self.is_linked() {
-            // SAFETY: a linked head was linked by `WorkList` or by hand under the contract in
-            // `WorkHead`'s docs; either way a `WorkRef` holds it, so it is embedded in a live
-            // `Arc<T>` of its vtable's type (checked by `WorkRef::from_arc`, which also
-            // exposed the item's provenance) and cannot move. The item, which contains
-            // `*self`, lives at least as long as this borrow of `self`.
-            unsafe { (self.vtable().name)(self) }
-        } else {
-            (self.vtable().type_name)()
-        }
+    /// The short name of the item type this head was made for (the default
+    /// [`WorkItem::name`]). The item's own name is [`WorkRef::name`](crate::WorkRef::name),
+    /// or [`LinkedWork::name`](crate::LinkedWork::name) for an item met on a list: a head
+    /// alone does not reach its item.
+    pub fn type_name(&self) -> &'static str {
+        (self.vtable().type_name)()
     }
 
-    /// For a flush barrier, the id of the task waiting on it ([`WorkItem::barrier_task`]);
-    /// the dump prints `BAR(ID)`. As [`WorkHead::name`], read from the item only while the
-    /// head is linked (`None` otherwise).
-    pub fn barrier_task(&self) -> Option<u32> {
-        if self.is_linked() {
-            // SAFETY: as in `name`.
-            unsafe { (self.vtable().barrier_task)(self) }
-        } else {
-            None
-        }
-    }
-
-    /// The raw data word (`Acquire`).
-    pub fn raw_data(&self) -> usize {
-        self.data.load(Ordering::Acquire)
+    /// Whether this is a flush barrier's head
+    /// ([`raw::barrier_head`](crate::raw::barrier_head)): a property of the item's type,
+    /// read from the head alone.
+    pub fn is_barrier(&self) -> bool {
+        self.vtable().is_barrier
     }
 
     /// The decoded data word (`Acquire`).
@@ -231,18 +235,14 @@ impl WorkHead {
             }),
         }
     }
+}
 
-    /// The queue fast path: atomically set PENDING.
-    ///
-    /// - `Ok(true)`: PENDING was clear and the caller now owns it: it must queue the item.
-    /// - `Ok(false)`: already pending; queueing is a no-op (the pending run will see what the
-    ///   caller wrote before this call).
-    /// - `Err(WorkDisabled)`: PENDING was clear but the item is disabled; nothing changed.
-    ///
-    /// Ordering: `AcqRel` compare-exchange in both `Ok` cases, so the caller's earlier writes
-    /// are released to the worker that clears PENDING, and on `Ok(true)` the caller acquires
-    /// the previous owner's release (the last clear); failures reload with `Acquire`.
-    pub fn test_and_set_pending(&self) -> Result<bool, WorkDisabled> {
+impl WorkHeadRaw for WorkHead {
+    fn raw_data(&self) -> usize {
+        self.data.load(Ordering::Acquire)
+    }
+
+    fn test_and_set_pending(&self) -> Result<bool, WorkDisabled> {
         let mut old = self.data.load(Ordering::Acquire);
         loop {
             let (new, took) = if old & WorkFlags::PENDING.bits() != 0 {
@@ -265,28 +265,14 @@ impl WorkHead {
         }
     }
 
-    /// Set PENDING whatever the disable count (the first step of the kernel's
-    /// `try_to_grab_pending`, used by cancel and disable): `true` if it was clear, and the
-    /// caller now owns PENDING. `AcqRel` `fetch_or`, as `test_and_set_pending`.
-    #[must_use = "true means the caller owns PENDING and must release it"]
-    pub fn grab_pending(&self) -> bool {
+    fn grab_pending(&self) -> bool {
         self.data
             .fetch_or(WorkFlags::PENDING.bits(), Ordering::AcqRel)
             & WorkFlags::PENDING.bits()
             == 0
     }
 
-    /// Record the pwq the item is being queued on (the kernel's `set_work_pwq`, in
-    /// `insert_work`): the word becomes `pwq | colour | PENDING | PWQ | extra`, where
-    /// `extra` may hold INACTIVE and LINKED.
-    ///
-    /// Call it under the pool lock, with PENDING owned. `AcqRel` swap (an RMW, see the
-    /// module docs; the lock orders it with the other pool-side updates).
-    ///
-    /// # Panics
-    ///
-    /// If `color >= WORK_NR_COLORS` or `pwq` exceeds [`WORK_PWQ_ID_MAX`](crate::WORK_PWQ_ID_MAX).
-    pub fn set_pwq(&self, pwq: PwqId, color: u8, extra: WorkFlags) {
+    fn set_pwq(&self, pwq: PwqId, color: u8, extra: WorkFlags) {
         let extra = extra & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         let new = data::encode_on_queue(pwq, color, extra | WorkFlags::PENDING);
         let old = self.data.swap(new, Ordering::AcqRel);
@@ -296,9 +282,7 @@ impl WorkHead {
         );
     }
 
-    /// Set or clear INACTIVE (the item moves between its pwq's inactive list and the pool
-    /// worklist: `pwq_activate_work` clears it). Under the pool lock; `Release` RMW.
-    pub fn set_inactive(&self, on: bool) {
+    fn set_inactive(&self, on: bool) {
         if on {
             self.set_flags(WorkFlags::INACTIVE);
         } else {
@@ -306,55 +290,37 @@ impl WorkHead {
         }
     }
 
-    /// Set flag bits: INACTIVE and LINKED only (PENDING and PWQ change only through the
-    /// methods that keep the word's form consistent; other bits are ignored). Under the pool
-    /// lock; `Release` `fetch_or`.
-    pub fn set_flags(&self, flags: WorkFlags) {
+    fn set_flags(&self, flags: WorkFlags) {
         let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         self.data.fetch_or(flags.bits(), Ordering::Release);
     }
 
-    /// Clear flag bits: INACTIVE and LINKED only (see [`WorkHead::set_flags`]). Under the pool
-    /// lock; `Release` `fetch_and`.
-    pub fn clear_flags(&self, flags: WorkFlags) {
+    fn clear_flags(&self, flags: WorkFlags) {
         let flags = flags & (WorkFlags::INACTIVE | WorkFlags::LINKED);
         self.data.fetch_and(!flags.bits(), Ordering::Release);
     }
 
-    /// Clear PENDING and record the pool, just before the item runs (the kernel's
-    /// `set_work_pool_and_clear_pending` in `process_one_work`): the word becomes off queue,
-    /// last pool `pool`, not disabled, no flags.
-    ///
-    /// `AcqRel` swap: it acquires every queuer's release that came before it (see the module
-    /// docs), so the run that follows sees their writes.
-    pub fn set_pool_and_clear_pending(&self, pool: PoolId) {
+    fn set_pool_and_clear_pending(&self, pool: PoolId) {
         self.set_offqd_and_clear_pending(WorkOffqData::pool(pool));
     }
 
-    /// Clear PENDING, writing `offqd` (cancel and disable paths keep or change the disable
-    /// count this way). `AcqRel` swap, as [`WorkHead::set_pool_and_clear_pending`].
-    pub fn set_offqd_and_clear_pending(&self, offqd: WorkOffqData) {
+    fn set_offqd_and_clear_pending(&self, offqd: WorkOffqData) {
         let new =
             data::encode_off_queue(WorkFlags::empty(), offqd.pool, offqd.disable, offqd.flags);
         self.data.swap(new, Ordering::AcqRel);
     }
 
-    /// Record the pool and keep PENDING (the kernel's `set_work_pool_and_keep_pending`: a
-    /// canceller stole the item off its queue and owns PENDING). `AcqRel` swap.
-    pub fn set_pool_keep_pending(&self, pool: PoolId) {
+    fn set_pool_keep_pending(&self, pool: PoolId) {
         self.set_offqd_keep_pending(WorkOffqData::pool(pool));
     }
 
-    /// Write `offqd` and keep PENDING set. `AcqRel` swap.
-    pub fn set_offqd_keep_pending(&self, offqd: WorkOffqData) {
+    fn set_offqd_keep_pending(&self, offqd: WorkOffqData) {
         let new =
             data::encode_off_queue(WorkFlags::PENDING, offqd.pool, offqd.disable, offqd.flags);
         self.data.swap(new, Ordering::AcqRel);
     }
 
-    /// Clear PENDING and nothing else, for an off-queue word whose PENDING the caller owns
-    /// (a canceller that grabbed an idle item). `AcqRel` `fetch_and`.
-    pub fn clear_pending(&self) {
+    fn clear_pending(&self) {
         let old = self
             .data
             .fetch_and(!WorkFlags::PENDING.bits(), Ordering::AcqRel);
@@ -364,18 +330,16 @@ impl WorkHead {
         );
     }
 
-    /// Increment the disable count (`disable_work`); returns the new count. The word must be
-    /// off queue. `AcqRel` compare-exchange loop.
-    pub fn disable(&self) -> Result<u16, DisableError> {
+    fn disable(&self) -> Result<u16, DisableError> {
         self.update_disable(|count| count.checked_add(1).ok_or(DisableError::Overflow))
     }
 
-    /// Decrement the disable count (`enable_work`); returns the new count (queueing works
-    /// again at 0). The word must be off queue. `AcqRel` compare-exchange loop.
-    pub fn enable(&self) -> Result<u16, DisableError> {
+    fn enable(&self) -> Result<u16, DisableError> {
         self.update_disable(|count| count.checked_sub(1).ok_or(DisableError::NotDisabled))
     }
+}
 
+impl WorkHead {
     fn update_disable(
         &self,
         f: impl Fn(u16) -> Result<u16, DisableError>,
@@ -401,7 +365,7 @@ impl WorkHead {
 impl fmt::Debug for WorkHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkHead")
-            .field("name", &self.name())
+            .field("type", &self.type_name())
             .field("data", &self.data())
             .field("linked", &self.is_linked())
             .finish()

@@ -3,10 +3,10 @@
 //!
 //! Provenance rule: a `WorkRef` keeps the pointer `Arc::into_raw` gave (projected to the
 //! head by address arithmetic), so running, dropping or cloning through it never goes
-//! through a `&WorkHead` reference. [`WorkHead::name`] and [`WorkHead::barrier_task`] start
-//! from a head reference, whose provenance covers the head only; they reach the item through
-//! the provenance `WorkRef::from_arc` exposed (`expose_provenance` /
-//! `with_exposed_provenance`), which is defined under both Stacked and Tree Borrows.
+//! through a `&WorkHead` reference, and the lists store and hand back that same pointer.
+//! The item is only ever reached from a pointer with that provenance (a `WorkRef`, or the
+//! [`ElemRef`] a list's iteration yields, through [`LinkedWork`]); never from a
+//! `&WorkHead`, whose provenance covers the head only. No provenance is exposed.
 
 use core::any::TypeId;
 use core::fmt;
@@ -14,7 +14,10 @@ use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use std::sync::Arc;
 
+use cmwq_list::ElemRef;
+
 use crate::head::WorkHead;
+use crate::raw::BarrierWork;
 
 /// A work item (shaped like Rust-for-Linux's `WorkItem`): a type that embeds a
 /// [`WorkHead`] (declared with [`impl_has_work!`](crate::impl_has_work)), is queued as an
@@ -44,11 +47,6 @@ pub trait WorkItem: Send + Sync + 'static {
     fn name(&self) -> &str {
         short_type_name::<Self>()
     }
-
-    /// For a flush barrier, the id of the task waiting on it (the dump prints `BAR(ID)`).
-    fn barrier_task(&self) -> Option<u32> {
-        None
-    }
 }
 
 /// The type's name without module paths (`a::b::Foo<c::Bar>` -> `Foo<Bar>`).
@@ -63,7 +61,8 @@ fn short_type_name<T: ?Sized>() -> &'static str {
 /// A type with a [`WorkHead`] field at a fixed offset.
 ///
 /// Implement it with [`impl_has_work!`](crate::impl_has_work), which computes the offset
-/// with `offset_of!` and checks the field's type.
+/// with `offset_of!` and checks the field's type. The trait has no provided method: the
+/// pointer arithmetic built on it is this crate's own.
 ///
 /// # Safety
 ///
@@ -75,27 +74,26 @@ pub unsafe trait HasWork: Sized {
 
     /// The embedded head.
     fn work_head(&self) -> &WorkHead;
+}
 
-    /// The head of the item at `ptr`, keeping `ptr`'s provenance.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` points to a live `Self`.
-    unsafe fn raw_work_head(ptr: *const Self) -> *const WorkHead {
-        // SAFETY: the offset is within `Self` (trait contract) and `ptr` is live.
-        unsafe { ptr.byte_add(Self::WORK_OFFSET).cast() }
-    }
+/// The head of the item at `ptr`, keeping `ptr`'s provenance.
+///
+/// # Safety
+///
+/// `ptr` points to a live `T`.
+unsafe fn raw_work_head<T: HasWork>(ptr: *const T) -> *const WorkHead {
+    // SAFETY: the offset is within `T` (`HasWork`'s contract) and `ptr` is live.
+    unsafe { ptr.byte_add(T::WORK_OFFSET).cast() }
+}
 
-    /// The item that embeds the head at `head` (`container_of`), keeping `head`'s
-    /// provenance.
-    ///
-    /// # Safety
-    ///
-    /// `head` points to the head field of a live `Self`.
-    unsafe fn from_work_head(head: *const WorkHead) -> *const Self {
-        // SAFETY: stepping back by the field's offset stays within the live `Self`.
-        unsafe { head.byte_sub(Self::WORK_OFFSET).cast() }
-    }
+/// The item that embeds the head at `head` (`container_of`), keeping `head`'s provenance.
+///
+/// # Safety
+///
+/// `head` points to the head field of a live `T`, with provenance over the whole `T`.
+unsafe fn from_work_head<T: HasWork>(head: *const WorkHead) -> *const T {
+    // SAFETY: stepping back by the field's offset stays within the live `T`.
+    unsafe { head.byte_sub(T::WORK_OFFSET).cast() }
 }
 
 /// Implement [`HasWork`] for a type from the name of its [`WorkHead`] field:
@@ -133,8 +131,9 @@ pub struct WorkVTable {
     pub(crate) run: unsafe fn(NonNull<WorkHead>),
     pub(crate) drop_ref: unsafe fn(NonNull<WorkHead>),
     pub(crate) clone_ref: unsafe fn(NonNull<WorkHead>),
-    pub(crate) name: for<'a> unsafe fn(&'a WorkHead) -> &'a str,
-    pub(crate) barrier_task: unsafe fn(&WorkHead) -> Option<u32>,
+    pub(crate) name: unsafe fn(NonNull<WorkHead>) -> *const str,
+    pub(crate) barrier_task: unsafe fn(NonNull<WorkHead>) -> Option<u32>,
+    pub(crate) is_barrier: bool,
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) type_name: fn() -> &'static str,
 }
@@ -157,10 +156,31 @@ impl<T: WorkItem + HasWork> VTable<T> {
         drop_ref: drop_item_ref::<T>,
         clone_ref: clone_item_ref::<T>,
         name: item_name::<T>,
-        barrier_task: item_barrier_task::<T>,
+        barrier_task: no_barrier_task,
+        is_barrier: false,
         type_id: TypeId::of::<T>,
         type_name: short_type_name::<T>,
     };
+}
+
+impl<T: BarrierWork> VTable<T> {
+    const BARRIER: WorkVTable = WorkVTable {
+        barrier_task: item_barrier_task::<T>,
+        is_barrier: true,
+        ..Self::VTABLE
+    };
+}
+
+/// `T`'s vtable as a barrier item.
+pub(crate) const fn barrier_vtable_of<T: BarrierWork>() -> &'static WorkVTable {
+    &VTable::<T>::BARRIER
+}
+
+/// # Safety
+///
+/// None needed: an item that is not a barrier has no task, whatever `head` is.
+unsafe fn no_barrier_task(_head: NonNull<WorkHead>) -> Option<u32> {
+    None
 }
 
 /// `T`'s vtable.
@@ -174,7 +194,7 @@ pub(crate) const fn vtable_of<T: WorkItem + HasWork>() -> &'static WorkVTable {
 /// provenance of `Arc::into_raw`); the count is consumed.
 unsafe fn run_item<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the caller hands over one strong count of the `Arc<T>` whose head this is.
-    let item = unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) };
+    let item = unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) };
     T::run(item);
 }
 
@@ -183,7 +203,7 @@ unsafe fn run_item<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
 /// As `run_item`.
 unsafe fn drop_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the caller hands over one strong count of the `Arc<T>` whose head this is.
-    drop(unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) });
+    drop(unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) });
 }
 
 /// # Safety
@@ -192,32 +212,26 @@ unsafe fn drop_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
 unsafe fn clone_item_ref<T: WorkItem + HasWork>(head: NonNull<WorkHead>) {
     // SAFETY: the item is an `Arc<T>` allocation with at least one strong count (the
     // caller's).
-    unsafe { Arc::increment_strong_count(T::from_work_head(head.as_ptr())) };
+    unsafe { Arc::increment_strong_count(from_work_head::<T>(head.as_ptr())) };
 }
 
 /// The item that embeds `head`, as a reference.
 ///
-/// `head` may come from a `&WorkHead`, whose provenance covers the head only; the item's
-/// whole allocation was exposed by `WorkRef::from_arc` (`expose_provenance`), so the item's
-/// address is turned back into a pointer with that exposed provenance
-/// (`with_exposed_provenance`) rather than stepping out of the head reference's range.
-///
 /// # Safety
 ///
-/// `head` is the head field of a live `T`, made into a `WorkRef` at least once (so its
-/// allocation's provenance is exposed), and the `T` stays live while `head` is borrowed.
-unsafe fn item_of<T: WorkItem + HasWork>(head: &WorkHead) -> &T {
-    let addr = core::ptr::from_ref(head).addr() - T::WORK_OFFSET;
-    let item = core::ptr::with_exposed_provenance::<T>(addr);
-    // SAFETY: `item` is the address of the live `T` embedding `head`, with the provenance
-    // `WorkRef::from_arc` exposed for it (caller's contract).
-    unsafe { &*item }
+/// `head` is the head field of a live `T`, with provenance over the whole `T` (the pointer
+/// `WorkRef::from_arc` made from `Arc::into_raw`, which the lists store and hand back), and
+/// the `T` stays live for `'a`.
+unsafe fn item_of<'a, T: WorkItem + HasWork>(head: NonNull<WorkHead>) -> &'a T {
+    // SAFETY: caller's contract: stepping back by the field's offset stays within the live
+    // `T`, and the pointer's provenance covers it.
+    unsafe { &*from_work_head::<T>(head.as_ptr()) }
 }
 
 /// # Safety
 ///
-/// As `item_of`.
-unsafe fn item_name<T: WorkItem + HasWork>(head: &WorkHead) -> &str {
+/// As `item_of`; the returned pointer is valid as long as the item.
+unsafe fn item_name<T: WorkItem + HasWork>(head: NonNull<WorkHead>) -> *const str {
     // SAFETY: caller's contract.
     unsafe { item_of::<T>(head) }.name()
 }
@@ -225,9 +239,39 @@ unsafe fn item_name<T: WorkItem + HasWork>(head: &WorkHead) -> &str {
 /// # Safety
 ///
 /// As `item_of`.
-unsafe fn item_barrier_task<T: WorkItem + HasWork>(head: &WorkHead) -> Option<u32> {
+unsafe fn item_barrier_task<T: BarrierWork>(head: NonNull<WorkHead>) -> Option<u32> {
     // SAFETY: caller's contract.
-    unsafe { item_of::<T>(head) }.barrier_task()
+    Some(unsafe { item_of::<T>(head) }.barrier_task())
+}
+
+/// What the dump prints for a work item met on a list: the item's [`WorkItem::name`] and,
+/// for a flush barrier, its waiting task. Implemented for the [`ElemRef`]s a
+/// [`WorkList`](crate::WorkList)'s iteration yields, which keep the pointer the item was
+/// queued with: the item is reached from its head through that pointer, whose provenance
+/// covers the whole item (a `&WorkHead` covers the head only).
+pub trait LinkedWork<'a> {
+    /// [`WorkItem::name`] of the item.
+    fn name(&self) -> &'a str;
+
+    /// For a flush barrier, the id of the task waiting on it (the dump prints `BAR(ID)`);
+    /// `None` for any other item.
+    fn barrier_task(&self) -> Option<u32>;
+}
+
+impl<'a> LinkedWork<'a> for ElemRef<'a, WorkHead> {
+    fn name(&self) -> &'a str {
+        let head = self.as_ptr();
+        // SAFETY: the element is linked on a `WorkList` borrowed for `'a`, which holds a
+        // `WorkRef` for it: it is embedded in a live item of its vtable's type (checked by
+        // `WorkRef::from_arc`), and `head` is the pointer that `WorkRef` was made with, with
+        // the item's provenance. The name lives as long as the item, so for `'a`.
+        unsafe { &*(self.get().vtable().name)(head) }
+    }
+
+    fn barrier_task(&self) -> Option<u32> {
+        // SAFETY: as in `name`.
+        unsafe { (self.get().vtable().barrier_task)(self.as_ptr()) }
+    }
 }
 
 /// A type-erased owning reference to a work item: it holds one strong count of the item's
@@ -261,10 +305,8 @@ impl WorkRef {
             (item.work_head().vtable().type_name)(),
         );
         let raw = Arc::into_raw(item);
-        // Let `WorkHead::name` find the item from a head reference (see `item_of`).
-        let _ = raw.expose_provenance();
         // SAFETY: `raw` points to a live `T`.
-        let head = unsafe { T::raw_work_head(raw) };
+        let head = unsafe { raw_work_head(raw) };
         WorkRef {
             // SAFETY: derived from a non-null `Arc` pointer by adding an in-bounds offset.
             head: unsafe { NonNull::new_unchecked(head.cast_mut()) },
@@ -304,14 +346,15 @@ impl WorkRef {
     /// What the dump prints for this item ([`WorkItem::name`]).
     pub fn name(&self) -> &str {
         // SAFETY: the head is embedded in the live item this reference owns a count of,
-        // and `self.head` has the item's provenance.
-        unsafe { (self.vtable().name)(self.head.as_ref()) }
+        // and `self.head` has the item's provenance; the name lives as long as the item.
+        unsafe { &*(self.vtable().name)(self.head) }
     }
 
-    /// The waiting task of a flush barrier ([`WorkItem::barrier_task`]).
+    /// The waiting task of a flush barrier ([`BarrierWork::barrier_task`]); `None` for any
+    /// other item.
     pub fn barrier_task(&self) -> Option<u32> {
         // SAFETY: as in `name`.
-        unsafe { (self.vtable().barrier_task)(self.head.as_ref()) }
+        unsafe { (self.vtable().barrier_task)(self.head) }
     }
 
     /// Whether the item is a `T`.
@@ -345,7 +388,7 @@ impl WorkRef {
         // SAFETY: the item is a `T` (checked through its vtable, which `from_arc` checked
         // against the item's type), and `head` carries one strong count of its `Arc`,
         // handed over here.
-        Ok(unsafe { Arc::from_raw(T::from_work_head(head.as_ptr())) })
+        Ok(unsafe { Arc::from_raw(from_work_head::<T>(head.as_ptr())) })
     }
 }
 

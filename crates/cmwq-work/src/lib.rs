@@ -5,7 +5,8 @@
 //! atomic **data word**. The word is laid out as in the kernel: PENDING, INACTIVE, PWQ and
 //! LINKED flags, four flush-colour bits, then either the id of the pwq the item is queued on
 //! (PWQ set) or, off queue, the id of the pool it last ran on and a disable count. Its
-//! operations are the queue path's: [`WorkHead::test_and_set_pending`] makes queueing an
+//! operations are the queue path's, in the [`raw`] module (the crates that implement a
+//! workqueue import [`raw::WorkHeadRaw`]): [`test_and_set_pending`](raw::WorkHeadRaw::test_and_set_pending) makes queueing an
 //! already pending item a no-op (and refuses a disabled one), the pool records the pwq and
 //! colour under its lock, and a worker clears PENDING (recording the pool) just before
 //! running the item. Each method documents its memory ordering; [`WorkHead`]'s docs say
@@ -27,7 +28,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicU32, Ordering};
-//! use cmwq_work::{Entry, PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
+//! use cmwq_work::raw::WorkHeadRaw;
+//! use cmwq_work::{Entry, LinkedWork, PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
 //!
 //! struct Flush {
 //!     work: WorkHead,
@@ -48,11 +50,11 @@
 //!
 //! // queue_work(): take PENDING, record the pwq, link the item.
 //! assert_eq!(item.work.test_and_set_pending(), Ok(true));
-//! item.work.set_pwq(PwqId(3), 0, WorkFlags::empty());
+//! item.work.set_pwq(PwqId::new(3), 0, WorkFlags::empty());
 //! worklist.push_back(WorkRef::from_arc(item.clone()));
 //! // Queueing it again while pending is a no-op.
 //! assert_eq!(item.work.test_and_set_pending(), Ok(false));
-//! assert_eq!(item.work.pwq(), Some(PwqId(3)));
+//! assert_eq!(item.work.pwq(), Some(PwqId::new(3)));
 //!
 //! // A cursor sits in the list but is never a work item.
 //! let cursor = worklist.new_cursor(3);
@@ -79,9 +81,11 @@
 mod data;
 mod head;
 mod item;
+pub mod raw;
+mod sync;
 mod worklist;
 
-pub use cmwq_list::{CursorId, CursorRef, Entry};
+pub use cmwq_list::{CursorId, CursorRef, ElemRef, Entry};
 pub use data::{
     OffqFlags, PoolId, PwqId, WORK_DATA_INIT, WORK_NR_COLORS, WORK_OFFQ_BH_BIT,
     WORK_OFFQ_DISABLE_BITS, WORK_OFFQ_DISABLE_MAX, WORK_OFFQ_DISABLE_SHIFT, WORK_OFFQ_FLAG_BITS,
@@ -91,5 +95,5 @@ pub use data::{
     WORK_STRUCT_PWQ_BIT, WORK_STRUCT_PWQ_SHIFT, WorkBusy, WorkData, WorkFlags, offq_flags,
 };
 pub use head::{DisableError, WorkDisabled, WorkHead, WorkOffqData};
-pub use item::{FnWork, HasWork, WorkItem, WorkRef, WorkVTable, work_fn};
+pub use item::{FnWork, HasWork, LinkedWork, WorkItem, WorkRef, WorkVTable, work_fn};
 pub use worklist::WorkList;

@@ -3,14 +3,17 @@
 use core::fmt;
 use core::ptr::NonNull;
 
-use cmwq_list::{CursorId, Entry, Iter, List};
+use cmwq_list::{CursorId, ElemRef, Entry, Iter, List};
 
 use crate::head::WorkHead;
-use crate::item::WorkRef;
+use crate::item::{LinkedWork, WorkRef};
 
 /// A list of owned work items (a pool's worklist, a pwq's inactive list, a worker's
 /// scheduled list): each element is held by one [`WorkRef`], so the list keeps its items
 /// alive and in place; dropping the list drops those references.
+///
+/// Iteration yields each item as an [`ElemRef`] (it derefs to the `WorkHead`), whose
+/// [`LinkedWork`] methods give the item's name and barrier task.
 ///
 /// Cursor operations of [`cmwq_list::List`] are forwarded (and panic as they do when given a
 /// cursor of another list or a freed one); iteration yields
@@ -166,7 +169,7 @@ impl WorkList {
     }
 
     /// The work items only, from the head.
-    pub fn heads(&self) -> impl Iterator<Item = &WorkHead> + '_ {
+    pub fn heads(&self) -> impl Iterator<Item = ElemRef<'_, WorkHead>> + '_ {
         self.list.elements()
     }
 

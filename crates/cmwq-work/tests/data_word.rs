@@ -1,6 +1,7 @@
 //! The data word: kernel bit positions, encode/decode round trips, and the atomic
 //! operations of the queue path.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::sync::Arc;
 
 use cmwq_work::{
@@ -71,14 +72,14 @@ fn on_queue_word_is_pwq_colour_and_flags() {
     let data = WorkData::OnQueue {
         flags: WorkFlags::PENDING | WorkFlags::PWQ,
         color: 5,
-        pwq: PwqId(3),
+        pwq: PwqId::new(3),
     };
     assert_eq!(data.to_raw(), (3 << 8) | (5 << 4) | 0b0101);
     // PWQ is implied by the variant.
     let no_pwq_flag = WorkData::OnQueue {
         flags: WorkFlags::PENDING,
         color: 5,
-        pwq: PwqId(3),
+        pwq: PwqId::new(3),
     };
     assert_eq!(no_pwq_flag.to_raw(), data.to_raw());
 }
@@ -108,7 +109,7 @@ fn on_queue_words_round_trip_every_field() {
                 let data = WorkData::OnQueue {
                     flags: flags | WorkFlags::PWQ,
                     color,
-                    pwq: PwqId(pwq),
+                    pwq: PwqId::new(pwq),
                 };
                 assert_eq!(WorkData::from_raw(data.to_raw()), data);
             }
@@ -146,7 +147,7 @@ fn colour_sixteen_does_not_fit() {
     let _ = WorkData::OnQueue {
         flags: WorkFlags::PWQ,
         color: 16,
-        pwq: PwqId(0),
+        pwq: PwqId::new(0),
     }
     .to_raw();
 }
@@ -202,7 +203,7 @@ fn second_test_and_set_pending_returns_false() {
 fn test_and_set_pending_on_a_queued_item_is_a_no_op() {
     let h = head();
     assert_eq!(h.test_and_set_pending(), Ok(true));
-    h.set_pwq(PwqId(4), 2, WorkFlags::empty());
+    h.set_pwq(PwqId::new(4), 2, WorkFlags::empty());
     let before = h.raw_data();
     assert_eq!(h.test_and_set_pending(), Ok(false));
     assert_eq!(h.raw_data(), before);
@@ -255,9 +256,15 @@ fn disable_count_saturates_with_an_error() {
 fn disable_of_a_queued_item_is_refused() {
     let h = head();
     assert_eq!(h.test_and_set_pending(), Ok(true));
-    h.set_pwq(PwqId(8), 0, WorkFlags::empty());
-    assert_eq!(h.disable(), Err(DisableError::OnQueue { pwq: PwqId(8) }));
-    assert_eq!(h.enable(), Err(DisableError::OnQueue { pwq: PwqId(8) }));
+    h.set_pwq(PwqId::new(8), 0, WorkFlags::empty());
+    assert_eq!(
+        h.disable(),
+        Err(DisableError::OnQueue { pwq: PwqId::new(8) })
+    );
+    assert_eq!(
+        h.enable(),
+        Err(DisableError::OnQueue { pwq: PwqId::new(8) })
+    );
 }
 
 #[test]
@@ -278,11 +285,11 @@ fn set_pwq_records_pwq_colour_and_extra_flags() {
     let h = head();
     assert_eq!(h.test_and_set_pending(), Ok(true));
     h.set_pwq(
-        PwqId(12),
+        PwqId::new(12),
         15,
         WorkFlags::INACTIVE | WorkFlags::LINKED | WorkFlags::PENDING,
     );
-    assert_eq!(h.pwq(), Some(PwqId(12)));
+    assert_eq!(h.pwq(), Some(PwqId::new(12)));
     assert_eq!(h.color(), 15);
     assert_eq!(
         h.flags(),
@@ -304,7 +311,7 @@ fn set_pwq_records_pwq_colour_and_extra_flags() {
     );
     h.set_flags(WorkFlags::LINKED);
     assert!(h.flags().contains(WorkFlags::LINKED));
-    assert_eq!(h.pwq(), Some(PwqId(12)), "flag updates keep the pwq");
+    assert_eq!(h.pwq(), Some(PwqId::new(12)), "flag updates keep the pwq");
     assert_eq!(h.color(), 15);
 }
 
@@ -312,7 +319,7 @@ fn set_pwq_records_pwq_colour_and_extra_flags() {
 fn set_pool_and_clear_pending_goes_off_queue() {
     let h = head();
     assert_eq!(h.test_and_set_pending(), Ok(true));
-    h.set_pwq(PwqId(1), 3, WorkFlags::LINKED);
+    h.set_pwq(PwqId::new(1), 3, WorkFlags::LINKED);
     h.set_pool_and_clear_pending(PoolId(2));
     assert_eq!(
         h.data(),
@@ -332,7 +339,7 @@ fn set_pool_and_clear_pending_goes_off_queue() {
 fn set_pool_keep_pending_is_a_grabbed_off_queue_word() {
     let h = head();
     assert_eq!(h.test_and_set_pending(), Ok(true));
-    h.set_pwq(PwqId(1), 3, WorkFlags::empty());
+    h.set_pwq(PwqId::new(1), 3, WorkFlags::empty());
     h.set_pool_keep_pending(PoolId(5));
     assert_eq!(
         h.data(),
@@ -444,7 +451,7 @@ fn any_field_values_round_trip_through_the_word() {
         .prop_map(|(flags, color, pwq)| WorkData::OnQueue {
             flags: flags | WorkFlags::PWQ,
             color,
-            pwq: PwqId(pwq),
+            pwq: PwqId::new(pwq),
         });
     let pool = prop_oneof![
         Just(None),

@@ -1,12 +1,13 @@
 //! Work items, `WorkRef` reference counting and `WorkList` ownership.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cmwq_work::{
-    Entry, FnWork, HasWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work,
-    work_fn,
+    Entry, FnWork, HasWork, LinkedWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef,
+    impl_has_work, work_fn,
 };
 
 /// A plain item that counts its runs.
@@ -41,8 +42,10 @@ impl WorkItem for Barrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.task)
+}
+impl cmwq_work::raw::BarrierWork for Barrier {
+    fn barrier_task(&self) -> u32 {
+        self.task
     }
 }
 
@@ -168,7 +171,7 @@ fn names_come_from_the_item() {
     );
 
     let bar = WorkRef::from_arc(Arc::new(Barrier {
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         task: 4242,
     }));
     assert_eq!(bar.name(), "wq_barrier_func");
@@ -176,19 +179,26 @@ fn names_come_from_the_item() {
 }
 
 #[test]
-fn a_linked_head_names_its_item_and_an_unlinked_one_its_type() {
+fn items_met_on_a_list_name_themselves_and_a_head_alone_names_its_type() {
     let f = work_fn("mayday_cursor_func", || {});
-    assert_eq!(f.head().name(), "FnWork", "not linked: the type's name");
+    assert_eq!(
+        f.head().type_name(),
+        "FnWork",
+        "a head alone: the type's name"
+    );
+    assert!(!f.head().is_barrier());
     let bar = Arc::new(Barrier {
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         task: 17,
     });
-    assert_eq!(bar.work.barrier_task(), None);
+    assert!(
+        bar.work.is_barrier(),
+        "a barrier head says so without its item"
+    );
 
     let mut list = WorkList::new();
     list.push_back(WorkRef::from_arc(f.clone()));
     list.push_back(WorkRef::from_arc(bar.clone()));
-    assert_eq!(f.head().name(), "mayday_cursor_func");
     let seen: Vec<(&str, Option<u32>)> =
         list.heads().map(|h| (h.name(), h.barrier_task())).collect();
     assert_eq!(
@@ -202,7 +212,7 @@ fn a_linked_head_names_its_item_and_an_unlinked_one_its_type() {
 fn a_head_made_for_another_type_is_refused() {
     let wrong = Arc::new(Counter {
         tag: 0,
-        work: WorkHead::new::<Barrier>(),
+        work: cmwq_work::raw::barrier_head::<Barrier>(),
         runs: AtomicU32::new(0),
     });
     let _ = WorkRef::from_arc(wrong);
@@ -290,7 +300,7 @@ fn worklist_forwards_cursor_operations() {
     let tags = |it: cmwq_work::Entry<'_, WorkHead>| match it {
         Entry::Elem(h) => items
             .iter()
-            .position(|i| core::ptr::eq(&i.work, h))
+            .position(|i| core::ptr::eq(&i.work, h.get()))
             .unwrap()
             .to_string(),
         Entry::Cursor(c) => format!("C{}", c.owner()),
@@ -344,7 +354,7 @@ fn the_queue_protocol_links_an_item_once() {
     let mut list = WorkList::new();
     for _ in 0..3 {
         if item.work.test_and_set_pending() == Ok(true) {
-            item.work.set_pwq(PwqId(2), 0, WorkFlags::empty());
+            item.work.set_pwq(PwqId::new(2), 0, WorkFlags::empty());
             list.push_back(WorkRef::from_arc(item.clone()));
         }
     }

@@ -1,6 +1,7 @@
 //! The queue path allocates nothing: making a `WorkRef` from an `Arc`, moving it between
 //! lists, moving a cursor, taking the item back and running it.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::Arc;
@@ -69,7 +70,7 @@ fn queueing_moving_and_running_an_item_does_not_allocate() {
     let n = allocations_in(|| {
         // queue_work(): PENDING, pwq, link.
         assert_eq!(item.work.test_and_set_pending(), Ok(true));
-        item.work.set_pwq(PwqId(1), 0, WorkFlags::empty());
+        item.work.set_pwq(PwqId::new(1), 0, WorkFlags::empty());
         worklist.push_back(WorkRef::from_arc(item.clone()));
         worklist.push_back(WorkRef::from_arc(other.clone()));
         // The rescuer's cursor moves; an item moves to a worker's scheduled list.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use cmwq::{
-    FailSwitch, FailurePlan, Rescue, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
+    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
     impl_has_work,
 };
 
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wq = rt
         .workqueue("xfs-conv/sda1")
         .flags(WQ_MEM_RECLAIM)
-        .rescuer(Rescue::Cursor)
+        .rescuer(Policy::Cursor)
         .build()?;
 
     let (done_tx, done_rx) = mpsc::channel();

@@ -18,6 +18,7 @@ pub enum Affinity {
 
 /// Timings of the runtime. Defaults are the kernel's; tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timings {
     /// `MAYDAY_INITIAL_TIMEOUT`: how long a pool tries to create a worker before calling
     /// the rescuers.
@@ -75,13 +76,13 @@ impl Timings {
     /// The core's view (nanoseconds).
     pub(crate) fn to_core(self) -> cmwq_pool::PoolTimings {
         let ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        cmwq_pool::PoolTimings {
-            mayday_initial_timeout: ns(self.mayday_initial_timeout),
-            mayday_interval: ns(self.mayday_interval),
-            create_cooldown: ns(self.create_cooldown),
-            idle_worker_timeout: ns(self.idle_worker_timeout),
-            cpu_intensive_thresh: ns(self.cpu_intensive_thresh),
-        }
+        let mut t = cmwq_pool::PoolTimings::default();
+        t.mayday_initial_timeout = ns(self.mayday_initial_timeout);
+        t.mayday_interval = ns(self.mayday_interval);
+        t.create_cooldown = ns(self.create_cooldown);
+        t.idle_worker_timeout = ns(self.idle_worker_timeout);
+        t.cpu_intensive_thresh = ns(self.cpu_intensive_thresh);
+        t
     }
 }
 

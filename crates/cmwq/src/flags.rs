@@ -1,32 +1,9 @@
-//! Workqueue flags and the rescuer policy choice.
+//! Workqueue flags and limits.
 
-bitflags::bitflags! {
-    /// A workqueue's flags, with the kernel's bit values (`WQ_*` in
-    /// include/linux/workqueue.h), so a dump prints the same `flags=0x..`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-    pub struct WqFlags: u32 {
-        /// Bottom-half workqueue. Userspace has no softirq context: refused at build time.
-        const BH = 1 << 0;
-        /// Items are not bound to a CPU; served by unbound pools, whose workers are not pinned.
-        const UNBOUND = 1 << 1;
-        /// Freezable across suspend. Userspace has no freezer: accepted, has no effect.
-        const FREEZABLE = 1 << 2;
-        /// May be used on the memory-reclaim path: owns a rescuer thread, so it makes
-        /// forward progress even when no worker can be created.
-        const MEM_RECLAIM = 1 << 3;
-        /// Served by the high-priority pools.
-        const HIGHPRI = 1 << 4;
-        /// Items do not take part in concurrency management (they never count in
-        /// `nr_running`), as if each one were marked CPU_INTENSIVE when it starts.
-        const CPU_INTENSIVE = 1 << 5;
-        /// Visible in sysfs in the kernel. Accepted, has no effect.
-        const SYSFS = 1 << 6;
-        /// Unbound when power saving is asked for; per-CPU otherwise (cmwq: per-CPU).
-        const POWER_EFFICIENT = 1 << 7;
-        /// Explicitly per-CPU (the default when UNBOUND is absent).
-        const PERCPU = 1 << 8;
-    }
-}
+/// A workqueue's flags, with the kernel's bit values (`WQ_*` in include/linux/workqueue.h):
+/// the core's one type (cmwq-pool's), so a dump prints the same `flags=0x..`. The internal
+/// `__WQ_*` bits ([`WqFlags::INTERNAL`]) are refused by the builder.
+pub use cmwq_pool::WqFlags;
 
 /// `WQ_BH`.
 pub const WQ_BH: WqFlags = WqFlags::BH;
@@ -54,23 +31,6 @@ pub const WQ_DFL_ACTIVE: u32 = WQ_MAX_ACTIVE / 2;
 /// `WQ_NAME_LEN`: a name is at most `WQ_NAME_LEN - 1` bytes.
 pub const WQ_NAME_LEN: usize = 32;
 
-/// How the rescuer of a `WQ_MEM_RECLAIM` workqueue picks the items it runs (see
-/// cmwq-rescue and the kernel reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Rescue {
-    /// Linux 7.0: one item at a time, remembered by a positional cursor, only while the
-    /// pool really needs a worker; siblings of a blocked rescued item stay on the worklist
-    /// for normal workers.
-    #[default]
-    Cursor,
-    /// Before Linux 7.0: take every item of the pwq at once and run them in order.
-    Slurp,
-    /// One item at a time, rescanning from the worklist head each time (the O(N^2)
-    /// strawman the cursor replaces).
-    Rescan,
-}
-
 /// `work_busy()` bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WorkBusy {
@@ -84,21 +44,5 @@ impl WorkBusy {
     /// The kernel's encoding: PENDING = 1, RUNNING = 2.
     pub fn bits(self) -> u32 {
         u32::from(self.pending) | (u32::from(self.running) << 1)
-    }
-}
-
-impl WqFlags {
-    pub(crate) fn to_core(self) -> cmwq_pool::WqFlags {
-        cmwq_pool::WqFlags::from_bits_truncate(self.bits())
-    }
-}
-
-impl Rescue {
-    pub(crate) fn to_core(self) -> cmwq_rescue::Policy {
-        match self {
-            Rescue::Cursor => cmwq_rescue::Policy::Cursor,
-            Rescue::Slurp => cmwq_rescue::Policy::Slurp,
-            Rescue::Rescan => cmwq_rescue::Policy::Rescan,
-        }
     }
 }

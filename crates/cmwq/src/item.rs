@@ -95,15 +95,18 @@ impl WorkItem for Barrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.task)
+}
+
+impl cmwq_work::raw::BarrierWork for Barrier {
+    fn barrier_task(&self) -> u32 {
+        self.task
     }
 }
 
 impl Barrier {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Barrier {
-            work: WorkHead::new::<Self>(),
+            work: cmwq_work::raw::barrier_head::<Self>(),
             task: task_id(),
             done: Mutex::new(false),
             cv: Condvar::new(),

@@ -23,8 +23,8 @@
 //!   may fail ([`ThreadSpawner`] can inject failure: [`FailurePlan`]). A workqueue built with
 //!   [`WQ_MEM_RECLAIM`] owns a **rescuer** thread, created up front: when a pool cannot get a
 //!   worker for `MAYDAY_INITIAL_TIMEOUT`, the rescuer runs that workqueue's items, picking them
-//!   by its policy ([`Rescue::Cursor`], the Linux 7.0 one, by default; [`Rescue::Slurp`], the
-//!   pre-7.0 one, and [`Rescue::Rescan`] for comparison).
+//!   by its policy ([`Policy::Cursor`], the Linux 7.0 one, by default; [`Policy::Slurp`], the
+//!   pre-7.0 one, and [`Policy::Rescan`] for comparison).
 //! - **flush / cancel / drain.** [`Workqueue::flush_work`], [`Workqueue::flush`],
 //!   [`Workqueue::drain`], [`Workqueue::cancel_work_sync`], `disable_work`/`enable_work`,
 //!   delayed items ([`Workqueue::queue_delayed_work`], [`Workqueue::mod_delayed_work`]).
@@ -117,7 +117,12 @@ mod wq;
 
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
+pub use cmwq_rescue::{Policy, RescuerPolicy};
 pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
+
+/// Rescuer policies: the [`RescuerPolicy`] trait and what a policy of your own needs
+/// (cmwq-rescue, re-exported).
+pub use cmwq_rescue as rescue;
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;

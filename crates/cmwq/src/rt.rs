@@ -3,6 +3,7 @@
 //! workqueue decision is the core's ([`cmwq_pool::ops`]); this module only implements
 //! [`Driver`] over its locks and plays threads and timers. See SLEEP.md for the protocol.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -756,6 +757,7 @@ impl Shared {
                 }
                 // Settled by the core already.
                 Action::FlushColorDone { .. } => {}
+                other => unreachable!("cmwq: the core asked for an unknown action {other:?}"),
             }
         }
     }
@@ -1020,7 +1022,12 @@ impl Shared {
             .pools()
             .map(|p| p.core.lock().snapshot_pool(now))
             .collect();
-        cmwq_dump::Snapshot { workqueues, pools }
+        {
+            let mut v = cmwq_dump::Snapshot::default();
+            v.workqueues = workqueues;
+            v.pools = pools;
+            v
+        }
     }
 
     /// Stop the timer and manager threads and every idle worker (they exit when woken);

@@ -2,6 +2,7 @@
 //! ([`cmwq_pool::ops`]), run on this runtime as its driver; this module converts types,
 //! waits for completions and retries where the core says another context owns an item.
 
+use cmwq_work::raw::WorkHeadRaw;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -13,11 +14,12 @@ use cmwq_pool::{Again, Driver, WqSpec};
 use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
-use crate::flags::{Rescue, WQ_MAX_ACTIVE, WqFlags};
+use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
 use crate::item::{Barrier, FnOnceWork};
 use crate::rt::{Shared, WqShared, deadline_after};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
+use cmwq_rescue::{Policy, RescuerPolicy};
 
 /// Tries on the caller's runtime before the other runtimes are tried as well.
 const TRIES_BEFORE_OTHER_RUNTIMES: u32 = 8;
@@ -310,11 +312,11 @@ fn hand_back<T: WorkItem + HasWork>(work: WorkRef, reason: QueueError) -> Refuse
 /// Builds a [`Workqueue`]: name, flags, max_active, rescuer policy, runtime.
 ///
 /// ```
-/// use cmwq::{Rescue, Workqueue, WQ_MEM_RECLAIM};
+/// use cmwq::{Policy, Workqueue, WQ_MEM_RECLAIM};
 /// let wq = Workqueue::builder("my-reclaim-wq")
 ///     .flags(WQ_MEM_RECLAIM)
 ///     .max_active(16)
-///     .rescuer(Rescue::Cursor)
+///     .rescuer(Policy::Cursor)
 ///     .build()?;
 /// # drop(wq);
 /// # Ok::<(), cmwq::BuildError>(())
@@ -326,7 +328,7 @@ pub struct WorkqueueBuilder {
     flags: WqFlags,
     max_active: u32,
     ordered: bool,
-    rescue: Rescue,
+    rescue: Policy,
     runtime: Option<Runtime>,
 }
 
@@ -348,8 +350,12 @@ impl WorkqueueBuilder {
         self
     }
     /// The rescuer's policy (used when the flags include `WQ_MEM_RECLAIM`).
-    pub fn rescuer(mut self, policy: Rescue) -> Self {
-        self.rescue = policy;
+    ///
+    /// Any [`RescuerPolicy`] will do: the built-in ones ([`Policy::Cursor`], the default,
+    /// [`Policy::Slurp`], [`Policy::Rescan`], or the unit types `Cursor`, `Slurp`, `Rescan`
+    /// of [`cmwq::rescue`](crate::rescue)) or a policy of your own.
+    pub fn rescuer(mut self, policy: impl RescuerPolicy + 'static) -> Self {
+        self.rescue = Policy::new(policy);
         self
     }
     /// Build on this runtime instead of the global one.
@@ -432,7 +438,7 @@ impl Runtime {
         mut flags: WqFlags,
         max_active: u32,
         ordered: bool,
-        rescue: Rescue,
+        rescue: Policy,
     ) -> Result<Workqueue, BuildError> {
         let shared = Arc::clone(&self.shared);
         if shared.shut_down.load(Ordering::Acquire) {
@@ -441,11 +447,11 @@ impl Runtime {
         if ordered {
             flags |= WqFlags::UNBOUND;
         }
-        let policy = rescue.to_core();
+        let policy = rescue;
         let mut spec = if ordered {
-            WqSpec::ordered(name.clone(), flags.to_core())
+            WqSpec::ordered(name.clone(), flags)
         } else {
-            WqSpec::new(name.clone(), flags.to_core())
+            WqSpec::new(name.clone(), flags)
         };
         spec = spec.policy(policy);
         if max_active != 0 {
@@ -511,7 +517,7 @@ impl Workqueue {
             flags: WqFlags::empty(),
             max_active: 0,
             ordered: false,
-            rescue: Rescue::default(),
+            rescue: Policy::default(),
             runtime: None,
         }
     }

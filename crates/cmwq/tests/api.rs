@@ -364,6 +364,13 @@ fn builder_errors_say_what_was_wrong() {
     assert!(matches!(e, BuildError::BadNrCpus { given: 0 }), "{e}");
     let e = rt.workqueue("bh").flags(cmwq::WQ_BH).build().unwrap_err();
     assert!(e.to_string().contains("WQ_BH"), "{e}");
+    // One WqFlags type with the core: its internal `__WQ_*` bits are refused.
+    let e = rt
+        .workqueue("internal")
+        .flags(cmwq::WqFlags::DRAINING)
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, BuildError::Spec(_)), "{e}");
     assert_eq!(
         rt.workqueue("cpu")
             .build()

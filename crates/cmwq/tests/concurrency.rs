@@ -9,16 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cmwq::{Affinity, Runtime, Timings, WQ_CPU_INTENSIVE, work_fn};
+use cmwq::{Affinity, Runtime, WQ_CPU_INTENSIVE, work_fn};
 use common::{GUARD, fast_timings};
 
 fn one_cpu(tick: Duration) -> Runtime {
     Runtime::builder()
         .nr_cpus(1)
         .affinity(Affinity::Free)
-        .timings(Timings {
-            cpu_intensive_thresh: tick,
-            ..fast_timings()
+        .timings({
+            let mut v = fast_timings();
+            v.cpu_intensive_thresh = tick;
+            v
         })
         .build()
         .unwrap()
@@ -117,10 +118,11 @@ fn surplus_idle_workers_are_culled_after_the_idle_timeout() {
     let rt = Runtime::builder()
         .nr_cpus(1)
         .affinity(Affinity::Free)
-        .timings(Timings {
-            idle_worker_timeout: Duration::from_millis(5),
-            cpu_intensive_thresh: Duration::from_secs(3600),
-            ..fast_timings()
+        .timings({
+            let mut v = fast_timings();
+            v.idle_worker_timeout = Duration::from_millis(5);
+            v.cpu_intensive_thresh = Duration::from_secs(3600);
+            v
         })
         .spawner_arc(spawner.clone())
         .build()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cmwq::{FailurePlan, Rescue, Runtime, Stall, ThreadSpawner, Timings, WQ_MEM_RECLAIM};
+use cmwq::{FailurePlan, Policy, Runtime, Stall, ThreadSpawner, Timings, WQ_MEM_RECLAIM};
 use common::{Counted, GUARD, Latch, fast_timings};
 
 const N: usize = 10_000;
@@ -22,7 +22,7 @@ fn failing_runtime(timings: Timings) -> Runtime {
         .expect("runtime")
 }
 
-fn all_complete_through_the_rescuer(policy: Rescue) {
+fn all_complete_through_the_rescuer(policy: impl cmwq::RescuerPolicy + 'static) {
     let rt = failing_runtime(fast_timings());
     let wq = rt
         .workqueue("reclaim")
@@ -49,17 +49,48 @@ fn all_complete_through_the_rescuer(policy: Rescue) {
 
 #[test]
 fn reclaim_wq_completes_every_item_through_the_rescuer_cursor() {
-    all_complete_through_the_rescuer(Rescue::Cursor);
+    all_complete_through_the_rescuer(Policy::Cursor);
 }
 
 #[test]
 fn reclaim_wq_completes_every_item_through_the_rescuer_slurp() {
-    all_complete_through_the_rescuer(Rescue::Slurp);
+    all_complete_through_the_rescuer(Policy::Slurp);
 }
 
 #[test]
 fn reclaim_wq_completes_every_item_through_the_rescuer_rescan() {
-    all_complete_through_the_rescuer(Rescue::Rescan);
+    all_complete_through_the_rescuer(Policy::Rescan);
+}
+
+/// A policy of the user's own: the 7.0 cursor policy, counting how often it is asked.
+#[derive(Debug, Default)]
+struct CountingCursor {
+    asked: std::sync::atomic::AtomicU64,
+}
+
+impl cmwq::RescuerPolicy for CountingCursor {
+    fn choose<'a>(
+        &self,
+        view: &cmwq::rescue::WorklistView<'a>,
+        ctx: &cmwq::rescue::RescueCtx,
+        take: &mut cmwq::rescue::Take<'_, 'a>,
+    ) -> cmwq::rescue::Choice {
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        cmwq::rescue::Cursor.choose(view, ctx, take)
+    }
+}
+
+#[test]
+fn the_workqueue_builder_takes_a_policy_of_the_users_own() {
+    let policy = Arc::new(CountingCursor::default());
+    all_complete_through_the_rescuer(policy.clone());
+    assert!(
+        policy.asked.load(std::sync::atomic::Ordering::Relaxed) >= N as u64,
+        "the rescuer asked the custom policy for every item"
+    );
+    // The unit types of the built-in policies are values too.
+    all_complete_through_the_rescuer(cmwq::rescue::Slurp);
 }
 
 #[test]
@@ -68,9 +99,10 @@ fn wq_without_rescuer_is_reported_stalled_instead_of_hanging() {
     let tx = parking_lot::Mutex::new(tx);
     let rt = Runtime::builder()
         .nr_cpus(1)
-        .timings(Timings {
-            watchdog_thresh: Some(Duration::from_millis(20)),
-            ..fast_timings()
+        .timings({
+            let mut v = fast_timings();
+            v.watchdog_thresh = Some(Duration::from_millis(20));
+            v
         })
         .spawner(ThreadSpawner::new().failure(FailurePlan::Always))
         .lockup_hook(move |s| {

@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, Rescue, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WorkHead, WorkItem,
+    Affinity, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WorkHead, WorkItem,
     Workqueue, impl_has_work,
 };
 use common::*;
@@ -60,7 +60,7 @@ impl Kind {
         }
     }
 
-    fn build(self, rt: &Runtime, policy: Rescue) -> Workqueue {
+    fn build(self, rt: &Runtime, policy: Policy) -> Workqueue {
         let b = rt.workqueue(format!("stress-{self:?}")).rescuer(policy);
         match self {
             Kind::Ordered => b.ordered(),
@@ -138,11 +138,11 @@ impl WorkItem for Probe {
 }
 
 /// The size and seed of a run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Config {
     ops_per_producer: usize,
     seed: u64,
-    policy: Rescue,
+    policy: Policy,
 }
 
 /// What a run did and found.
@@ -296,10 +296,11 @@ fn run_stress(cfg: Config) -> Report {
     let rt = Runtime::builder()
         .nr_cpus(2)
         .affinity(Affinity::Free)
-        .timings(cmwq::Timings {
+        .timings({
+            let mut t = fast_timings();
             // Idle workers go soon, so that workers are created (and fail) all run long.
-            idle_worker_timeout: Duration::from_millis(2),
-            ..fast_timings()
+            t.idle_worker_timeout = Duration::from_millis(2);
+            t
         })
         .spawner_arc(Arc::clone(&spawner) as Arc<dyn cmwq::Spawner>)
         .build()
@@ -310,7 +311,7 @@ fn run_stress(cfg: Config) -> Report {
         .map(|&kind| {
             Arc::new(Slot {
                 kind,
-                wq: RwLock::new(kind.build(&rt, cfg.policy)),
+                wq: RwLock::new(kind.build(&rt, cfg.policy.clone())),
                 active: AtomicUsize::new(0),
                 max_seen: AtomicUsize::new(0),
                 over_limit: AtomicUsize::new(0),
@@ -351,6 +352,7 @@ fn run_stress(cfg: Config) -> Report {
             let (drops, drains) = (Arc::clone(&drops), Arc::clone(&drains));
             let (spawner, windows) = (Arc::clone(&spawner), Arc::clone(&windows));
             let rescued = Arc::clone(&rescued);
+            let cfg = cfg.clone();
             std::thread::spawn(move || {
                 let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(p as u64));
                 // This producer's accepted queueings of its ordered items, in order (a
@@ -375,7 +377,8 @@ fn run_stress(cfg: Config) -> Report {
                     if op == 99 {
                         // Drop the whole workqueue mid-run; a new one takes its place.
                         let mut wq = slot.wq.write();
-                        let old = std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy));
+                        let old =
+                            std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy.clone()));
                         rescued.fetch_add(old.stats().rescued, Ordering::Relaxed);
                         drop(old); // drains (delayed items included) before returning
                         drops.fetch_add(1, Ordering::Relaxed);
@@ -398,7 +401,7 @@ fn run_stress(cfg: Config) -> Report {
     // Drop every workqueue: each drains, its delayed items first.
     for slot in &slots {
         let mut wq = slot.wq.write();
-        let old = std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy));
+        let old = std::mem::replace(&mut *wq, slot.kind.build(&rt, cfg.policy.clone()));
         rescued.fetch_add(old.stats().rescued, Ordering::Relaxed);
         drop(old);
         assert!(wq.drain());
@@ -576,17 +579,18 @@ fn one_op(
 /// Run under every policy, each on its own thread with a guard: a drop or drain that
 /// hangs fails the run instead of hanging it.
 fn stress_all_policies(ops_per_producer: usize, seed: u64, guard: Duration) -> Vec<Report> {
-    [Rescue::Cursor, Rescue::Slurp, Rescue::Rescan]
+    [Policy::Cursor, Policy::Slurp, Policy::Rescan]
         .into_iter()
         .map(|policy| {
             let cfg = Config {
                 ops_per_producer,
                 seed,
-                policy,
+                policy: policy.clone(),
             };
             let (tx, rx) = mpsc::channel();
+            let run = cfg.clone();
             std::thread::spawn(move || {
-                let _ = tx.send(run_stress(cfg));
+                let _ = tx.send(run_stress(run));
             });
             let r = rx
                 .recv_timeout(guard)

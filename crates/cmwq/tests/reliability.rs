@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use cmwq::{
     Affinity, BuildError, DisableError, FailSwitch, FlushError, QueueError, Runtime, SpawnError,
-    SpawnRequest, Spawner, ThreadBody, ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM,
-    WQ_UNBOUND, WqFlags,
+    SpawnRequest, Spawner, ThreadBody, ThreadRole, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND,
+    WqFlags,
 };
 use cmwq_pool::WqError;
 use common::*;
@@ -246,9 +246,10 @@ fn panicking_panic_and_lockup_hooks_leave_workers_and_the_watchdog_running() {
     let rt = Runtime::builder()
         .nr_cpus(1)
         .affinity(Affinity::Free)
-        .timings(Timings {
-            watchdog_thresh: Some(Duration::from_millis(20)),
-            ..fast_timings()
+        .timings({
+            let mut v = fast_timings();
+            v.watchdog_thresh = Some(Duration::from_millis(20));
+            v
         })
         .spawner_arc(Arc::clone(&spawner) as Arc<dyn Spawner>)
         .lockup_hook(move |s| {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use cmwq::{
-    FailSwitch, FailurePlan, Rescue, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
+    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
     impl_has_work,
 };
 use common::{GUARD, Observed, fast_timings};
@@ -70,7 +70,7 @@ impl WorkItem for Sibling {
 }
 
 /// Runs the scenario; returns the event log.
-fn scenario(policy: Rescue) -> Vec<Event> {
+fn scenario(policy: Policy) -> Vec<Event> {
     let pressure = FailSwitch::failing();
     let (spawner, created, rescuer_gate) =
         Observed::new(ThreadSpawner::new().failure(FailurePlan::Switch(pressure.clone())));
@@ -83,7 +83,7 @@ fn scenario(policy: Rescue) -> Vec<Event> {
     let wq = rt
         .workqueue("xfs-conv/sda1")
         .flags(WQ_MEM_RECLAIM)
-        .rescuer(policy)
+        .rescuer(policy.clone())
         .build()
         .unwrap();
     let log: Log = Arc::default();
@@ -114,7 +114,7 @@ fn scenario(policy: Rescue) -> Vec<Event> {
     // Pressure ends.
     pressure.stop_failing();
     match policy {
-        Rescue::Cursor => {
+        Policy::Cursor => {
             // The siblings wait on the worklist, so the pool still needs a worker: its
             // next creation try succeeds.
             created
@@ -153,7 +153,7 @@ fn position(log: &[Event], e: &Event) -> usize {
 
 #[test]
 fn cursor_lets_siblings_run_while_the_rescued_item_blocks() {
-    let log = scenario(Rescue::Cursor);
+    let log = scenario(Policy::Cursor);
     assert_eq!(log[0], Event::BlockerStarted { on_rescuer: true });
     let released = position(&log, &Event::BlockerReleased);
     for i in 0..SIBLINGS {
@@ -164,7 +164,7 @@ fn cursor_lets_siblings_run_while_the_rescued_item_blocks() {
 
 #[test]
 fn slurp_holds_siblings_until_the_rescued_item_is_released() {
-    let log = scenario(Rescue::Slurp);
+    let log = scenario(Policy::Slurp);
     assert_eq!(log[0], Event::BlockerStarted { on_rescuer: true });
     let released = position(&log, &Event::BlockerReleased);
     let done = position(&log, &Event::BlockerDone);

@@ -1,5 +1,6 @@
 //! `try_to_grab_pending` and what is built on it: cancel, disable, enable, work_busy.
 
+use cmwq_work::raw::WorkHeadRaw;
 use cmwq_work::{DisableError, WorkBusy, WorkHead, WorkRef};
 
 use crate::action::Actions;

@@ -1,5 +1,6 @@
 //! `__queue_work` and delayed work.
 
+use cmwq_work::raw::WorkHeadRaw;
 use cmwq_work::{WorkHead, WorkRef};
 
 use crate::action::{Action, Actions};
@@ -123,7 +124,7 @@ fn queue_inner<D: Driver>(
         let r = select_pwq(&t, wq, cpu, ctx_cpu);
         if let Ok(pwq) = r {
             tracing::trace!(target: "workqueue", work = work.addr(), function = work.name(),
-                workqueue = t.name, req_cpu = cpu.unwrap_or(u32::MAX), pwq = pwq.0,
+                workqueue = t.name, req_cpu = cpu.unwrap_or(u32::MAX), pwq = pwq.get(),
                 "workqueue_queue_work");
         }
         r

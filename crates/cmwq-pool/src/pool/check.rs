@@ -54,10 +54,10 @@ impl Pool {
         for p in self.pwqs.iter().flatten() {
             let mut active = 0u32;
             let mut in_flight = [0u32; WORK_NR_COLORS as usize];
-            let mut count = |h: &WorkHead| {
+            let mut count = |h: ElemRef<'_, WorkHead>| {
                 if h.pwq() == Some(p.id) {
                     in_flight[usize::from(h.color())] += 1;
-                    if !lists::flags(h).contains(WorkFlags::INACTIVE) {
+                    if !lists::flags(&h).contains(WorkFlags::INACTIVE) {
                         active += 1;
                     }
                 }
@@ -69,7 +69,7 @@ impl Pool {
             let mut inactive_ok = true;
             for h in p.inactive.heads() {
                 inactive_ok &=
-                    h.pwq() == Some(p.id) && lists::flags(h).contains(WorkFlags::INACTIVE);
+                    h.pwq() == Some(p.id) && lists::flags(&h).contains(WorkFlags::INACTIVE);
                 in_flight[usize::from(h.color())] += 1;
             }
             if !inactive_ok {

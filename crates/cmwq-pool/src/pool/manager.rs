@@ -150,7 +150,7 @@ impl Pool {
                 }
                 if sink.send_mayday(p.wq, id) {
                     // No kernel tracepoint: named in the kernel's style (send_mayday()).
-                    tracing::debug!(target: "workqueue", pool = self.id.0, pwq = id.0,
+                    tracing::debug!(target: "workqueue", pool = self.id.0, pwq = id.get(),
                         workqueue = p.wq.0, "workqueue_send_mayday");
                     p.stats.mayday += 1;
                     out.push(Action::WakeRescuer { wq: p.wq });

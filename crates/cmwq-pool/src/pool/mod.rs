@@ -14,11 +14,14 @@ mod workers;
 
 use rescuer::RescueScratch;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::ptr::NonNull;
 
-use cmwq_list::{CursorId, Entry};
-use cmwq_rescue::{CursorMove, Policy, RescueCtx, RescuerPolicy, Then, WorklistView};
+use cmwq_list::{CursorId, ElemRef, Entry};
+use cmwq_rescue::{
+    Candidate, CursorMove, Policy, RescueCtx, RescuerPolicy, Take, Then, WorklistView,
+};
+use cmwq_work::raw::WorkHeadRaw;
 use cmwq_work::{WorkFlags, WorkHead, WorkList, WorkRef};
 
 use crate::action::{Action, Actions};

@@ -38,7 +38,7 @@ impl Pool {
             None => return Err(PoolError::NoPwqSlot(self.id)),
         };
         let id = make_pwq_id(self.id, slot);
-        let cursor = self.worklist.new_cursor(u64::from(id.0));
+        let cursor = self.worklist.new_cursor(u64::from(id.get()));
         self.pwqs[slot] = Some(Pwq {
             id,
             wq: spec.wq,

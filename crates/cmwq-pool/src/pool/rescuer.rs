@@ -15,7 +15,7 @@ impl Pool {
         if self.windex.contains_key(&r) {
             return;
         }
-        tracing::debug!(target: "workqueue", pool = self.id.0, worker = r.0, pwq = pwq.0,
+        tracing::debug!(target: "workqueue", pool = self.id.0, worker = r.0, pwq = pwq.get(),
             "workqueue_rescuer_attach");
         self.windex.insert(r, self.workers.len());
         let mut flags = WorkerFlags::PREP | WorkerFlags::RESCUER;
@@ -53,6 +53,7 @@ impl Pool {
         let mut scratch = std::mem::take(&mut self.rescue_scratch);
         let next = self.rescuer_next_with(r, sink, now, out, &mut scratch);
         scratch.takes.clear();
+        scratch.taken.clear();
         scratch.chained.clear();
         self.rescue_scratch = scratch;
         next
@@ -93,25 +94,28 @@ impl Pool {
                 return RescueNext::Leave;
             };
             let (wq, cursor) = (p.wq, p.cursor);
-            let ctx = RescueCtx {
-                pwq: visit.pwq,
-                nr_active: p.nr_active,
-                need_to_create_worker: self.need_to_create_worker(),
-                manager_active: self.manager_active(),
-                others_waiting: sink.others_waiting(wq),
-                rescued_this_visit: visit.rescued,
-                passes_this_visit: visit.passes,
-            };
+            let mut ctx = RescueCtx::new(visit.pwq);
+            ctx.nr_active = p.nr_active;
+            ctx.need_to_create_worker = self.need_to_create_worker();
+            ctx.manager_active = self.manager_active();
+            ctx.others_waiting = sink.others_waiting(wq);
+            ctx.rescued_this_visit = visit.rescued;
+            ctx.passes_this_visit = visit.passes;
             // Plan: what the policy chose, as positions on the worklist (in a reused
             // buffer: no allocation per step). Nothing changes yet.
-            let takes = &mut scratch.takes;
+            let RescueScratch {
+                takes,
+                taken,
+                chained,
+            } = scratch;
             takes.clear();
-            let plan = self.plan_rescue(visit.pwq, cursor, &ctx, takes);
+            taken.clear();
+            let plan = self.plan_rescue(visit.pwq, cursor, &ctx, takes, taken);
             visit.passes += 1;
             // Apply: move the cursor, take the chosen items.
             // SAFETY: `takes` and the plan's positions come from a scan of the worklist made
-            // just above, with nothing changed since.
-            let took = unsafe { self.apply_rescue(i, cursor, &plan, takes, &mut scratch.chained) };
+            // just above, with nothing changed since, each position once (`plan_rescue`).
+            let took = unsafe { self.apply_rescue(i, cursor, &plan, takes, chained) };
             let (then, visited) = (plan.then, plan.visited);
             visit.rescued += took;
             if took > 0 {
@@ -134,7 +138,13 @@ impl Pool {
                 Then::LeaveAndRemayday => {
                     if took == 0 {
                         self.workers[i].phase = Phase::Rescuer(visit);
-                        self.requeue_mayday(visit.pwq, sink);
+                        // Only a visit that rescued something goes back on maydays: a
+                        // policy that asks for it while taking nothing would otherwise keep
+                        // the rescuer popping and re-sending the same pwq forever. (The
+                        // built-in policies never ask for it before rescuing.)
+                        if visit.rescued > 0 {
+                            self.requeue_mayday(visit.pwq, sink);
+                        }
                         return RescueNext::Leave;
                     }
                     visit.leave_after = Some(true);
@@ -146,13 +156,21 @@ impl Pool {
 
     /// A rescuer step's plan (pure: the pool is only read): ask `pwq`'s policy what to
     /// take now, collect the candidates that are really this pwq's items on this worklist
-    /// into `takes`, and turn the policy's cursor move into a position.
+    /// into `takes`, each once (`taken` is the same positions as a set), and turn the
+    /// policy's cursor move into a position.
+    ///
+    /// The policy is safe code and is trusted with nothing: a candidate is kept only if it
+    /// was met on this worklist in this call (the token says which list it was met on), is
+    /// queued on the rescued pwq (its data word, written under this lock), and was not
+    /// handed over before in this call. Each check is O(1). Nothing changes the worklist
+    /// while the policy runs (it is borrowed), so every kept position is an element of it.
     fn plan_rescue(
         &self,
         pwq: PwqId,
         cursor: CursorId,
         ctx: &RescueCtx,
         takes: &mut Vec<NonNull<WorkHead>>,
+        taken: &mut FxHashSet<NonNull<WorkHead>>,
     ) -> RescuePlan {
         let Some(p) = self.pwq(pwq) else {
             return RescuePlan {
@@ -164,11 +182,14 @@ impl Pool {
         let visit_pwq = pwq;
         let view = WorklistView::new(&self.worklist, visit_pwq, cursor);
         let worklist = &self.worklist;
-        let (cursor_move, then) = p.policy.choose_each(&view, ctx, &mut |c| {
-            if c.is_on(worklist) && c.is_of(visit_pwq) {
-                takes.push(NonNull::from(c.head()));
+        let mut keep = |c: Candidate<'_>| {
+            let pos = c.as_ptr();
+            if c.is_on(worklist) && c.is_of(visit_pwq) && taken.insert(pos) {
+                takes.push(pos);
             }
-        });
+        };
+        let choice = p.policy.choose(&view, ctx, &mut Take::new(&mut keep));
+        let (cursor_move, then) = (choice.cursor, choice.then);
         let plan = match cursor_move {
             CursorMove::Stay => CursorPlan::Stay,
             CursorMove::Unlink => CursorPlan::Unlink,
@@ -185,7 +206,7 @@ impl Pool {
                     // SAFETY: last came from a scan of self.worklist, unchanged since.
                     let mut n = unsafe { lists::after_chain(&self.worklist, last) };
                     while let Some(x) = n {
-                        if !takes.contains(&x) {
+                        if !taken.contains(&x) {
                             break;
                         }
                         // SAFETY: x is on the worklist (found there just above).
@@ -216,7 +237,7 @@ impl Pool {
         cursor: CursorId,
         plan: &RescuePlan,
         takes: &[NonNull<WorkHead>],
-        chained: &mut Vec<NonNull<WorkHead>>,
+        chained: &mut FxHashSet<NonNull<WorkHead>>,
     ) -> u32 {
         match plan.cursor {
             CursorPlan::Stay => {}
@@ -243,10 +264,15 @@ impl Pool {
                     if chained.contains(&t) {
                         continue;
                     }
-                    // SAFETY: t came from a scan of the worklist and was not moved since
-                    // (items moved along with an earlier one's LINKED chain are in
-                    // `chained`).
-                    if unsafe { self.assign_work(t, i, |x| chained.push(x)) } {
+                    // SAFETY: t came from a scan of the worklist, appears once in `takes`
+                    // (checked when planned) and was not moved since: the only items moved
+                    // are earlier entries of `takes` and the items moved along with their
+                    // LINKED chains, which are in `chained`.
+                    if unsafe {
+                        self.assign_work(t, i, |x| {
+                            chained.insert(x);
+                        })
+                    } {
                         took += 1;
                     }
                 }
@@ -283,7 +309,7 @@ impl Pool {
             return;
         };
         tracing::debug!(target: "workqueue", pool = self.id.0, worker = r.0,
-            pwq = visit.pwq.0, rescued = visit.rescued, "workqueue_rescuer_detach");
+            pwq = visit.pwq.get(), rescued = visit.rescued, "workqueue_rescuer_detach");
         // Anything still scheduled on the rescuer goes back to the worklist head, in order.
         let mut w = self.remove_worker(r).expect("indexed above");
         let mut prev: Option<NonNull<WorkHead>> = None;
@@ -320,11 +346,15 @@ impl Pool {
 /// call and empty between calls.
 #[derive(Debug, Default)]
 pub(super) struct RescueScratch {
+    /// The positions the policy took, in its order, each once.
     takes: Vec<NonNull<WorkHead>>,
-    chained: Vec<NonNull<WorkHead>>,
+    /// The same positions as a set: the O(1) "taken already?" check.
+    taken: FxHashSet<NonNull<WorkHead>>,
+    /// Items moved along with a taken one's LINKED chain.
+    chained: FxHashSet<NonNull<WorkHead>>,
 }
 
-// SAFETY: both vectors are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
+// SAFETY: the collections are cleared before `Pool::rescuer_next` (which holds `&mut Pool`)
 // returns, so no pointer in them is ever shared with or sent to another thread; only their
 // capacity outlives a call.
 unsafe impl Send for RescueScratch {}

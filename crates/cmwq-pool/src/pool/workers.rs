@@ -151,7 +151,7 @@ impl Pool {
         let w = &mut self.workers[i];
         w.current_func.clear();
         w.current_func.push_str(work.name());
-        let pwq = pwq.unwrap_or(PwqId(u32::MAX));
+        let pwq = pwq.unwrap_or(PwqId::new(u32::MAX));
         w.current = Some(Current {
             addr,
             pwq,

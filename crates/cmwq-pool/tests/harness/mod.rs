@@ -31,15 +31,17 @@ impl WorkItem for Barrier {
     fn name(&self) -> &str {
         "wq_barrier_func"
     }
-    fn barrier_task(&self) -> Option<u32> {
-        Some(self.task)
+}
+impl cmwq_work::raw::BarrierWork for Barrier {
+    fn barrier_task(&self) -> u32 {
+        self.task
     }
 }
 
 impl Barrier {
     pub fn new(task: u32) -> Arc<Barrier> {
         Arc::new(Barrier {
-            work: WorkHead::new::<Barrier>(),
+            work: cmwq_work::raw::barrier_head::<Barrier>(),
             task,
             done: AtomicBool::new(false),
         })
@@ -236,6 +238,7 @@ impl Harness {
                 Action::FlushColorDone { .. } => {}
                 Action::WqFlushDone { wq, ticket } => self.flush_done.push((wq, ticket)),
                 Action::WqDrained { wq } => self.drained.push(wq),
+                other => panic!("the harness does not know {other:?}"),
             }
         }
     }

@@ -19,13 +19,14 @@ pub const GUARD: Duration = Duration::from_secs(60);
 
 /// Timings for tests: the kernel's protocol, on a millisecond scale.
 pub fn fast_timings() -> Timings {
-    Timings {
-        mayday_initial_timeout: Duration::from_millis(1),
-        mayday_interval: Duration::from_millis(5),
-        create_cooldown: Duration::from_millis(5),
-        cpu_intensive_thresh: Duration::from_millis(10),
-        watchdog_thresh: None,
-        ..Timings::default()
+    {
+        let mut v = Timings::default();
+        v.mayday_initial_timeout = Duration::from_millis(1);
+        v.mayday_interval = Duration::from_millis(5);
+        v.create_cooldown = Duration::from_millis(5);
+        v.cpu_intensive_thresh = Duration::from_millis(10);
+        v.watchdog_thresh = None;
+        v
     }
 }
 
