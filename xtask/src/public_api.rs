@@ -92,6 +92,12 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
         }
     }
     if changed.is_empty() {
+        if !opts.bless {
+            eprintln!(
+                "xtask: the public API of all {} crates matches crates/*/public-api.txt",
+                CRATES.len()
+            );
+        }
         Ok(())
     } else {
         Err(format!(
