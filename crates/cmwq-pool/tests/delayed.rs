@@ -166,7 +166,7 @@ fn flush_delayed_work_queues_a_waiting_item_at_once_and_waits_for_it() {
     h.blocking.push("a".into());
     let a = h.item("a");
     delayed(&mut h, wq, &a, 100 * MS).unwrap();
-    let bar = Barrier::new(7);
+    let bar = barrier(7);
     let (had, r) =
         h.sys
             .flush_delayed_work(a.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out);

@@ -17,7 +17,7 @@ fn flush_work_of_a_pending_item_completes_after_it_runs() {
     h.sys.set_max_active(wq, 1, h.now, &mut h.out).unwrap();
     let target = h.item("target");
     h.queue(wq, &target).unwrap();
-    let bar = Barrier::new(1);
+    let bar = barrier(1);
     h.sys
         .flush_work(
             target.head(),
@@ -41,7 +41,7 @@ fn flush_work_of_an_idle_item_has_nothing_to_wait_for() {
     let mut h = Harness::new(1);
     let _wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
     let idle = h.item("idle");
-    let bar = Barrier::new(1);
+    let bar = barrier(1);
     let back = h
         .sys
         .flush_work(
@@ -59,7 +59,7 @@ fn flush_work_of_a_running_item_waits_for_that_run_only() {
     let mut h = Harness::new(1);
     let wq = h.alloc(WqSpec::new("events", WqFlags::empty()));
     let (r, w) = h.start_blocking(wq, "running");
-    let bar = Barrier::new(9);
+    let bar = barrier(9);
     h.sys
         .flush_work(r.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out)
         .unwrap();
@@ -82,7 +82,7 @@ fn a_barrier_behind_an_inactive_item_moves_with_it_and_to_the_running_worker() {
     // Requeue while it runs: it waits inactive (max_active 1); flush it: the barrier is
     // linked behind it on the inactive list.
     h.queue(wq, &a).unwrap();
-    let bar = Barrier::new(5);
+    let bar = barrier(5);
     h.sys
         .flush_work(a.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out)
         .unwrap();
@@ -285,7 +285,7 @@ fn cancelling_an_inactive_item_releases_its_flush_barrier_at_once() {
     h.queue(wq, &b).unwrap();
     let pwq = h.sys.pwq_of(wq, None).unwrap();
     assert_eq!(h.sys.pool(pool_of(pwq)).unwrap().pwq_nr_inactive(pwq), 1);
-    let bar = Barrier::new(9);
+    let bar = barrier(9);
     h.sys
         .flush_work(b.head(), WorkRef::from_arc(bar.clone()), h.now, &mut h.out)
         .unwrap();

@@ -142,7 +142,7 @@ proptest! {
                     h.settle();
                 }
                 Op::Flush { item } => {
-                    let b = Barrier::new(item as u32);
+                    let b = barrier(item as u32);
                     if h.sys
                         .flush_work(items[item].head(), WorkRef::from_arc(b.clone()), h.now, &mut h.out)
                         .is_ok()

@@ -77,7 +77,7 @@ fn barriers_print_linked_behind_their_target() {
     let target = h.item("target_fn");
     h.queue(wq, &busy).unwrap();
     h.queue(wq, &target).unwrap();
-    let bar = Barrier::new(77);
+    let bar = barrier(77);
     h.sys
         .flush_work(
             target.head(),

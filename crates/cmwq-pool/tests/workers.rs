@@ -292,7 +292,7 @@ fn a_handed_off_item_takes_its_linked_barrier_along() {
     let (a, w1) = h.start_blocking(wq, "again");
     // Pending again while it runs, with a flush barrier LINKED behind the pending instance.
     h.queue_quiet(wq, &a).unwrap();
-    let bar = Barrier::new(3);
+    let bar = barrier(3);
     h.sys
         .flush_work(
             a.head(),

@@ -198,24 +198,15 @@ impl WorkItem for SimWork {
 impl_has_work!(SimWork { work });
 
 /// A flush barrier the scenario queues with `flush_work`; it completes when a worker takes
-/// it, in no time.
-struct SimBarrier {
-    work: WorkHead,
-    waiter: u32,
-}
+/// it, in no time, and wakes no one (the scenario's waiter is only a name in the dump).
+type SimBarrier = cmwq_work::raw::Barrier<NoWaiter>;
 
-impl WorkItem for SimBarrier {
-    fn run(_this: Arc<Self>) {}
-    fn name(&self) -> &str {
-        "wq_barrier_func"
-    }
+/// The completion of a simulated barrier: nothing to wake.
+struct NoWaiter;
+
+impl cmwq_work::raw::Completion for NoWaiter {
+    fn complete(&self) {}
 }
-impl cmwq_work::raw::BarrierWork for SimBarrier {
-    fn barrier_task(&self) -> u32 {
-        self.waiter
-    }
-}
-impl_has_work!(SimBarrier { work });
 
 /// A compiled script step.
 #[derive(Clone, Copy, Debug)]
@@ -819,10 +810,7 @@ impl<'s> Sim<'s> {
                     .position(|i| i.name == f.item)
                     .unwrap_or(0);
                 let target = self.items[self.groups[g].first as usize].arc.clone();
-                let barrier = WorkRef::from_arc(Arc::new(SimBarrier {
-                    work: cmwq_work::raw::barrier_head::<SimBarrier>(),
-                    waiter: f.waiter,
-                }));
+                let barrier = WorkRef::from_arc(SimBarrier::new(f.waiter, NoWaiter));
                 // Err: the item is neither pending nor running, nothing to wait for.
                 let _ = self
                     .sys

@@ -139,3 +139,79 @@ pub const fn barrier_head<T: BarrierWork>() -> WorkHead {
 pub fn barrier_head<T: BarrierWork>() -> WorkHead {
     WorkHead::with_vtable(crate::item::barrier_vtable_of::<T>())
 }
+
+/// What a [`Barrier`] completes when a worker runs it: the kernel's `struct completion`
+/// in `struct wq_barrier`. A threaded workqueue wakes its waiter; a single-threaded driver
+/// records that it ran.
+pub trait Completion: Send + Sync + 'static {
+    /// Called once, by the worker that runs the barrier (`wq_barrier_func`).
+    fn complete(&self);
+}
+
+/// The flush barrier item itself (the kernel's `struct wq_barrier`, run as
+/// `wq_barrier_func`): a head made by [`barrier_head`], the waiting task's id and the
+/// completion its run signals. Every crate that flushes queues this one type, with its own
+/// completion.
+///
+/// ```
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use cmwq_work::raw::{Barrier, Completion};
+/// use cmwq_work::WorkRef;
+///
+/// #[derive(Default)]
+/// struct Flag(AtomicBool);
+/// impl Completion for Flag {
+///     fn complete(&self) {
+///         self.0.store(true, Ordering::Release);
+///     }
+/// }
+///
+/// let bar = Barrier::new(7, Flag::default());
+/// let head = WorkRef::from_arc(bar.clone());
+/// assert_eq!(head.barrier_task(), Some(7));
+/// head.run();
+/// assert!(bar.done().0.load(Ordering::Acquire));
+/// ```
+pub struct Barrier<C: Completion> {
+    work: WorkHead,
+    task: u32,
+    done: C,
+}
+
+crate::impl_has_work!(impl[C: Completion] Barrier<C> { work });
+
+impl<C: Completion> WorkItem for Barrier<C> {
+    fn run(this: std::sync::Arc<Self>) {
+        this.done.complete();
+    }
+    fn name(&self) -> &str {
+        "wq_barrier_func"
+    }
+}
+
+impl<C: Completion> BarrierWork for Barrier<C> {
+    fn barrier_task(&self) -> u32 {
+        self.task
+    }
+}
+
+impl<C: Completion> Barrier<C> {
+    /// A barrier for the task `task` (printed `BAR(task)` by the dump), completing `done`.
+    pub fn new(task: u32, done: C) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Barrier {
+            work: barrier_head::<Self>(),
+            task,
+            done,
+        })
+    }
+
+    /// The id of the waiting task.
+    pub fn task(&self) -> u32 {
+        self.task
+    }
+
+    /// The completion, for the waiter to wait on.
+    pub fn done(&self) -> &C {
+        &self.done
+    }
+}

@@ -78,41 +78,28 @@ pub(crate) fn task_id() -> u32 {
 
 /// A flush barrier (kernel `struct wq_barrier`): queued behind the item waited for; its
 /// run wakes the waiter.
-pub(crate) struct Barrier {
-    work: WorkHead,
-    task: u32,
+pub(crate) type Barrier = cmwq_work::raw::Barrier<Waiter>;
+
+/// A new barrier for the calling thread to wait on.
+pub(crate) fn barrier() -> Arc<Barrier> {
+    Barrier::new(task_id(), Waiter::default())
+}
+
+/// The completion of a runtime barrier: the waiting thread sleeps on it.
+#[derive(Default)]
+pub(crate) struct Waiter {
     done: Mutex<bool>,
     cv: Condvar,
 }
 
-cmwq_work::impl_has_work!(Barrier { work });
-
-impl WorkItem for Barrier {
-    fn run(this: Arc<Self>) {
-        *this.done.lock() = true;
-        this.cv.notify_all();
-    }
-    fn name(&self) -> &str {
-        "wq_barrier_func"
+impl cmwq_work::raw::Completion for Waiter {
+    fn complete(&self) {
+        *self.done.lock() = true;
+        self.cv.notify_all();
     }
 }
 
-impl cmwq_work::raw::BarrierWork for Barrier {
-    fn barrier_task(&self) -> u32 {
-        self.task
-    }
-}
-
-impl Barrier {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Barrier {
-            work: cmwq_work::raw::barrier_head::<Self>(),
-            task: task_id(),
-            done: Mutex::new(false),
-            cv: Condvar::new(),
-        })
-    }
-
+impl Waiter {
     /// Wait for the barrier to run, inside a blocking scope; until `deadline` at most
     /// (`None`: no limit). Returns whether it ran. A barrier given up on stays queued and
     /// runs later, waking no one.

@@ -15,7 +15,7 @@ use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
 use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
-use crate::item::{Barrier, FnOnceWork};
+use crate::item::{self, FnOnceWork};
 use crate::rt::{Shared, WqShared, deadline_after};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
@@ -231,7 +231,7 @@ fn flush_work_head(rt: &Shared, head: &WorkHead) -> bool {
 /// `flush_work` until `deadline` at most: `Ok(whether there was anything to wait for)`,
 /// `Err(())` if the deadline passed first.
 fn flush_work_until(rt: &Shared, head: &WorkHead, deadline: Option<Instant>) -> Result<bool, ()> {
-    let barrier = Barrier::new();
+    let barrier = item::barrier();
     let insert = |rt: &Shared| {
         rt.run_op(None, |d, acts| {
             ops::flush_work(d, head, WorkRef::from_arc(Arc::clone(&barrier)), acts)
@@ -241,7 +241,7 @@ fn flush_work_until(rt: &Shared, head: &WorkHead, deadline: Option<Instant>) -> 
     // Nothing to wait for on this runtime: the item may be pending or running on another
     // (see `retry`).
     let inserted = insert(rt) || crate::rt::other_runtimes(rt).iter().any(|x| insert(x));
-    if inserted && !barrier.wait(deadline) {
+    if inserted && !barrier.done().wait(deadline) {
         return Err(());
     }
     Ok(inserted)
@@ -814,7 +814,7 @@ impl Workqueue {
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
     pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let barrier = Barrier::new();
+        let barrier = item::barrier();
         let (had, r) = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
             ops::flush_delayed_work(
                 d,
@@ -824,7 +824,7 @@ impl Workqueue {
             )
         });
         if r.is_ok() {
-            barrier.wait(None);
+            barrier.done().wait(None);
         }
         had
     }
@@ -849,7 +849,7 @@ impl Workqueue {
     pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
         let head = item.work_head();
-        let barrier = Barrier::new();
+        let barrier = item::barrier();
         let (was, r) = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
             rt.run_op(None, |d, acts| {
@@ -858,7 +858,7 @@ impl Workqueue {
             .map_err(|(again, _)| again)
         });
         if r.is_ok() {
-            barrier.wait(None);
+            barrier.done().wait(None);
         }
         ops::cancel_work_sync_end(head);
         was
@@ -905,7 +905,7 @@ impl Workqueue {
     ) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
         let head = item.work_head();
-        let barrier = Barrier::new();
+        let barrier = item::barrier();
         let r = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
             match rt.run_op(None, |d, acts| {
@@ -918,7 +918,7 @@ impl Workqueue {
         match r {
             Ok((was, wait)) => {
                 if wait.is_ok() {
-                    barrier.wait(None);
+                    barrier.done().wait(None);
                 }
                 Ok(was)
             }

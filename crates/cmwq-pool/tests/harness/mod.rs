@@ -13,41 +13,36 @@ use cmwq_pool::{
     Action, Actions, FlushTicket, Next, PoolId, QueueError, QueueFrom, RescuerStep, System,
     SystemConfig, WorkerId, WqId,
 };
-use cmwq_work::{FnWork, WorkHead, WorkItem, WorkRef, impl_has_work, work_fn};
+use cmwq_work::{FnWork, WorkRef, work_fn};
 
 pub type Log = Arc<Mutex<Vec<String>>>;
 
-/// A flush barrier item: records that it ran.
-pub struct Barrier {
-    work: WorkHead,
-    task: u32,
-    pub done: AtomicBool,
+/// A flush barrier item that records that it ran.
+pub type Barrier = cmwq_work::raw::Barrier<Ran>;
+
+/// A barrier for the task `task` (the dump prints `BAR(task)`).
+pub fn barrier(task: u32) -> Arc<Barrier> {
+    Barrier::new(task, Ran::default())
 }
-impl_has_work!(Barrier { work });
-impl WorkItem for Barrier {
-    fn run(this: Arc<Self>) {
-        this.done.store(true, Ordering::SeqCst);
-    }
-    fn name(&self) -> &str {
-        "wq_barrier_func"
-    }
-}
-impl cmwq_work::raw::BarrierWork for Barrier {
-    fn barrier_task(&self) -> u32 {
-        self.task
+
+/// A barrier's completion in a single-threaded driver: a flag.
+#[derive(Default)]
+pub struct Ran(AtomicBool);
+
+impl cmwq_work::raw::Completion for Ran {
+    fn complete(&self) {
+        self.0.store(true, Ordering::SeqCst);
     }
 }
 
-impl Barrier {
-    pub fn new(task: u32) -> Arc<Barrier> {
-        Arc::new(Barrier {
-            work: cmwq_work::raw::barrier_head::<Barrier>(),
-            task,
-            done: AtomicBool::new(false),
-        })
-    }
-    pub fn is_done(&self) -> bool {
-        self.done.load(Ordering::SeqCst)
+/// Whether a barrier has run.
+pub trait BarrierRan {
+    fn is_done(&self) -> bool;
+}
+
+impl BarrierRan for Barrier {
+    fn is_done(&self) -> bool {
+        self.done().0.load(Ordering::SeqCst)
     }
 }
 
