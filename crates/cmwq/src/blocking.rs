@@ -7,9 +7,10 @@
 //! inside the scope; [`BlockingGuard`] is the same as a guard. Outside a worker thread
 //! both are no-ops, so library code may use them unconditionally.
 //!
-//! Work that blocks without saying so is still caught, late, by the cpu-intensive
-//! threshold (a tick marks a worker that runs one item longer than 10 ms as
-//! CPU_INTENSIVE; it then stops counting in `nr_running`).
+//! Work that blocks without saying so is still caught, late, by the cpu-intensive tick:
+//! it marks a worker CPU_INTENSIVE once its item has consumed 10 ms of CPU time, or once
+//! the OS has had its thread asleep past that threshold in wall time (crates/cmwq/SLEEP.md);
+//! it then stops counting in `nr_running`.
 
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;

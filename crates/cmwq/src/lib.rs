@@ -101,6 +101,7 @@
 
 mod blocking;
 mod config;
+mod cpuclock;
 mod error;
 mod flags;
 mod item;

@@ -22,6 +22,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use crate::blocking::{self, WorkerHooks};
 use crate::config::{Affinity, Timings};
+use crate::cpuclock::{CpuSamples, ThreadClock};
 use crate::flags::WqFlags;
 use crate::panic::{PanicHook, WorkPanic, payload_message};
 use crate::spawner::{SpawnRequest, Spawner, ThreadRole};
@@ -261,6 +262,9 @@ pub(crate) struct WorkerShared {
     pub(crate) pool: AtomicU32,
     pub(crate) rescuer_of: Option<WqId>,
     thread: OnceLock<Thread>,
+    /// The thread's CPU clock (set by the thread when it starts; none where the OS has
+    /// none): the cpu-intensive tick reads it.
+    clock: OnceLock<ThreadClock>,
     token: AtomicBool,
     /// Address of the item running now (0: none).
     pub(crate) current: AtomicUsize,
@@ -285,6 +289,7 @@ impl WorkerShared {
             pool: AtomicU32::new(pool.map_or(NONE, |p| p.0)),
             rescuer_of,
             thread: OnceLock::new(),
+            clock: OnceLock::new(),
             token: AtomicBool::new(false),
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
@@ -395,6 +400,8 @@ pub(crate) struct Shared {
     /// taken off its timer is on a pwq (and drained) rather than refused and lost.
     pub(crate) expiring: RwLock<()>,
     tick_armed: AtomicBool,
+    /// What the cpu-intensive tick last read of each running worker's CPU clock.
+    tick_samples: Mutex<CpuSamples>,
     pub(crate) shut_down: AtomicBool,
     /// Count of panicking items over the whole runtime.
     pub(crate) panics: AtomicU64,
@@ -557,6 +564,7 @@ impl Shared {
             delayed: Mutex::new(DelayedTimers::new()),
             expiring: RwLock::new(()),
             tick_armed: AtomicBool::new(false),
+            tick_samples: Mutex::new(CpuSamples::default()),
             shut_down: AtomicBool::new(false),
             panics: AtomicU64::new(0),
         });
@@ -975,20 +983,57 @@ impl Shared {
     fn tick(&self) {
         self.tick_armed.store(false, Ordering::Release);
         let now = self.now();
-        let busy: Vec<(PoolId, WorkerId, u64)> = self
+        let thresh =
+            u64::try_from(self.timings.cpu_intensive_thresh.as_nanos()).unwrap_or(u64::MAX);
+        // (pool, worker, (item, start or last wake-up), the thread's CPU clock)
+        type Busy = (PoolId, WorkerId, (usize, u64), Option<ThreadClock>);
+        let busy: Vec<Busy> = self
             .workers
             .read()
             .iter()
             .flatten()
             .filter(|w| w.rescuer_of.is_none() && w.current.load(Ordering::Relaxed) != 0)
             .map(|w| {
-                let ran = now.saturating_sub(w.run_at.load(Ordering::Relaxed));
-                (PoolId(w.pool.load(Ordering::Relaxed)), w.id, ran)
+                let key = (
+                    w.current.load(Ordering::Relaxed),
+                    w.run_at.load(Ordering::Relaxed),
+                );
+                (
+                    PoolId(w.pool.load(Ordering::Relaxed)),
+                    w.id,
+                    key,
+                    w.clock.get().copied(),
+                )
             })
             .collect();
-        // The core decides; the runtime feeds it the item's run time since it started or
-        // last woke (wall time: an upper bound of the CPU time it consumed).
-        for &(p, w, ran) in &busy {
+        // The core decides; the runtime feeds it the CPU time the item consumed since it
+        // started or last woke, read from its thread's CPU clock (crate::cpuclock). An
+        // item whose thread the OS has asleep past the threshold, outside any blocking
+        // scope, is fed its wall time: the kernel's scheduler would have seen that sleep.
+        let fed: Vec<(PoolId, WorkerId, u64)> = {
+            let mut samples = self.tick_samples.lock();
+            let fed = busy
+                .iter()
+                .map(|&(p, w, key, clock)| {
+                    let wall = now.saturating_sub(key.1);
+                    let ran = match clock.and_then(|c| c.cpu_ns().map(|cpu| (c, cpu))) {
+                        None => wall,
+                        Some((c, cpu)) => {
+                            let ran = samples.charge(w, key, cpu, wall);
+                            if ran < thresh && wall >= thresh && c.asleep() {
+                                wall
+                            } else {
+                                ran
+                            }
+                        }
+                    };
+                    (p, w, ran)
+                })
+                .collect();
+            samples.retain(|w| busy.iter().any(|b| b.1 == w));
+            fed
+        };
+        for &(p, w, ran) in &fed {
             self.run_op(None, |d, acts| {
                 d.with_pool(p, |pool, _| pool.worker_tick(w, ran, acts));
             });
@@ -1254,6 +1299,9 @@ fn pin(shared: &Shared, cpu: Option<u32>) {
 /// A pool worker's thread (the kernel's `worker_thread`): report, ask, run, repeat.
 fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
     let _ = ws.thread.set(std::thread::current());
+    if let Some(c) = ThreadClock::current() {
+        let _ = ws.clock.set(c);
+    }
     blocking::install(Arc::new(Hooks {
         shared: Arc::clone(shared),
         ws: Arc::clone(ws),

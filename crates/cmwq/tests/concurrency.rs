@@ -83,6 +83,37 @@ fn cpu_intensive_tick_lets_the_pool_start_the_next_item() {
     assert_eq!(wq.stats().cpu_intensive, 1, "A was marked CPU_INTENSIVE");
 }
 
+/// Item A waits for item B *without* a blocking scope: the runtime is not told of the
+/// sleep, and A consumes no CPU time, so the CPU clock alone would never let B start. The
+/// tick asks the OS: A's thread is asleep past the threshold, which the kernel's scheduler
+/// would have reported, so A stops counting in nr_running and B starts.
+#[test]
+fn an_undeclared_sleep_past_the_threshold_lets_the_pool_start_the_next_item() {
+    let rt = one_cpu(Duration::from_millis(10));
+    let wq = rt.workqueue("sleeper").build().unwrap();
+    let (b_ran_tx, b_ran_rx) = mpsc::channel::<()>();
+    let b_ran_rx = parking_lot::Mutex::new(Some(b_ran_rx));
+    let (a_started_tx, a_started_rx) = mpsc::channel::<()>();
+    let a_started_tx = parking_lot::Mutex::new(a_started_tx);
+    let a = work_fn("sleeper_func", move || {
+        let _ = a_started_tx.lock().send(());
+        let rx = b_ran_rx.lock().take().expect("runs once");
+        rx.recv().expect("B runs while A sleeps");
+    });
+    let b = work_fn("b_func", move || {
+        let _ = b_ran_tx.send(());
+    });
+    wq.queue_work_on(0, a).unwrap();
+    a_started_rx.recv_timeout(GUARD).unwrap();
+    wq.queue_work_on(0, b).unwrap();
+    wq.flush();
+    assert_eq!(
+        wq.stats().cpu_intensive,
+        1,
+        "A stopped counting once the tick found it asleep"
+    );
+}
+
 /// WQ_CPU_INTENSIVE items never count in nr_running: a spinning one does not hold back
 /// the next one, tick or no tick.
 #[test]
