@@ -1092,8 +1092,10 @@ impl<'s> Sim<'s> {
     }
 
     fn trace_item_name(&self, item: u32) -> String {
-        let it = &self.items[item as usize];
-        format!("{}#{}", self.sc.items[it.group as usize].name, item)
+        // The instance within its group, as the trace names it (`func#instance`).
+        let group = self.items[item as usize].group as usize;
+        let instance = item - self.groups[group].first;
+        format!("{}#{}", self.sc.items[group].name, instance)
     }
 
     fn signal(&mut self, event: u32) {
