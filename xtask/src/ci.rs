@@ -82,6 +82,9 @@ pub(crate) fn loom() -> Result<(), String> {
     )
 }
 
+/// Where each of [`MIRI_MODELS`] builds (relative to the workspace root).
+const MIRI_TARGET_DIRS: [&str; 2] = ["target/miri-sb", "target/miri-tb"];
+
 /// The memory models Miri checks every crate under: Stacked Borrows and Tree Borrows, both
 /// with strict provenance (no crate exposes provenance or turns integers into pointers).
 const MIRI_MODELS: &[(&str, &str)] = &[
@@ -116,13 +119,28 @@ pub(crate) fn miri() -> Result<(), String> {
         return Err("`cargo +nightly miri` does not run, even after installing it".into());
     }
     run("cargo", &["+nightly", "miri", "setup"], &[])?;
-    let mut args = vec!["+nightly", "miri", "test"];
+    // The tests, not the doctests: each doctest is compiled on its own under Miri, which
+    // doubles the run for examples that exercise no unsafe code of their own; the doctests
+    // run natively in `cargo xtask test`.
+    let mut args = vec!["+nightly", "miri", "test", "--tests"];
     for krate in MIRI_CRATES {
         args.extend(["-p", krate]);
     }
-    for (model, flags) in MIRI_MODELS {
-        eprintln!("xtask: Miri under {model} ({flags})");
-        run("cargo", &args, &[("MIRIFLAGS", flags)])?;
-    }
+    // Miri interprets on one thread: the two models run side by side, each in its own
+    // target directory (a shared one would serialise them on cargo's lock).
+    let jobs: Vec<crate::Job<'_>> = MIRI_MODELS
+        .iter()
+        .enumerate()
+        .map(|(i, (model, flags))| crate::Job {
+            label: model,
+            program: "cargo",
+            args: args.clone(),
+            envs: vec![
+                ("MIRIFLAGS", *flags),
+                ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),
+            ],
+        })
+        .collect();
+    crate::run_concurrently(&jobs)?;
     Ok(())
 }

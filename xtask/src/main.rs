@@ -83,19 +83,93 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs a command from the workspace root, echoing it first; fails with a message naming it.
+/// Runs a command from the workspace root, echoing it first and its duration after; fails
+/// with a message naming it.
 pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
     eprintln!("$ {program} {}", args.join(" "));
+    let started = std::time::Instant::now();
     let status = std::process::Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
         .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("could not start `{program}`: {e}"))?;
+    eprintln!(
+        "xtask: `{program} {}` took {:.0} s",
+        args.join(" "),
+        started.elapsed().as_secs_f64()
+    );
     if status.success() {
         Ok(())
     } else {
         Err(format!("`{program} {}` failed: {status}", args.join(" ")))
+    }
+}
+
+/// One command of [`run_concurrently`].
+pub(crate) struct Job<'a> {
+    /// What the log calls it.
+    pub(crate) label: &'a str,
+    pub(crate) program: &'a str,
+    pub(crate) args: Vec<&'a str>,
+    pub(crate) envs: Vec<(&'a str, &'a str)>,
+}
+
+/// Runs the jobs at the same time from the workspace root, each one's output kept in
+/// `target/xtask-logs/LABEL.log` and printed whole when all have ended (so logs do not
+/// interleave); fails naming every job that failed.
+pub(crate) fn run_concurrently(jobs: &[Job<'_>]) -> Result<(), String> {
+    let logs = workspace_root().join("target").join("xtask-logs");
+    std::fs::create_dir_all(&logs)
+        .map_err(|e| format!("could not create {}: {e}", logs.display()))?;
+    let started = std::time::Instant::now();
+    let mut children = Vec::new();
+    for j in jobs {
+        let path = logs.join(format!("{}.log", j.label.replace(' ', "-")));
+        let out = std::fs::File::create(&path)
+            .map_err(|e| format!("could not create {}: {e}", path.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("could not share {}: {e}", path.display()))?;
+        eprintln!(
+            "$ {} {} ({}; output in {})",
+            j.program,
+            j.args.join(" "),
+            j.label,
+            path.display()
+        );
+        let child = std::process::Command::new(j.program)
+            .args(&j.args)
+            .envs(j.envs.iter().copied())
+            .current_dir(workspace_root())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("could not start `{}`: {e}", j.program))?;
+        children.push((j, path, child));
+    }
+    let mut failed = Vec::new();
+    for (j, path, mut child) in children {
+        let status = child
+            .wait()
+            .map_err(|e| format!("could not wait for {}: {e}", j.label))?;
+        eprintln!("==== {} ({status}) ====", j.label);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            eprint!("{text}");
+        }
+        if !status.success() {
+            failed.push(j.label);
+        }
+    }
+    eprintln!(
+        "xtask: {} jobs side by side took {:.0} s",
+        jobs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("failed: {}", failed.join(", ")))
     }
 }
 
