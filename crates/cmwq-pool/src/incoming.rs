@@ -145,11 +145,13 @@ impl Incoming {
                 continue;
             };
             h = h.wrapping_add(1);
-            self.head.0.store(h, Ordering::Release);
             // SAFETY: every non-null slot holds a pointer `push` got from `into_raw_head`,
             // and the swap took it out of the slot, so it is turned back exactly once.
             f(unsafe { from_raw_head(p) });
         }
+        // Once per batch, not per item: every producer reads this line on each push.
+        // Release: the slots emptied above are seen empty by a producer that sees the head.
+        self.head.0.store(h, Ordering::Release);
     }
 }
 

@@ -715,7 +715,11 @@ impl Shared {
     ) -> R {
         with_actions(|acts| {
             let r = f(&mut Rt { s: self, wq, now }, acts);
-            self.perform(acts);
+            // Most operations of the hot paths ask for nothing: skip the call (its frame
+            // set-up alone was 5% of a throughput profile).
+            if !acts.is_empty() {
+                self.perform(acts);
+            }
             r
         })
     }
@@ -749,6 +753,7 @@ impl Shared {
     }
 
     /// Carry out what the core asked for. Called with no pool lock held.
+    #[inline(never)]
     fn perform(&self, acts: &mut Actions) {
         for a in acts.drain() {
             match a {
