@@ -261,6 +261,8 @@ pub struct Pool {
     spare_names: Vec<String>,
     /// pwqs whose incoming ring is open: the lock holds that must take rings in.
     nr_fast: u32,
+    /// Items just taken off a ring, before they are accounted (reused: no allocation).
+    absorbed: Vec<WorkRef>,
 }
 
 impl Pool {
@@ -301,6 +303,7 @@ impl Pool {
             rescue_scratch: RescueScratch::default(),
             spare_names: Vec::new(),
             nr_fast: 0,
+            absorbed: Vec::new(),
         }
     }
 

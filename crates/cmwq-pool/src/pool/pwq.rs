@@ -267,13 +267,21 @@ impl Pool {
         if self.nr_fast == 0 {
             return;
         }
+        // The items go through a buffer the pool keeps (no allocation once it has grown),
+        // not through a clone of the ring's Arc: its count is a cache line every worker
+        // of the pool would write on every hold.
+        let mut taken = std::mem::take(&mut self.absorbed);
         for slot in 0..self.pwqs.len() {
             let Some(p) = self.pwqs[slot].as_ref().filter(|p| p.fast) else {
                 continue;
             };
-            let (id, ring) = (p.id, std::sync::Arc::clone(&p.incoming));
-            ring.take(|w| self.enqueue(id, w, now, out));
+            p.incoming.take(|w| taken.push(w));
+            let id = p.id;
+            for w in taken.drain(..) {
+                self.enqueue(id, w, now, out);
+            }
         }
+        self.absorbed = taken;
     }
 
     /// The last step of every lock hold of a driver that hands out rings: decide for each
