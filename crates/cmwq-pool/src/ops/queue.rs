@@ -85,7 +85,9 @@ pub fn queue_work<D: Driver>(
 /// `__queue_work` with PENDING owned by the caller: choose the pwq ([`select_pwq`]), keep
 /// the item non-reentrant (still running on its last pool for this workqueue: queue it on
 /// that pwq, behind the run, under that pool's lock), then queue under the pool lock. One
-/// pool lock hold unless the item last ran on another pool. A draining workqueue takes only
+/// pool lock hold unless the item last ran on another pool, and none when the pwq's
+/// incoming ring is open and the item last ran on this pool or never ran (it waits there
+/// for the pool's next lock hold to account it; see [`crate::Incoming`]). A draining workqueue takes only
 /// its own items' queueings (the caller's [`crate::Context::wq`]). On refusal PENDING is
 /// cleared again and the reference handed back.
 pub fn queue_work_owned<D: Driver>(
