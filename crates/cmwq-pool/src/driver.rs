@@ -10,7 +10,10 @@
 //! - [`Driver::with_wq`] enters one workqueue's lock alone (`wq->mutex` / the flush state);
 //! - [`Driver::wq_pwqs`] reads a workqueue's pwq table, which never changes after
 //!   creation (the kernel reads `wq->cpu_pwq` under RCU, with no lock): the queue path
-//!   takes exactly one pool lock;
+//!   takes at most one pool lock, none when the pwq's incoming ring
+//!   ([`crate::Incoming`]) is open; a driver that hands out rings in the table takes them in
+//!   first and re-decides them last in every `with_pool` ([`Pool::absorb_incoming`],
+//!   [`Pool::publish_incoming`]);
 //! - [`Driver::with_timers`] enters the delayed-work timer state ([`DelayedTimers`], the
 //!   kernel's timer base lock), never nested with any other.
 //!

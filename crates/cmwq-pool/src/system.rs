@@ -83,6 +83,7 @@ impl Driver for SysDriver<'_> {
             pwqs: if w.is_destroyed() { &[] } else { w.pwqs() },
             unbound: w.flags().contains(WqFlags::UNBOUND),
             name: w.name(),
+            incoming: &[],
         }))
     }
     fn with_timers<R>(&mut self, f: impl FnOnce(&mut DelayedTimers) -> R) -> R {
@@ -519,6 +520,7 @@ impl System {
             pwqs: if w.is_destroyed() { &[] } else { w.pwqs() },
             unbound: w.flags().contains(WqFlags::UNBOUND),
             name: w.name(),
+            incoming: &[],
         };
         ops::select_pwq(&t, wq, cpu, None)
     }

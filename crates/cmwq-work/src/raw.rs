@@ -215,3 +215,21 @@ impl<C: Completion> Barrier<C> {
         &self.done
     }
 }
+
+/// Give up `work` as a head pointer that carries its strong count (for a lock-free queue
+/// that stores items as pointers, as cmwq-pool's incoming ring does). The item stays alive
+/// until [`from_raw_head`] takes the count back.
+pub fn into_raw_head(work: crate::WorkRef) -> core::ptr::NonNull<WorkHead> {
+    work.into_raw_head()
+}
+
+/// Take back the reference [`into_raw_head`] gave up.
+///
+/// # Safety
+///
+/// `head` came from [`into_raw_head`] and its count was not taken back before: each
+/// pointer [`into_raw_head`] returns is turned back into a reference exactly once.
+pub unsafe fn from_raw_head(head: core::ptr::NonNull<WorkHead>) -> crate::WorkRef {
+    // SAFETY: the caller's contract is `WorkRef::from_raw_head`'s.
+    unsafe { crate::WorkRef::from_raw_head(head) }
+}

@@ -484,6 +484,15 @@ impl Runtime {
                     shared.unregister_wq(id);
                     BuildError::from_spec(e, &name, max_active)
                 })?;
+        let incoming = pwqs
+            .iter()
+            .map(|&pwq| {
+                shared
+                    .pool(cmwq_pool::pool_of(pwq))
+                    .and_then(|p| shared.locked(p, None, |p| p.pwq_incoming(pwq)))
+                    .unwrap_or_default()
+            })
+            .collect();
         let inner = Arc::new(WqShared::new(
             id,
             name.clone(),
@@ -491,6 +500,7 @@ impl Runtime {
             ordered,
             core_wq,
             pwqs,
+            incoming,
             rescuer.clone(),
         ));
         shared.wqs.write()[id.0 as usize] = Some(Arc::clone(&inner));
@@ -757,7 +767,7 @@ impl Workqueue {
             .rt
             .shared
             .pool(cmwq_pool::pool_of(pwq))
-            .is_some_and(|p| p.core.lock().pwq_congested(pwq)))
+            .is_some_and(|p| self.rt.shared.locked(p, None, |p| p.pwq_congested(pwq))))
     }
 
     /// The workqueue's counters (summed over its pwqs), plus caught panics.
@@ -765,7 +775,7 @@ impl Workqueue {
         let mut s = WorkqueueStats::default();
         for &pwq in self.inner.pwqs.iter() {
             if let Some(p) = self.rt.shared.pool(cmwq_pool::pool_of(pwq)) {
-                s.add_core(&p.core.lock().pwq_stats(pwq));
+                s.add_core(&self.rt.shared.locked(p, None, |p| p.pwq_stats(pwq)));
             }
         }
         s.panics = self.inner.panics.load(Ordering::Relaxed);

@@ -220,3 +220,62 @@ fn max_active_bounds_the_items_running_at_once() {
     assert_eq!(peak.load(Ordering::SeqCst), MAX);
     assert_eq!(wq.stats().completed, N as u64);
 }
+
+/// While an item of an unbound max_active-1 workqueue runs, its pwq is at max_active, so
+/// the pool keeps the pwq's incoming ring open and later queueings take no pool lock: they
+/// wait in the ring until the pool's next lock hold accounts them. Everything that looks
+/// must see them accounted all the same: the dump lists them as pending (inactive), a
+/// cancel takes one off, and a flush waits for the rest, which run once each, in order.
+#[test]
+fn queueings_made_without_the_pool_lock_are_seen_by_dump_cancel_and_flush() {
+    use std::sync::atomic::AtomicUsize;
+    let rt = one_cpu(Duration::from_secs(3600));
+    let wq = rt
+        .workqueue("ring")
+        .flags(cmwq::WQ_UNBOUND)
+        .max_active(1)
+        .build()
+        .unwrap();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let started_tx = parking_lot::Mutex::new(started_tx);
+    let gate = Arc::new(std::sync::Barrier::new(2));
+    let blocker = {
+        let gate = Arc::clone(&gate);
+        work_fn("ring_blocker_fn", move || {
+            let _ = started_tx.lock().send(());
+            cmwq::blocking(|| gate.wait());
+        })
+    };
+    wq.queue_work(Arc::clone(&blocker)).unwrap();
+    started_rx.recv_timeout(GUARD).expect("the blocker starts");
+    let order = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let items: Vec<_> = (0..4)
+        .map(|i| {
+            let (order, runs) = (Arc::clone(&order), Arc::clone(&runs));
+            work_fn("ring_item_fn", move || {
+                order.lock().push(i);
+                runs.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .collect();
+    for it in &items {
+        wq.queue_work(Arc::clone(it)).unwrap();
+    }
+    // Looked at while the blocker still runs; asserted after it is released, so that a
+    // failure cannot leave the blocker (and the workqueue's drain) waiting forever.
+    let dump = wq.show();
+    let cancelled = wq.cancel_work(&items[1]);
+    let still_pending = cmwq::HasWork::work_head(&*items[1]).is_pending();
+    gate.wait();
+    assert!(
+        dump.contains("inactive: 4*ring_item_fn"),
+        "the dump lists every queued item as pending (inactive):\n{dump}"
+    );
+    assert!(cancelled, "a queued item is pending and cancelled");
+    assert!(!still_pending);
+    assert!(wq.flush());
+    assert_eq!(*order.lock(), [0, 2, 3]);
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    assert_eq!(wq.stats().completed, 4);
+}

@@ -1,11 +1,12 @@
 //! `__queue_work` and delayed work.
 
 use cmwq_work::raw::WorkHeadRaw;
-use cmwq_work::{WorkHead, WorkRef};
+use cmwq_work::{WorkFlags, WorkHead, WorkRef};
 
 use crate::action::{Action, Actions};
 use crate::driver::Driver;
 use crate::error::QueueError;
+use crate::incoming::Incoming;
 use crate::types::{PwqId, QueueFrom, WqId, pool_of};
 
 /// A workqueue's pwq table as the queue path reads it ([`Driver::wq_pwqs`]).
@@ -17,6 +18,11 @@ pub struct PwqTable<'a> {
     pub unbound: bool,
     /// The workqueue's name (for the `workqueue_queue_work` event).
     pub name: &'a str,
+    /// The incoming ring of each pwq, in the order of `pwqs` ([`crate::Pool::pwq_incoming`]),
+    /// or empty: then every queueing takes the pool lock. A driver that gives rings
+    /// takes them in and re-decides them in every pool lock hold
+    /// ([`crate::Pool::absorb_incoming`], [`crate::Pool::publish_incoming`]).
+    pub incoming: &'a [std::sync::Arc<Incoming>],
 }
 
 /// The pwq a queueing uses (`__queue_work`'s choice before the last-pool check): an
@@ -29,11 +35,21 @@ pub fn select_pwq(
     cpu: Option<u32>,
     ctx_cpu: Option<u32>,
 ) -> Result<PwqId, QueueError> {
-    let Some(&first) = t.pwqs.first() else {
+    select_index(t, wq, cpu, ctx_cpu).map(|i| t.pwqs[i])
+}
+
+/// [`select_pwq`]'s choice as an index into the table.
+fn select_index(
+    t: &PwqTable<'_>,
+    wq: WqId,
+    cpu: Option<u32>,
+    ctx_cpu: Option<u32>,
+) -> Result<usize, QueueError> {
+    if t.pwqs.is_empty() {
         return Err(QueueError::Destroyed(wq));
-    };
+    }
     if t.unbound {
-        return Ok(first);
+        return Ok(0);
     }
     let nr = t.pwqs.len() as u32;
     let cpu = match cpu {
@@ -46,7 +62,7 @@ pub fn select_pwq(
         Some(c) => c,
         None => ctx_cpu.filter(|&c| c < nr).unwrap_or(0),
     };
-    Ok(t.pwqs[cpu as usize])
+    Ok(cpu as usize)
 }
 
 /// `queue_work_on`: take PENDING (already pending: a no-op, the reference comes back with
@@ -69,7 +85,9 @@ pub fn queue_work<D: Driver>(
 /// `__queue_work` with PENDING owned by the caller: choose the pwq ([`select_pwq`]), keep
 /// the item non-reentrant (still running on its last pool for this workqueue: queue it on
 /// that pwq, behind the run, under that pool's lock), then queue under the pool lock. One
-/// pool lock hold unless the item last ran on another pool. A draining workqueue takes only
+/// pool lock hold unless the item last ran on another pool, and none when the pwq's
+/// incoming ring is open and the item last ran on this pool or never ran (it waits there
+/// for the pool's next lock hold to account it; see [`crate::Incoming`]). A draining workqueue takes only
 /// its own items' queueings (the caller's [`crate::Context::wq`]). On refusal PENDING is
 /// cleared again and the reference handed back.
 pub fn queue_work_owned<D: Driver>(
@@ -120,15 +138,46 @@ fn queue_inner<D: Driver>(
     from: QueueFrom,
     out: &mut Actions,
 ) -> Result<(), (QueueError, WorkRef)> {
+    let mut slot = Some(work);
     let chosen = d.wq_pwqs(wq, |t| {
-        let r = select_pwq(&t, wq, cpu, ctx_cpu);
-        if let Ok(pwq) = r {
-            tracing::trace!(target: "workqueue", work = work.addr(), function = work.name(),
-                workqueue = t.name, req_cpu = cpu.unwrap_or(u32::MAX), pwq = pwq.get(),
-                "workqueue_queue_work");
+        let i = select_index(&t, wq, cpu, ctx_cpu)?;
+        let pwq = t.pwqs[i];
+        let Some(w) = slot.take() else {
+            unreachable!("cmwq: the item is in hand until it is queued")
+        };
+        tracing::trace!(target: "workqueue", work = w.addr(), function = w.name(),
+            workqueue = t.name, req_cpu = cpu.unwrap_or(u32::MAX), pwq = pwq.get(),
+            "workqueue_queue_work");
+        // The lock-free path: the item last ran on this pool or never ran (so no other
+        // pool can be running it: the last-pool check has nothing to find), and the pool
+        // keeps the pwq's ring open. The pwq goes in the data word first, so a cancel or
+        // flush that comes before the pool takes the ring in looks in the right pool.
+        if let Some(ring) = t.incoming.get(i).filter(|r| r.is_open()) {
+            if w.head().last_pool().is_none_or(|l| l == pool_of(pwq)) {
+                let offq = w.head().offq_data();
+                w.head().set_pwq(pwq, 0, WorkFlags::PENDING);
+                match ring.push(w) {
+                    Ok(()) => return Ok(None),
+                    Err(w) => {
+                        // The ring closed meanwhile: the item takes the locked path, which
+                        // may refuse it, so the word goes back to what it was (off queue,
+                        // PENDING ours, the last pool): refused, it must not name a pwq.
+                        if let Some(o) = offq {
+                            w.head().set_offqd_keep_pending(o);
+                        }
+                        slot = Some(w);
+                    }
+                }
+                return Ok(Some(pwq));
+            }
         }
-        r
+        slot = Some(w);
+        Ok(Some(pwq))
     });
+    let Some(work) = slot.take() else {
+        // Queued on the ring.
+        return Ok(());
+    };
     let pwq = match chosen {
         None => {
             work.head().clear_pending();
@@ -138,7 +187,8 @@ fn queue_inner<D: Driver>(
             work.head().clear_pending();
             return Err((e, work));
         }
-        Some(Ok(p)) => p,
+        Some(Ok(None)) => unreachable!("cmwq: an item on the ring is not in hand"),
+        Some(Ok(Some(p))) => p,
     };
     let now = d.now();
     let mut slot = Some(work);

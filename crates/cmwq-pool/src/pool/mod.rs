@@ -26,6 +26,7 @@ use cmwq_work::{WorkFlags, WorkHead, WorkList, WorkRef};
 
 use crate::action::{Action, Actions};
 use crate::error::{PoolError, QueueError};
+use crate::incoming::Incoming;
 use crate::lists;
 use crate::types::{
     MAX_IDLE_WORKERS_RATIO, PWQ_SLOT_BITS, PoolFlags, PoolId, PoolKind, PoolTimings, PwqId,
@@ -209,6 +210,11 @@ pub(crate) struct Pwq {
     /// Drains in progress on its workqueue (queueing from outside is refused while > 0).
     pub(crate) draining: u32,
     pub(crate) stats: PwqStats,
+    /// Queueings taken without the pool lock, accounted at the pool's next lock hold
+    /// (see `crate::incoming`).
+    pub(crate) incoming: std::sync::Arc<Incoming>,
+    /// Whether `incoming` is open (the pool's own copy of the ring's bit).
+    pub(crate) fast: bool,
 }
 
 impl Pwq {
@@ -253,6 +259,10 @@ pub struct Pool {
     rescue_scratch: RescueScratch,
     /// Name buffers of detached rescuers, reused by the next attach (no allocation per visit).
     spare_names: Vec<String>,
+    /// pwqs whose incoming ring is open: the lock holds that must take rings in.
+    nr_fast: u32,
+    /// Items just taken off a ring, before they are accounted (reused: no allocation).
+    absorbed: Vec<WorkRef>,
 }
 
 impl Pool {
@@ -292,6 +302,8 @@ impl Pool {
             node: Some(0),
             rescue_scratch: RescueScratch::default(),
             spare_names: Vec::new(),
+            nr_fast: 0,
+            absorbed: Vec::new(),
         }
     }
 

@@ -53,6 +53,8 @@ impl Pool {
             flush_color: None,
             draining: 0,
             stats: PwqStats::default(),
+            incoming: std::sync::Arc::new(Incoming::new()),
+            fast: false,
         });
         if self.nr_workers == 0 && !self.manager_active() {
             self.maybe_create_worker(None, now, out);
@@ -77,6 +79,15 @@ impl Pool {
         let slot = pwq_slot(id);
         let pwq = self.pwqs[slot].take().ok_or(PoolError::NoSuchPwq(id))?;
         self.worklist.free_cursor(pwq.cursor);
+        if pwq.fast {
+            self.nr_fast -= 1;
+        }
+        // Closed for good: a producer still holding the ring (a pwq table read before the
+        // workqueue hid it) takes the lock, finds the pwq gone and is refused. Nothing is
+        // in it: the lock hold that removes the pwq took it in first, and the pwq is empty.
+        pwq.incoming.close(|w| {
+            w.head().clear_pending();
+        });
         // The slot serves the next `add_pwq`: a pool hosts at most 65536 pwqs at once, not
         // 65536 over its life. The pwq was empty, so no item's data word names it.
         self.free_slots.push(slot);
@@ -198,13 +209,34 @@ impl Pool {
             work.head().clear_pending();
             return Err((QueueError::Draining(wq), work));
         }
+        self.enqueue(pwq, work, &mut || now, out);
+        Ok(())
+    }
+
+    /// The accounting half of `__queue_work` (`insert_work` and the activation decision),
+    /// for an item of `pwq` whose queueing was accepted: the flush colour and
+    /// `nr_in_flight`, then the worklist (and a kick) under max_active with nothing waiting
+    /// before it, else the inactive list. `now` is read only for the watchdog stamp.
+    fn enqueue(
+        &mut self,
+        pwq: PwqId,
+        work: WorkRef,
+        now: &mut dyn FnMut() -> u64,
+        out: &mut Actions,
+    ) {
+        let Some(p) = self.pwq_mut(pwq) else {
+            // Only a ring can hold an item of a removed pwq, and a ring is taken in before
+            // its pwq is removed: unreachable, but never lose the reference's PENDING.
+            work.head().clear_pending();
+            return;
+        };
         let color = p.work_color;
         p.nr_in_flight[usize::from(color)] += 1;
         if p.inactive.is_empty() && p.nr_active < p.max_active {
             p.nr_active += 1;
             work.head().set_pwq(pwq, color, WorkFlags::PENDING);
             if !self.worklist.raw().has_linked_nodes() {
-                self.watchdog_ts = now;
+                self.watchdog_ts = now();
             }
             trace_activate(work.head());
             self.worklist.push_back(work);
@@ -214,7 +246,73 @@ impl Pool {
                 .set_pwq(pwq, color, WorkFlags::PENDING | WorkFlags::INACTIVE);
             p.inactive.push_back(work);
         }
-        Ok(())
+    }
+
+    // ------------------------------------------------------------------ incoming rings
+
+    /// The incoming ring of `pwq` (see `crate::incoming`): a driver that gives it to its
+    /// producers in the pwq table ([`crate::PwqTable::incoming`]) lets them queue without
+    /// the pool lock while the pool keeps the ring open. Such a driver calls
+    /// [`absorb_incoming`](Self::absorb_incoming) first and
+    /// [`publish_incoming`](Self::publish_incoming) last in every hold of the pool's lock.
+    pub fn pwq_incoming(&self, pwq: PwqId) -> Option<std::sync::Arc<Incoming>> {
+        self.pwq(pwq).map(|p| std::sync::Arc::clone(&p.incoming))
+    }
+
+    /// Take in, in order, the items queued on open rings since the last lock hold, and
+    /// account each as `__queue_work` would have under the lock. The first step of every
+    /// lock hold of a driver that hands out rings: nothing may look at the pool's lists or
+    /// counts before it. `now` is read only if an item needs the watchdog stamp.
+    pub fn absorb_incoming(&mut self, now: &mut dyn FnMut() -> u64, out: &mut Actions) {
+        if self.nr_fast == 0 {
+            return;
+        }
+        // The items go through a buffer the pool keeps (no allocation once it has grown),
+        // not through a clone of the ring's Arc: its count is a cache line every worker
+        // of the pool would write on every hold.
+        let mut taken = std::mem::take(&mut self.absorbed);
+        for slot in 0..self.pwqs.len() {
+            let Some(p) = self.pwqs[slot].as_ref().filter(|p| p.fast) else {
+                continue;
+            };
+            p.incoming.take(|w| taken.push(w));
+            let id = p.id;
+            for w in taken.drain(..) {
+                self.enqueue(id, w, now, out);
+            }
+        }
+        self.absorbed = taken;
+    }
+
+    /// The last step of every lock hold of a driver that hands out rings: decide for each
+    /// pwq whether queueing on it may skip the lock until the next hold. It may when no
+    /// drain is in progress and a queueing would wake nobody while a later hold is sure
+    /// to come: a concurrency-managed worker is running (`nr_running`: it reports back, or
+    /// its sleep hook or the cpu-intensive tick takes the lock), no worker is idle (the
+    /// busy, woken or managing ones take the lock again), or the pwq is at max_active (the
+    /// item would wait on the inactive list for a completion, which takes the lock). A
+    /// ring that must close is closed here, and what slipped in before is accounted now,
+    /// with the wake-up `kick_pool` decides: no queueing is left unseen by a worker.
+    pub fn publish_incoming(&mut self, now: &mut dyn FnMut() -> u64, out: &mut Actions) {
+        let pool_busy = self.nr_running > 0 || self.idle.is_empty();
+        for slot in 0..self.pwqs.len() {
+            let Some(p) = self.pwqs[slot].as_mut() else {
+                continue;
+            };
+            let open = p.draining == 0 && (pool_busy || p.nr_active >= p.max_active);
+            if open == p.fast {
+                continue;
+            }
+            p.fast = open;
+            if open {
+                self.nr_fast += 1;
+                p.incoming.open();
+            } else {
+                self.nr_fast -= 1;
+                let (id, ring) = (p.id, std::sync::Arc::clone(&p.incoming));
+                ring.close(|w| self.enqueue(id, w, now, out));
+            }
+        }
     }
 
     /// Non-reentrancy (`find_worker_executing_work`): if a worker of this pool runs `work`
