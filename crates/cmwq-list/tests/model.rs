@@ -235,7 +235,7 @@ fn run(ops: &[Op]) {
 
 #[test]
 fn list_with_cursors_matches_a_vec_model() {
-    let (cases, max_ops) = if cfg!(miri) { (6, 24) } else { (512, 64) };
+    let (cases, max_ops) = if cfg!(miri) { (4, 24) } else { (512, 64) };
     let config = Config {
         cases,
         failure_persistence: None,
