@@ -91,7 +91,7 @@ pub(crate) struct CpuSamples {
 impl CpuSamples {
     /// Charge the item `key` on worker `w`, whose thread's clock reads `cpu` now and
     /// which has run for `wall` since `key.1`; returns its CPU time so far.
-    pub(crate) fn charge(&mut self, w: WorkerId, key: (usize, u64), cpu: u64, wall: u64) -> u64 {
+    fn charge(&mut self, w: WorkerId, key: (usize, u64), cpu: u64, wall: u64) -> u64 {
         let ran = match self.samples.get(&w) {
             Some(s) if s.key == key => s.ran + cpu.saturating_sub(s.cpu_at),
             Some(s) => cpu.saturating_sub(s.cpu_at).min(wall),
@@ -106,6 +106,30 @@ impl CpuSamples {
             },
         );
         ran
+    }
+
+    /// What the tick feeds the core for the item `key` on worker `w`, which has run for
+    /// `wall` since `key.1`: its CPU time; its wall time where the thread has no readable
+    /// clock, or where the OS has the thread asleep past `thresh` (in wall time, not yet
+    /// in CPU time) outside any blocking scope: the sleep the kernel's scheduler would
+    /// have seen.
+    pub(crate) fn item_time(
+        &mut self,
+        w: WorkerId,
+        key: (usize, u64),
+        clock: Option<ThreadClock>,
+        wall: u64,
+        thresh: u64,
+    ) -> u64 {
+        let Some((c, cpu)) = clock.and_then(|c| c.cpu_ns().map(|cpu| (c, cpu))) else {
+            return wall;
+        };
+        let ran = self.charge(w, key, cpu, wall);
+        if ran < thresh && wall >= thresh && c.asleep() {
+            wall
+        } else {
+            ran
+        }
     }
 
     /// Forget the workers not in `running` (idle or gone since).

@@ -1041,30 +1041,17 @@ impl Shared {
             })
             .collect();
         // The core decides; the runtime feeds it the CPU time the item consumed since it
-        // started or last woke, read from its thread's CPU clock (crate::cpuclock). An
-        // item whose thread the OS has asleep past the threshold, outside any blocking
-        // scope, is fed its wall time: the kernel's scheduler would have seen that sleep.
+        // started or last woke (crate::cpuclock).
         let fed: Vec<(PoolId, WorkerId, u64)> = {
             let mut samples = self.tick_samples.lock();
-            let fed = busy
+            let fed: Vec<_> = busy
                 .iter()
                 .map(|&(p, w, key, clock)| {
                     let wall = now.saturating_sub(key.1);
-                    let ran = match clock.and_then(|c| c.cpu_ns().map(|cpu| (c, cpu))) {
-                        None => wall,
-                        Some((c, cpu)) => {
-                            let ran = samples.charge(w, key, cpu, wall);
-                            if ran < thresh && wall >= thresh && c.asleep() {
-                                wall
-                            } else {
-                                ran
-                            }
-                        }
-                    };
-                    (p, w, ran)
+                    (p, w, samples.item_time(w, key, clock, wall, thresh))
                 })
                 .collect();
-            samples.retain(|w| busy.iter().any(|b| b.1 == w));
+            samples.retain(|w| fed.iter().any(|f| f.1 == w));
             fed
         };
         for &(p, w, ran) in &fed {
@@ -1072,7 +1059,7 @@ impl Shared {
                 d.with_pool(p, |pool, _| pool.worker_tick(w, ran, acts));
             });
         }
-        if !busy.is_empty() {
+        if !fed.is_empty() {
             self.arm_tick();
         }
     }

@@ -99,11 +99,15 @@ pub fn queue_work_owned<D: Driver>(
 ) -> Result<(), (QueueError, WorkRef)> {
     // One look at the caller's context on the hot path.
     let ctx = d.context();
-    let from = match ctx.wq {
+    queue_inner(d, wq, cpu, ctx.cpu, work, origin(ctx.wq, wq), out)
+}
+
+/// Where a queueing on `wq` comes from, given the workqueue whose item the caller runs.
+fn origin(caller_wq: Option<WqId>, wq: WqId) -> QueueFrom {
+    match caller_wq {
         Some(w) if w == wq => QueueFrom::WorkOf(w),
         _ => QueueFrom::Outside,
-    };
-    queue_inner(d, wq, cpu, ctx.cpu, work, from, out)
+    }
 }
 
 /// How an item taken off its delay timer (expired, flushed early, or its workqueue being
@@ -265,10 +269,7 @@ pub fn queue_delayed_work_owned<D: Driver>(
     out: &mut Actions,
 ) -> Result<(), (QueueError, WorkRef)> {
     let ctx = d.context();
-    let from = match ctx.wq {
-        Some(w) if w == wq => QueueFrom::WorkOf(w),
-        _ => QueueFrom::Outside,
-    };
+    let from = origin(ctx.wq, wq);
     // Refuse a workqueue or CPU that does not exist now, not when the timer fires.
     let check = d.wq_pwqs(wq, |t| select_pwq(&t, wq, cpu, ctx.cpu).map(|_| t.unbound));
     let cpu = match check {
