@@ -1337,6 +1337,13 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
     // when it ended. Its `work_done` and the next `next_work` share one pool lock hold at
     // that end time, which is also the next item's start: one clock read per item.
     let mut done: Option<(u64, u64)> = None;
+    // The workqueue of the last item run: a flood of one workqueue's items looks it up
+    // once, not per item (the registry's read lock and the `Arc`'s count are cache lines
+    // every worker would write on every item). A cached workqueue stands for its id until
+    // its destroy removes its pwqs (`pwqs_removed`, set before the id can be reused, and
+    // seen here through the pool lock that handed out the next item).
+    // Dropped when the worker goes idle.
+    let mut wq_cache: Option<Arc<WqShared>> = None;
     loop {
         if ws.exit.load(Ordering::Acquire) && shared.shut_down.load(Ordering::Acquire) {
             if let Some((ran, end)) = done {
@@ -1352,11 +1359,20 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
         });
         match next {
             Next::Run(work) => {
-                let wq = wq.and_then(|id| shared.wq(id));
-                let end = shared.run_item(ws, work, wq.as_deref(), now);
+                let cached = wq_cache
+                    .as_ref()
+                    .is_some_and(|c| Some(c.id) == wq && !c.pwqs_removed.load(Ordering::Acquire));
+                if !cached {
+                    wq_cache = wq.and_then(|id| shared.wq(id));
+                }
+                let end = shared.run_item(ws, work, wq_cache.as_deref(), now);
                 done = Some((end.saturating_sub(now), end));
             }
-            Next::Idle | Next::Manage => ws.park_idle(),
+            Next::Idle | Next::Manage => {
+                // An idle worker keeps no workqueue alive.
+                wq_cache = None;
+                ws.park_idle();
+            }
             Next::Exit => break,
         }
     }
