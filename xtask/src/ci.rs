@@ -49,8 +49,9 @@ pub(crate) fn ci() -> Result<(), String> {
 
 /// The loom models, in their own target dir so the `--cfg loom` build does not invalidate
 /// the normal one: cmwq-work's on the real data word (`tests/loom_data.rs`, through the
-/// crate's `sync` module) and the worker/rescuer handoff on the real core
-/// (`crates/cmwq-pool/tests/loom_handoff.rs`).
+/// crate's `sync` module), the worker/rescuer handoff on the real core
+/// (`crates/cmwq-pool/tests/loom_handoff.rs`) and the pool's lock-free incoming ring
+/// (`incoming::loom_model` in cmwq-pool's library, through its `sync` module).
 pub(crate) fn loom() -> Result<(), String> {
     let env = [
         ("RUSTFLAGS", "--cfg loom"),
@@ -77,6 +78,18 @@ pub(crate) fn loom() -> Result<(), String> {
             "--release",
             "--test",
             "loom_handoff",
+        ],
+        &env,
+    )?;
+    run(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "cmwq-pool",
+            "--release",
+            "--lib",
+            "incoming::loom_model",
         ],
         &env,
     )

@@ -7,7 +7,8 @@
 //!   unsafe crates.
 //! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
 //!   nightly miri component when missing, fails when it cannot).
-//! - `loom`: the loom models, on the real types: the data word, the worker/rescuer handoff.
+//! - `loom`: the loom models, on the real types: the data word, the worker/rescuer handoff,
+//!   the incoming ring.
 //! - `public-api [--bless]`: compare each library crate's public API with its reviewed
 //!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
@@ -47,7 +48,7 @@ enum Command {
     Ci,
     /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
-    /// Run the loom models (`--cfg loom`): the real data word, the real handoff.
+    /// Run the loom models (`--cfg loom`): the real data word, handoff and incoming ring.
     Loom,
     /// Compare each crate's public API with crates/NAME/public-api.txt, or rewrite them.
     PublicApi(public_api::Options),

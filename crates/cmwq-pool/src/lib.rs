@@ -96,6 +96,7 @@ mod lists;
 pub mod ops;
 mod pool;
 mod snapshot;
+mod sync;
 mod system;
 mod topology;
 mod types;
