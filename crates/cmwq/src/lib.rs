@@ -1,10 +1,11 @@
 //! cmwq: the Linux kernel's concurrency-managed workqueue (cmwq) in userspace Rust.
 //!
 //! A **workqueue** ([`Workqueue`]) is where you queue **work items**: values that embed a
-//! [`WorkHead`] and implement [`WorkItem`], queued as `Arc<T>`. Items run on the worker
-//! threads of **pools** shared by every workqueue of a [`Runtime`]: per CPU a normal and a
-//! high-priority pool (whose workers are pinned to their CPU), plus unbound pools. The
-//! semantics are the kernel's:
+//! work head, [`Work<Self>`](Work) (the kernel's `work_struct`, made by [`Work::new()`] and
+//! declared with [`impl_has_work!`]), and implement [`WorkItem`], queued as `Arc<T>`. Items
+//! run on the worker threads of **pools** shared by every workqueue of a [`Runtime`]: per
+//! CPU a normal and a high-priority pool (whose workers are pinned to their CPU), plus
+//! unbound pools. The semantics are the kernel's:
 //!
 //! - **Non-reentrant per workqueue, queued at most once.** Queueing an item that is already
 //!   pending is a no-op that says so (the `Arc` comes back in [`Refused`]); a pending item
@@ -73,10 +74,10 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use cmwq::{WorkHead, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+//! use cmwq::{Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
 //!
 //! struct Hello {
-//!     work: WorkHead,
+//!     work: Work<Self>,
 //!     runs: AtomicUsize,
 //! }
 //! impl_has_work!(Hello { work });
@@ -87,7 +88,7 @@
 //! }
 //!
 //! let wq = Workqueue::builder("hello").flags(WQ_UNBOUND).max_active(4).build()?;
-//! let item = Arc::new(Hello { work: WorkHead::new::<Hello>(), runs: AtomicUsize::new(0) });
+//! let item = Arc::new(Hello { work: Work::new(), runs: AtomicUsize::new(0) });
 //! wq.queue_work(Arc::clone(&item)).expect("it was idle");
 //! wq.flush_work(&item);
 //! assert_eq!(item.runs.load(Ordering::Relaxed), 1);
@@ -119,7 +120,7 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
 pub use cmwq_rescue::{Policy, RescuerPolicy};
-pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
+pub use cmwq_work::{FnWork, HasWork, Work, WorkHead, WorkItem, impl_has_work, work_fn};
 
 /// Rescuer policies: the [`RescuerPolicy`] trait and what a policy of your own needs
 /// (cmwq-rescue, re-exported).

@@ -30,10 +30,10 @@ use crate::wq::Refused;
 /// use std::sync::{Arc, Mutex, mpsc};
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
-/// use cmwq::{QueueError, WorkHead, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+/// use cmwq::{QueueError, Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
 ///
 /// struct Poll {
-///     work: WorkHead,
+///     work: Work<Self>,
 ///     left: AtomicU32,
 ///     done: Mutex<mpsc::Sender<()>>,
 /// }
@@ -53,7 +53,7 @@ use crate::wq::Refused;
 /// let wq = Workqueue::new("poll-wq", WQ_UNBOUND, 1)?;
 /// let (tx, rx) = mpsc::channel();
 /// let poll = Arc::new(Poll {
-///     work: WorkHead::new::<Poll>(),
+///     work: Work::new(),
 ///     left: AtomicU32::new(3),
 ///     done: Mutex::new(tx),
 /// });

@@ -146,7 +146,7 @@ impl WqShared {
         delay: Duration,
     ) -> Result<bool, QueueError> {
         let id = self.id;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         // Own PENDING wherever the item is (this runtime or another), then re-arm it here
         // (the core's `mod_delayed_work`, split so that the grab can search the other
         // runtimes: see `retry`).
@@ -301,7 +301,7 @@ impl<T> Refused<T> {
 }
 
 /// A refused queueing's reference back as the caller's `Arc<T>`.
-fn hand_back<T: WorkItem + HasWork>(work: WorkRef, reason: QueueError) -> Refused<T> {
+fn hand_back<T: 'static>(work: WorkRef, reason: QueueError) -> Refused<T> {
     match work.try_into_arc::<T>() {
         Ok(item) => Refused { item, reason },
         // A WorkRef made from an Arc<T> always converts back to Arc<T>.
@@ -808,7 +808,7 @@ impl Workqueue {
         item: &Arc<T>,
         timeout: Duration,
     ) -> Result<bool, FlushError> {
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let me = std::ptr::from_ref(head).addr();
         if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(me) {
             return Err(FlushError::WouldWaitForItself);
@@ -858,7 +858,7 @@ impl Workqueue {
     /// only on `self` (its work head records where it was last queued).
     pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let barrier = item::barrier();
         let (was, r) = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
@@ -914,7 +914,7 @@ impl Workqueue {
         item: &Arc<T>,
     ) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let barrier = item::barrier();
         let r = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
@@ -953,7 +953,7 @@ impl Workqueue {
     /// The disable count lives in the item's work head, so this acts on `item` whichever
     /// workqueue it was disabled through or is queued on, as the kernel's does.
     pub fn enable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         match ops::enable_work(head) {
             Ok(n) => n == 0,
             Err(e) => {
