@@ -15,7 +15,7 @@ pub struct WorkId(pub(crate) usize);
 
 impl WorkId {
     /// The identity of `item`.
-    pub fn of<T: HasWork>(item: &T) -> WorkId {
+    pub fn of<T: HasWork<ID>, const ID: u64>(item: &T) -> WorkId {
         WorkId(std::ptr::from_ref::<WorkHead>(item.work_head()).addr())
     }
 

@@ -2,10 +2,11 @@
 //!
 //! A **workqueue** ([`Workqueue`]) is where you queue **work items**: values that embed a
 //! work head, [`Work<Self>`](Work) (the kernel's `work_struct`, made by [`Work::new()`] and
-//! declared with [`impl_has_work!`]), and implement [`WorkItem`], queued as `Arc<T>`. Items
-//! run on the worker threads of **pools** shared by every workqueue of a [`Runtime`]: per
-//! CPU a normal and a high-priority pool (whose workers are pinned to their CPU), plus
-//! unbound pools. The semantics are the kernel's:
+//! declared with [`impl_has_work!`]), and implement [`WorkItem`], queued as `Arc<T>`; an
+//! item may have several heads (see below). Items run on the worker threads of **pools**
+//! shared by every workqueue of a [`Runtime`]: per CPU a normal and a high-priority pool
+//! (whose workers are pinned to their CPU), plus unbound pools. The semantics are the
+//! kernel's:
 //!
 //! - **Non-reentrant per workqueue, queued at most once.** Queueing an item that is already
 //!   pending is a no-op that says so (the `Arc` comes back in [`Refused`]); a pending item
@@ -97,6 +98,61 @@
 //! let (tx, rx) = std::sync::mpsc::channel();
 //! cmwq::system_wq().queue_fn("send_func", move || tx.send(42).unwrap())?;
 //! assert_eq!(rx.recv().unwrap(), 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Several heads in one item
+//!
+//! As a kernel struct may embed several `work_struct`s, an item may embed several heads,
+//! `Work<Self, ID>`, each with its own [`WorkItem<ID>`](WorkItem) impl (its own `run` and
+//! name). Each head is an item of its own to the workqueue: queued, flushed, cancelled and
+//! disabled independently, and pending or running independently. Every operation that
+//! takes an item takes the head's id as its last generic argument: it is inferred when the
+//! type has one head, and named when it has several (`queue_work::<Device, RESET>`; on
+//! Rust 1.89 and later `queue_work::<_, RESET>` also works).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use cmwq::{Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+//!
+//! const REFRESH: u64 = 0;
+//! const RESET: u64 = 1;
+//!
+//! struct Device {
+//!     refresh: Work<Self, REFRESH>,
+//!     reset: Work<Self, RESET>,
+//!     refreshes: AtomicUsize,
+//!     resets: AtomicUsize,
+//! }
+//! impl_has_work!(Device { refresh => REFRESH, reset => RESET });
+//! impl WorkItem<REFRESH> for Device {
+//!     fn run(this: Arc<Self>) {
+//!         this.refreshes.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//! impl WorkItem<RESET> for Device {
+//!     fn run(this: Arc<Self>) {
+//!         this.resets.fetch_add(1, Ordering::Relaxed);
+//!     }
+//!     fn name(&self) -> &str {
+//!         "device_reset_fn"
+//!     }
+//! }
+//!
+//! let wq = Workqueue::new("device-wq", WQ_UNBOUND, 2)?;
+//! let dev = Arc::new(Device {
+//!     refresh: Work::new(),
+//!     reset: Work::new(),
+//!     refreshes: AtomicUsize::new(0),
+//!     resets: AtomicUsize::new(0),
+//! });
+//! wq.queue_work::<Device, RESET>(Arc::clone(&dev)).expect("reset was idle");
+//! wq.queue_work::<Device, REFRESH>(Arc::clone(&dev)).expect("refresh was idle");
+//! wq.flush_work::<Device, RESET>(&dev);
+//! wq.flush_work::<Device, REFRESH>(&dev);
+//! assert_eq!(dev.resets.load(Ordering::Relaxed), 1);
+//! assert_eq!(dev.refreshes.load(Ordering::Relaxed), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
