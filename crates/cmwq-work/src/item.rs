@@ -213,8 +213,8 @@ unsafe fn from_work_head<T: HasWork<ID>, const ID: u64>(head: *const WorkHead) -
 /// cmwq_work::impl_has_work!(Bad { work });
 /// ```
 ///
-/// A head made for another type does not fit (the kernel's `INIT_WORK` with another
-/// item's function has no counterpart here):
+/// A head made for another type does not fit (where the kernel's `INIT_WORK` would take a
+/// function whose `container_of` expects another struct, and only crash when it runs):
 ///
 /// ```compile_fail,E0308
 /// # use std::sync::Arc;
