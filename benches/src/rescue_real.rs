@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use cmwq::{
     FailSwitch, FailurePlan, Policy, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody,
-    ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, WorkHead, WorkItem,
+    ThreadRole, ThreadSpawner, Timings, WQ_MEM_RECLAIM, Work, WorkItem,
 };
 use parking_lot::{Condvar, Mutex};
 
@@ -102,14 +102,14 @@ impl RealCase {
         let release = Arc::new(Gate::default());
         let done = Arc::new(Countdown::new(self.siblings));
         let blocker = Arc::new(Blocker {
-            work: WorkHead::new::<Blocker>(),
+            work: Work::new(),
             release: Arc::clone(&release),
         });
         let queued = wq.queue_work(blocker);
         let siblings: Vec<_> = (0..self.siblings)
             .map(|_| {
                 Arc::new(Sibling {
-                    work: WorkHead::new::<Sibling>(),
+                    work: Work::new(),
                     run: self.sibling_run,
                     done: Arc::clone(&done),
                 })
@@ -241,7 +241,7 @@ impl Spawner for GatedRescuer {
 }
 
 struct Blocker {
-    work: WorkHead,
+    work: Work<Self>,
     release: Arc<Gate>,
 }
 
@@ -258,7 +258,7 @@ impl WorkItem for Blocker {
 }
 
 struct Sibling {
-    work: WorkHead,
+    work: Work<Self>,
     run: Duration,
     done: Arc<Countdown>,
 }

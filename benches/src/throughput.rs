@@ -552,7 +552,7 @@ pub enum CmwqItems {
 /// A preallocated cmwq item: its place on the board beside its `WorkHead`.
 #[derive(Debug)]
 pub struct ThroughputWork {
-    work: cmwq::WorkHead,
+    work: cmwq::Work<Self>,
     who: u32,
     index: u32,
     queued_ns: AtomicU64,
@@ -612,7 +612,7 @@ impl ThroughputSide for CmwqSide {
             CmwqItems::Preallocated => (0..items as u32)
                 .map(|index| {
                     Arc::new(ThroughputWork {
-                        work: cmwq::WorkHead::new::<ThroughputWork>(),
+                        work: cmwq::Work::new(),
                         who,
                         index,
                         queued_ns: AtomicU64::new(0),

@@ -181,7 +181,7 @@ pub struct CmwqExecutor {
 /// The item a cmwq producer queues: the kernel's `bench_work_fn` with its context.
 #[derive(Debug)]
 pub struct BenchWork {
-    work: cmwq::WorkHead,
+    work: cmwq::Work<Self>,
     ctx: Arc<ProducerCtx>,
 }
 
@@ -215,7 +215,7 @@ impl Executor for CmwqExecutor {
 
     fn producer(&self, ctx: Arc<ProducerCtx>) -> Self::Producer {
         Arc::new(BenchWork {
-            work: cmwq::WorkHead::new::<BenchWork>(),
+            work: cmwq::Work::new(),
             ctx,
         })
     }

@@ -182,12 +182,12 @@ mod tests {
     use std::sync::Arc;
 
     use cmwq_work::raw::WorkHeadRaw;
-    use cmwq_work::{WorkHead, WorkItem, WorkRef, impl_has_work};
+    use cmwq_work::{Work, WorkItem, WorkRef, impl_has_work};
 
     use super::{INCOMING_CAP, Incoming};
 
     struct Job {
-        work: WorkHead,
+        work: Work<Self>,
         n: usize,
     }
     impl_has_work!(Job { work });
@@ -197,7 +197,7 @@ mod tests {
 
     fn job(n: usize) -> WorkRef {
         let j = Arc::new(Job {
-            work: WorkHead::new::<Job>(),
+            work: Work::new(),
             n,
         });
         assert_eq!(j.work.test_and_set_pending(), Ok(true));
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn dropping_a_ring_releases_its_items() {
         let j = Arc::new(Job {
-            work: WorkHead::new::<Job>(),
+            work: Work::new(),
             n: 0,
         });
         assert_eq!(j.work.test_and_set_pending(), Ok(true));

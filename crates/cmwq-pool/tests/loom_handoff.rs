@@ -22,13 +22,13 @@ use cmwq_pool::{
     Action, Actions, MAYDAY_INITIAL_TIMEOUT, Next, Policy, PoolKind, Priority, QueueError,
     QueueFrom, RescuerStep, System, SystemConfig, WorkerId, WqFlags, WqId, WqSpec,
 };
-use cmwq_work::{WorkHead, WorkItem, WorkRef, impl_has_work};
+use cmwq_work::{Work, WorkItem, WorkRef, impl_has_work};
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 struct Item {
-    work: WorkHead,
+    work: Work<Self>,
     running: AtomicBool,
     runs: AtomicUsize,
 }
@@ -46,7 +46,7 @@ impl WorkItem for Item {
 
 fn item() -> StdArc<Item> {
     StdArc::new(Item {
-        work: WorkHead::new::<Item>(),
+        work: Work::new(),
         running: AtomicBool::new(false),
         runs: AtomicUsize::new(0),
     })

@@ -39,7 +39,7 @@ use cmwq_pool::{
     SystemConfig, WorkerId, WqFlags, WqId, WqSpec,
 };
 use cmwq_rescue::Policy;
-use cmwq_work::{PwqId, WorkHead, WorkItem, WorkRef, impl_has_work};
+use cmwq_work::{PwqId, Work, WorkItem, WorkRef, impl_has_work};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -179,10 +179,10 @@ pub fn run_with(
     Ok(sim.finish())
 }
 
-/// A simulated work item: a real cmwq work item (it embeds a [`WorkHead`]) whose work
+/// A simulated work item: a real cmwq work item (it embeds a [`Work`] head) whose work
 /// function the simulator plays from a script instead of calling.
 struct SimWork {
-    work: WorkHead,
+    work: Work<Self>,
     idx: u32,
     func: Arc<str>,
 }
@@ -646,7 +646,7 @@ impl<'s> Sim<'s> {
                 let idx = self.items.len() as u32;
                 self.items.push(Item {
                     arc: Arc::new(SimWork {
-                        work: WorkHead::new::<SimWork>(),
+                        work: Work::new(),
                         idx,
                         func: func.clone(),
                     }),

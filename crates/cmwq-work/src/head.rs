@@ -2,6 +2,8 @@
 //! word.
 
 use core::fmt;
+use core::marker::PhantomData;
+use core::ops::Deref;
 use core::ptr::NonNull;
 
 use cmwq_list::{Element, Node};
@@ -20,14 +22,14 @@ use crate::sync::{AtomicUsize, Ordering};
 /// 32 bytes on 64-bit targets, like the kernel's `work_struct`. Only this crate's methods
 /// change the data word.
 ///
-/// A head is made for one item type by [`WorkHead::new::<T>()`](WorkHead::new) and must be
-/// that `T`'s field named by its [`HasWork`] impl; [`WorkRef::from_arc`](crate::WorkRef::from_arc)
-/// checks the type when the item is first queued. Linking a head onto a
-/// [`cmwq_list::List`] by hand (rather than through [`WorkList`](crate::WorkList)) adds
-/// to that list's `unsafe` contract: the head must be embedded in an item of the type `T`
-/// it was made for (`WorkHead::new::<T>()`), pushed with the pointer of a
-/// [`WorkRef`](crate::WorkRef) and held by it while linked, because
-/// [`LinkedWork`](crate::LinkedWork) reaches the item through the pointer the list stored.
+/// A head is never built on its own: an item embeds a [`Work<Self, ID>`](Work), whose
+/// constructor installs the vtable of that item type and head id, and every list, pool and
+/// data-word operation sees the [`WorkHead`] inside it. So the vtable a head carries always
+/// belongs to the type it is embedded in. Linking a head onto a [`cmwq_list::List`] by hand
+/// (rather than through [`WorkList`](crate::WorkList)) adds to that list's `unsafe`
+/// contract: the head must be pushed with the pointer of a [`WorkRef`](crate::WorkRef) and
+/// held by it while linked, because [`LinkedWork`](crate::LinkedWork) reaches the item
+/// through the pointer the list stored.
 ///
 /// # Memory ordering of the data word
 ///
@@ -127,18 +129,8 @@ impl WorkOffqData {
 }
 
 impl WorkHead {
-    /// A head for an item of type `T`, idle (not pending, no pool): `WORK_DATA_INIT`.
-    #[cfg(not(loom))]
-    pub const fn new<T: WorkItem + HasWork>() -> Self {
-        Self::with_vtable(vtable_of::<T>())
-    }
-
-    /// A head for an item of type `T` (not `const` under loom, whose atomics are not).
-    #[cfg(loom)]
-    pub fn new<T: WorkItem + HasWork>() -> Self {
-        Self::with_vtable(vtable_of::<T>())
-    }
-
+    /// An idle head (not pending, no pool: `WORK_DATA_INIT`) carrying `vtable`; only
+    /// [`Work`]'s constructors call it, with the vtable of the type the `Work` is for.
     #[cfg(not(loom))]
     pub(crate) const fn with_vtable(vtable: &'static WorkVTable) -> Self {
         Self {
@@ -147,6 +139,7 @@ impl WorkHead {
         }
     }
 
+    /// [`WorkHead::with_vtable`] under loom (not `const`: loom's atomics are not).
     #[cfg(loom)]
     pub(crate) fn with_vtable(vtable: &'static WorkVTable) -> Self {
         Self {
@@ -173,7 +166,7 @@ impl WorkHead {
     }
 
     /// Whether this is a flush barrier's head
-    /// ([`raw::barrier_head`](crate::raw::barrier_head)): a property of the item's type,
+    /// ([`raw::barrier_work`](crate::raw::barrier_work)): a property of the item's type,
     /// read from the head alone.
     pub fn is_barrier(&self) -> bool {
         self.vtable().is_barrier
@@ -366,6 +359,99 @@ impl fmt::Debug for WorkHead {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WorkHead")
             .field("type", &self.type_name())
+            .field("id", &self.vtable().id)
+            .field("data", &self.data())
+            .field("linked", &self.is_linked())
+            .finish()
+    }
+}
+
+/// The work head an item embeds, typed by the item and the head's id (the kernel's
+/// `struct work_struct` as Rust-for-Linux's `Work<T, ID>` types it): a [`WorkHead`] whose
+/// vtable runs `<T as WorkItem<ID>>::run`.
+///
+/// A field of type `Work<Self>` (or `Work<Self, ID>`) is declared with
+/// [`impl_has_work!`](crate::impl_has_work) and filled with [`Work::new()`]: the item type and
+/// the id come from the field's type, so nothing is repeated, and a `Work` made for another
+/// type or another id does not fit the field (it fails to compile). `ID` tells the heads of
+/// one item apart: an item that the kernel would give several `work_struct`s (a device with
+/// a reset work and a refresh work) embeds one `Work<Self, ID>` per head, each with its own
+/// [`WorkItem<ID>`] impl, and each is queued, flushed and cancelled on its own (see
+/// [`WorkItem`] for an example).
+///
+/// `#[repr(transparent)]` over its [`WorkHead`], so 32 bytes too; it derefs to that head,
+/// which is what lists, pools and the data word see. The type parameter is only a marker
+/// (`PhantomData<fn() -> T>`): a `Work<T>` is `Send` and `Sync` and adds no drop-check
+/// constraint whatever `T` is.
+#[repr(transparent)]
+pub struct Work<T, const ID: u64 = 0> {
+    head: WorkHead,
+    _item: PhantomData<fn() -> T>,
+}
+
+#[cfg(not(loom))]
+static_assertions::const_assert!(
+    core::mem::size_of::<usize>() != 8 || core::mem::size_of::<Work<()>>() <= 32
+);
+
+impl<T: WorkItem<ID> + HasWork<ID>, const ID: u64> Work<T, ID> {
+    /// An idle head for `T`'s head number `ID` (not pending, no pool: `WORK_DATA_INIT`),
+    /// running `<T as WorkItem<ID>>::run`.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        Self::with_vtable(vtable_of::<T, ID>())
+    }
+
+    /// [`Work::new`] under loom (not `const`: loom's atomics are not).
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        Self::with_vtable(vtable_of::<T, ID>())
+    }
+}
+
+/// [`Work::new()`]: so an item type can derive `Default` (the head is made for the type it
+/// is embedded in, as with `new`).
+impl<T: WorkItem<ID> + HasWork<ID>, const ID: u64> Default for Work<T, ID> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const ID: u64> Work<T, ID> {
+    /// A head carrying `vtable`, which must be the vtable of `(T, ID)` (the default one or
+    /// the barrier one): the invariant `WorkRef::try_into_arc` relies on.
+    #[cfg(not(loom))]
+    pub(crate) const fn with_vtable(vtable: &'static WorkVTable) -> Self {
+        Work {
+            head: WorkHead::with_vtable(vtable),
+            _item: PhantomData,
+        }
+    }
+
+    /// [`Work::with_vtable`] under loom.
+    #[cfg(loom)]
+    pub(crate) fn with_vtable(vtable: &'static WorkVTable) -> Self {
+        Work {
+            head: WorkHead::with_vtable(vtable),
+            _item: PhantomData,
+        }
+    }
+}
+
+impl<T, const ID: u64> Deref for Work<T, ID> {
+    type Target = WorkHead;
+
+    /// The untyped head: what lists, pools and the data-word operations take.
+    fn deref(&self) -> &WorkHead {
+        &self.head
+    }
+}
+
+impl<T, const ID: u64> fmt::Debug for Work<T, ID> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Work")
+            .field("type", &self.type_name())
+            .field("id", &ID)
             .field("data", &self.data())
             .field("linked", &self.is_linked())
             .finish()

@@ -13,11 +13,16 @@
 //! why they are right together.
 //!
 //! Items are shaped like Rust-for-Linux's workqueue binding: a type implements
-//! [`WorkItem`] (`run` receives the item's `Arc`), embeds a `WorkHead` declared with
-//! [`impl_has_work!`], and is queued as an `Arc`. [`WorkRef`] is that `Arc` with its type
-//! erased (through a per-type [`WorkVTable`] in the head): making one, putting it on a
-//! [`WorkList`] and taking it off allocate nothing, and [`WorkRef::try_into_arc`] gives the
-//! `Arc` back. [`work_fn`] makes an item from a closure.
+//! [`WorkItem`] (`run` receives the item's `Arc`), embeds a [`Work<Self>`](Work) (a `WorkHead`
+//! typed by its item) declared with [`impl_has_work!`], and is queued as an `Arc`. The head
+//! is made by [`Work::new()`], its item type taken from the field's type, so a head can only
+//! sit in the type it was made for. An item may embed several heads, `Work<Self, ID>` with
+//! one [`WorkItem<ID>`](WorkItem) impl each, as a kernel struct embeds several
+//! `work_struct`s: each is queued, run and cancelled on its own (see [`WorkItem`]).
+//! [`WorkRef`] is that `Arc` with its type erased (through the [`WorkVTable`] of the item's
+//! type and head id, in the head): making one, putting it on a [`WorkList`] and taking it
+//! off allocate nothing, and [`WorkRef::try_into_arc`] gives the `Arc` back, whichever head
+//! it was queued by. [`work_fn`] makes an item from a closure.
 //!
 //! # Using it alone
 //!
@@ -29,10 +34,10 @@
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicU32, Ordering};
 //! use cmwq_work::raw::WorkHeadRaw;
-//! use cmwq_work::{Entry, LinkedWork, PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
+//! use cmwq_work::{Entry, LinkedWork, PoolId, PwqId, Work, WorkFlags, WorkItem, WorkList, WorkRef, impl_has_work};
 //!
 //! struct Flush {
-//!     work: WorkHead,
+//!     work: Work<Self>,
 //!     runs: AtomicU32,
 //! }
 //! impl_has_work!(Flush { work });
@@ -45,7 +50,7 @@
 //!     }
 //! }
 //!
-//! let item = Arc::new(Flush { work: WorkHead::new::<Flush>(), runs: AtomicU32::new(0) });
+//! let item = Arc::new(Flush { work: Work::new(), runs: AtomicU32::new(0) });
 //! let mut worklist = WorkList::new();
 //!
 //! // queue_work(): take PENDING, record the pwq, link the item.
@@ -94,6 +99,6 @@ pub use data::{
     WORK_STRUCT_INACTIVE_BIT, WORK_STRUCT_LINKED_BIT, WORK_STRUCT_NO_POOL, WORK_STRUCT_PENDING_BIT,
     WORK_STRUCT_PWQ_BIT, WORK_STRUCT_PWQ_SHIFT, WorkBusy, WorkData, WorkFlags, offq_flags,
 };
-pub use head::{DisableError, WorkDisabled, WorkHead, WorkOffqData};
+pub use head::{DisableError, Work, WorkDisabled, WorkHead, WorkOffqData};
 pub use item::{FnWork, HasWork, LinkedWork, WorkItem, WorkRef, WorkVTable, work_fn};
 pub use worklist::WorkList;

@@ -8,17 +8,17 @@
 //! ```
 //! use std::sync::Arc;
 //! use cmwq_work::raw::WorkHeadRaw;
-//! use cmwq_work::{PoolId, PwqId, WorkFlags, WorkHead, WorkItem, impl_has_work};
+//! use cmwq_work::{PoolId, PwqId, Work, WorkFlags, WorkItem, impl_has_work};
 //!
 //! struct Job {
-//!     work: WorkHead,
+//!     work: Work<Self>,
 //! }
 //! impl_has_work!(Job { work });
 //! impl WorkItem for Job {
 //!     fn run(_this: Arc<Self>) {}
 //! }
 //!
-//! let job = Job { work: WorkHead::new::<Job>() };
+//! let job = Job { work: Work::new() };
 //! assert_eq!(job.work.test_and_set_pending(), Ok(true));
 //! job.work.set_pwq(PwqId::new(1), 0, WorkFlags::empty());
 //! assert_eq!(job.work.pwq(), Some(PwqId::new(1)));
@@ -29,7 +29,7 @@
 //! The trait is sealed: [`WorkHead`] is its only implementation.
 
 use crate::data::{PoolId, PwqId, WorkFlags};
-use crate::head::{DisableError, WorkDisabled, WorkHead, WorkOffqData};
+use crate::head::{DisableError, Work, WorkDisabled, WorkHead, WorkOffqData};
 use crate::item::{HasWork, WorkItem};
 
 mod sealed {
@@ -121,23 +121,27 @@ pub trait WorkHeadRaw: sealed::Sealed {
 
 /// A flush barrier item (the kernel's `struct wq_barrier`): queued LINKED behind the item a
 /// flush waits for, printed `BAR(task)` in dumps, never cancelled. Only the crates that
-/// implement flushing make barriers; an ordinary [`WorkItem`] is never one.
+/// implement flushing make barriers; an ordinary [`WorkItem`] is never one. A barrier has
+/// one head (id 0).
 pub trait BarrierWork: WorkItem + HasWork {
     /// The id of the task waiting on this barrier (the dump prints `BAR(ID)`).
     fn barrier_task(&self) -> u32;
 }
 
-/// A head for a barrier item of type `T`: [`WorkHead::new`], with `T`'s barrier task
-/// readable through the head.
+/// The head of a barrier item of type `T`: [`Work::new`], with `T`'s barrier task readable
+/// through the head ([`WorkHead::is_barrier`], [`LinkedWork::barrier_task`]). Like
+/// `Work::new`, it makes a head for `T` only, so it fits no other type's field.
+///
+/// [`LinkedWork::barrier_task`]: crate::LinkedWork::barrier_task
 #[cfg(not(loom))]
-pub const fn barrier_head<T: BarrierWork>() -> WorkHead {
-    WorkHead::with_vtable(crate::item::barrier_vtable_of::<T>())
+pub const fn barrier_work<T: BarrierWork>() -> Work<T> {
+    Work::with_vtable(crate::item::barrier_vtable_of::<T>())
 }
 
-/// [`barrier_head`] under loom (not `const`: loom's atomics are not).
+/// [`barrier_work`] under loom (not `const`: loom's atomics are not).
 #[cfg(loom)]
-pub fn barrier_head<T: BarrierWork>() -> WorkHead {
-    WorkHead::with_vtable(crate::item::barrier_vtable_of::<T>())
+pub fn barrier_work<T: BarrierWork>() -> Work<T> {
+    Work::with_vtable(crate::item::barrier_vtable_of::<T>())
 }
 
 /// What a [`Barrier`] completes when a worker runs it: the kernel's `struct completion`
@@ -149,7 +153,7 @@ pub trait Completion: Send + Sync + 'static {
 }
 
 /// The flush barrier item itself (the kernel's `struct wq_barrier`, run as
-/// `wq_barrier_func`): a head made by [`barrier_head`], the waiting task's id and the
+/// `wq_barrier_func`): a head made by [`barrier_work`], the waiting task's id and the
 /// completion its run signals. Every crate that flushes queues this one type, with its own
 /// completion.
 ///
@@ -173,7 +177,7 @@ pub trait Completion: Send + Sync + 'static {
 /// assert!(bar.done().0.load(Ordering::Acquire));
 /// ```
 pub struct Barrier<C: Completion> {
-    work: WorkHead,
+    work: Work<Self>,
     task: u32,
     done: C,
 }
@@ -199,7 +203,7 @@ impl<C: Completion> Barrier<C> {
     /// A barrier for the task `task` (printed `BAR(task)` by the dump), completing `done`.
     pub fn new(task: u32, done: C) -> std::sync::Arc<Self> {
         std::sync::Arc::new(Barrier {
-            work: barrier_head::<Self>(),
+            work: barrier_work(),
             task,
             done,
         })

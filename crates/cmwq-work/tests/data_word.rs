@@ -10,20 +10,20 @@ use cmwq_work::{
     WORK_OFFQ_FLAG_SHIFT, WORK_OFFQ_POOL_NONE, WORK_OFFQ_POOL_SHIFT, WORK_STRUCT_COLOR_BITS,
     WORK_STRUCT_COLOR_SHIFT, WORK_STRUCT_FLAG_BITS, WORK_STRUCT_INACTIVE_BIT,
     WORK_STRUCT_LINKED_BIT, WORK_STRUCT_NO_POOL, WORK_STRUCT_PENDING_BIT, WORK_STRUCT_PWQ_BIT,
-    WORK_STRUCT_PWQ_SHIFT, WorkBusy, WorkData, WorkDisabled, WorkFlags, WorkHead, WorkItem,
+    WORK_STRUCT_PWQ_SHIFT, Work, WorkBusy, WorkData, WorkDisabled, WorkFlags, WorkHead, WorkItem,
     WorkOffqData, impl_has_work, offq_flags,
 };
 
 struct Probe {
-    work: WorkHead,
+    work: Work<Self>,
 }
 impl_has_work!(Probe { work });
 impl WorkItem for Probe {
     fn run(_this: Arc<Self>) {}
 }
 
-fn head() -> WorkHead {
-    WorkHead::new::<Probe>()
+fn head() -> Work<Probe> {
+    Work::new()
 }
 
 /// Every subset of the four flag bits.
@@ -187,6 +187,11 @@ fn head_is_at_most_a_kernel_work_struct() {
     #[cfg(target_pointer_width = "64")]
     assert_eq!(core::mem::size_of::<WorkHead>(), 32);
     assert!(core::mem::size_of::<WorkHead>() <= 4 * core::mem::size_of::<usize>());
+    // The typed head an item embeds is the same head: no room taken by its type or id.
+    assert_eq!(
+        core::mem::size_of::<Work<Probe, 7>>(),
+        core::mem::size_of::<WorkHead>()
+    );
 }
 
 #[test]

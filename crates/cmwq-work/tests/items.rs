@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use cmwq_work::{
-    Entry, FnWork, HasWork, LinkedWork, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef,
-    impl_has_work, work_fn,
+    Entry, FnWork, HasWork, LinkedWork, PwqId, Work, WorkFlags, WorkHead, WorkItem, WorkList,
+    WorkRef, impl_has_work, work_fn,
 };
 
 /// A plain item that counts its runs.
 struct Counter {
     tag: u32,
-    work: WorkHead,
+    work: Work<Self>,
     runs: AtomicU32,
 }
 impl_has_work!(Counter { work });
@@ -26,14 +26,14 @@ impl WorkItem for Counter {
 fn counter(tag: u32) -> Arc<Counter> {
     Arc::new(Counter {
         tag,
-        work: WorkHead::new::<Counter>(),
+        work: Work::new(),
         runs: AtomicU32::new(0),
     })
 }
 
 /// A flush barrier: the dump prints `BAR(task)`.
 struct Barrier {
-    work: WorkHead,
+    work: Work<Self>,
     task: u32,
 }
 impl_has_work!(Barrier { work });
@@ -52,7 +52,7 @@ impl cmwq_work::raw::BarrierWork for Barrier {
 /// A generic item, declared with the macro's generic form.
 struct Generic<T> {
     value: T,
-    work: WorkHead,
+    work: Work<Self>,
 }
 impl_has_work!(impl[T: Send + Sync + 'static] Generic<T> { work });
 impl<T: Send + Sync + 'static> WorkItem for Generic<T> {
@@ -62,7 +62,7 @@ impl<T: Send + Sync + 'static> WorkItem for Generic<T> {
 /// An item whose head is not its first field.
 struct Panicky {
     _pad: [u64; 3],
-    work: WorkHead,
+    work: Work<Self>,
 }
 impl_has_work!(Panicky { work });
 impl WorkItem for Panicky {
@@ -108,7 +108,7 @@ fn run_hands_the_arc_to_the_item_and_releases_it_after() {
 fn a_panicking_run_still_releases_the_count() {
     let item = Arc::new(Panicky {
         _pad: [0; 3],
-        work: WorkHead::new::<Panicky>(),
+        work: Work::new(),
     });
     let work = WorkRef::from_arc(item.clone());
     let result = catch_unwind(AssertUnwindSafe(|| work.run()));
@@ -142,7 +142,7 @@ fn try_into_arc_gives_the_arc_back_for_the_right_type_only() {
 fn head_and_addr_identify_the_item() {
     let item = counter(1);
     let work = WorkRef::from_arc(item.clone());
-    assert!(core::ptr::eq(work.head(), &item.work));
+    assert!(core::ptr::eq(work.head(), &*item.work));
     assert_eq!(work.addr(), core::ptr::from_ref(&item.work).addr());
     assert!(core::ptr::eq(item.work_head(), &item.work));
 }
@@ -162,7 +162,7 @@ fn names_come_from_the_item() {
     );
     let generic = WorkRef::from_arc(Arc::new(Generic {
         value: 5u8,
-        work: WorkHead::new::<Generic<u8>>(),
+        work: Work::new(),
     }));
     assert_eq!(generic.name(), "Generic");
     assert_eq!(
@@ -171,7 +171,7 @@ fn names_come_from_the_item() {
     );
 
     let bar = WorkRef::from_arc(Arc::new(Barrier {
-        work: cmwq_work::raw::barrier_head::<Barrier>(),
+        work: cmwq_work::raw::barrier_work(),
         task: 4242,
     }));
     assert_eq!(bar.name(), "wq_barrier_func");
@@ -188,7 +188,7 @@ fn items_met_on_a_list_name_themselves_and_a_head_alone_names_its_type() {
     );
     assert!(!f.head().is_barrier());
     let bar = Arc::new(Barrier {
-        work: cmwq_work::raw::barrier_head::<Barrier>(),
+        work: cmwq_work::raw::barrier_work(),
         task: 17,
     });
     assert!(
@@ -205,17 +205,6 @@ fn items_met_on_a_list_name_themselves_and_a_head_alone_names_its_type() {
         seen,
         [("mayday_cursor_func", None), ("wq_barrier_func", Some(17))]
     );
-}
-
-#[test]
-#[should_panic(expected = "WorkHead was made with WorkHead::new::<Barrier>()")]
-fn a_head_made_for_another_type_is_refused() {
-    let wrong = Arc::new(Counter {
-        tag: 0,
-        work: cmwq_work::raw::barrier_head::<Barrier>(),
-        runs: AtomicU32::new(0),
-    });
-    let _ = WorkRef::from_arc(wrong);
 }
 
 #[test]
@@ -246,7 +235,7 @@ fn worklist_keeps_order_and_hands_references_back() {
     // SAFETY: items[2] is on the list.
     unsafe { list.insert_after(&items[2].work, WorkRef::from_arc(items[3].clone())) };
     assert_eq!(list.len(), 4);
-    assert!(core::ptr::eq(list.front().unwrap(), &items[0].work));
+    assert!(core::ptr::eq(list.front().unwrap(), &*items[0].work));
     let order: Vec<u32> = list
         .drain()
         .map(|w| w.try_into_arc::<Counter>().unwrap().tag)
@@ -300,7 +289,7 @@ fn worklist_forwards_cursor_operations() {
     let tags = |it: cmwq_work::Entry<'_, WorkHead>| match it {
         Entry::Elem(h) => items
             .iter()
-            .position(|i| core::ptr::eq(&i.work, h.get()))
+            .position(|i| core::ptr::eq(&*i.work, h.get()))
             .unwrap()
             .to_string(),
         Entry::Cursor(c) => format!("C{}", c.owner()),
@@ -415,4 +404,184 @@ fn debug_output_names_items_and_cursors() {
     let w = list.pop_front().unwrap();
     let shown = format!("{w:?}");
     assert!(shown.starts_with(r#"WorkRef { name: "a_func""#), "{shown}");
+}
+
+const RESET: u64 = 1;
+
+/// An item with two heads, each with its own work function and name (a device's refresh
+/// and reset works).
+struct Device {
+    tag: u32,
+    refresh: Work<Self>,
+    reset: Work<Self, RESET>,
+    refreshes: AtomicU32,
+    resets: AtomicU32,
+}
+impl_has_work!(Device { refresh => 0, reset => RESET });
+impl WorkItem for Device {
+    fn run(this: Arc<Self>) {
+        this.refreshes.fetch_add(1, Ordering::Relaxed);
+    }
+    fn name(&self) -> &str {
+        "device_refresh_fn"
+    }
+}
+impl WorkItem<RESET> for Device {
+    fn run(this: Arc<Self>) {
+        this.resets.fetch_add(1, Ordering::Relaxed);
+    }
+    fn name(&self) -> &str {
+        "device_reset_fn"
+    }
+}
+
+fn device(tag: u32) -> Arc<Device> {
+    Arc::new(Device {
+        tag,
+        refresh: Work::new(),
+        reset: Work::new(),
+        refreshes: AtomicU32::new(0),
+        resets: AtomicU32::new(0),
+    })
+}
+
+fn device_runs(dev: &Device) -> (u32, u32) {
+    (
+        dev.refreshes.load(Ordering::Relaxed),
+        dev.resets.load(Ordering::Relaxed),
+    )
+}
+
+#[test]
+fn two_heads_queued_at_once_each_run_their_own_function_once() {
+    let dev = device(1);
+    let mut list = WorkList::new();
+    // Both heads take PENDING: one being pending does not make the other's a no-op.
+    assert_eq!(dev.reset.test_and_set_pending(), Ok(true));
+    assert_eq!(dev.refresh.test_and_set_pending(), Ok(true));
+    assert_eq!(dev.reset.test_and_set_pending(), Ok(false));
+    dev.reset.set_pwq(PwqId::new(1), 0, WorkFlags::empty());
+    dev.refresh.set_pwq(PwqId::new(2), 3, WorkFlags::empty());
+    list.push_back(WorkRef::from_arc::<Device, RESET>(dev.clone()));
+    list.push_back(WorkRef::from_arc::<Device, 0>(dev.clone()));
+    assert_eq!(Arc::strong_count(&dev), 3);
+    assert_eq!(
+        (dev.reset.pwq(), dev.refresh.pwq()),
+        (Some(PwqId::new(1)), Some(PwqId::new(2)))
+    );
+    assert_eq!((dev.reset.color(), dev.refresh.color()), (0, 3));
+    let names: Vec<&str> = list.heads().map(|h| h.name()).collect();
+    assert_eq!(names, ["device_reset_fn", "device_refresh_fn"]);
+
+    let reset = list.pop_front().unwrap();
+    assert!(core::ptr::eq(reset.head(), &*dev.reset));
+    assert_eq!(reset.head_id(), RESET);
+    reset
+        .head()
+        .set_pool_and_clear_pending(cmwq_work::PoolId(0));
+    assert!(
+        dev.refresh.is_pending(),
+        "clearing one head's PENDING leaves the other's"
+    );
+    reset.run();
+    assert_eq!(device_runs(&dev), (0, 1));
+
+    let refresh = list.pop_front().unwrap();
+    assert!(core::ptr::eq(refresh.head(), &*dev.refresh));
+    assert_eq!(refresh.head_id(), 0);
+    refresh
+        .head()
+        .set_pool_and_clear_pending(cmwq_work::PoolId(0));
+    refresh.run();
+    assert_eq!(device_runs(&dev), (1, 1));
+    assert_eq!(Arc::strong_count(&dev), 1);
+}
+
+#[test]
+fn try_into_arc_from_the_second_head_gives_back_the_same_arc() {
+    let dev = device(7);
+    let work = WorkRef::from_arc::<Device, RESET>(dev.clone());
+    assert!(work.is::<Device>());
+    assert!(!work.is::<Counter>());
+    assert_eq!(work.name(), "device_reset_fn");
+    let clone = work.clone_ref();
+    let Err(work) = work.try_into_arc::<Counter>() else {
+        panic!("a Device is not a Counter");
+    };
+    let back = work.try_into_arc::<Device>().unwrap();
+    assert!(Arc::ptr_eq(&back, &dev));
+    assert_eq!(back.tag, 7);
+    drop(back);
+    drop(clone);
+    assert_eq!(Arc::strong_count(&dev), 1);
+}
+
+#[test]
+fn each_head_is_disabled_on_its_own() {
+    let dev = device(2);
+    assert_eq!(dev.reset.disable(), Ok(1));
+    assert_eq!(
+        dev.reset.test_and_set_pending(),
+        Err(cmwq_work::WorkDisabled { count: 1 })
+    );
+    assert_eq!(dev.refresh.test_and_set_pending(), Ok(true));
+    assert_eq!(dev.reset.enable(), Ok(0));
+    assert_eq!(dev.reset.test_and_set_pending(), Ok(true));
+}
+
+/// A generic item with two heads, declared with the macro's generic form of `field => ID`.
+struct GenericDevice<T> {
+    value: T,
+    a: Work<Self>,
+    b: Work<Self, 2>,
+}
+impl_has_work!(impl[T: Send + Sync + 'static] GenericDevice<T> { a => 0, b => 2, });
+impl<T: Send + Sync + 'static> WorkItem for GenericDevice<T> {
+    fn run(_this: Arc<Self>) {}
+    fn name(&self) -> &str {
+        "a_fn"
+    }
+}
+impl<T: Send + Sync + 'static> WorkItem<2> for GenericDevice<T> {
+    fn run(_this: Arc<Self>) {}
+    fn name(&self) -> &str {
+        "b_fn"
+    }
+}
+
+#[test]
+fn the_generic_form_declares_several_heads() {
+    let item = Arc::new(GenericDevice {
+        value: 9u16,
+        a: Work::new(),
+        b: Work::new(),
+    });
+    assert_eq!(
+        <GenericDevice<u16> as HasWork<2>>::WORK_OFFSET,
+        core::mem::offset_of!(GenericDevice<u16>, b)
+    );
+    let b = WorkRef::from_arc::<GenericDevice<u16>, 2>(item.clone());
+    let a = WorkRef::from_arc::<GenericDevice<u16>, 0>(item.clone());
+    assert_eq!((a.name(), b.name()), ("a_fn", "b_fn"));
+    assert_eq!((a.head_id(), b.head_id()), (0, 2));
+    assert_ne!(a.addr(), b.addr(), "two heads, two identities");
+    let b = b.try_into_arc::<GenericDevice<u16>>().unwrap();
+    assert_eq!(b.value, 9);
+    drop((a, b));
+    assert_eq!(Arc::strong_count(&item), 1);
+}
+
+#[test]
+fn a_head_debugs_as_its_type_and_id() {
+    let dev = device(0);
+    let shown = format!("{:?}", dev.reset);
+    assert!(
+        shown.starts_with(r#"Work { type: "Device", id: 1, data: "#),
+        "{shown}"
+    );
+    let shown = format!("{:?}", &*dev.refresh);
+    assert!(
+        shown.starts_with(r#"WorkHead { type: "Device", id: 0, "#),
+        "{shown}"
+    );
 }

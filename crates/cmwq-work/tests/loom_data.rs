@@ -16,13 +16,13 @@
 use std::sync::Arc as StdArc;
 
 use cmwq_work::raw::WorkHeadRaw;
-use cmwq_work::{PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
+use cmwq_work::{PoolId, PwqId, Work, WorkFlags, WorkItem, WorkList, WorkRef, impl_has_work};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 struct Item {
-    work: WorkHead,
+    work: Work<Self>,
     /// What a queuer writes before queueing (relaxed: ordered only by the data word).
     payload: AtomicUsize,
 }
@@ -33,7 +33,7 @@ impl WorkItem for Item {
 
 fn item() -> StdArc<Item> {
     StdArc::new(Item {
-        work: WorkHead::new::<Item>(),
+        work: Work::new(),
         payload: AtomicUsize::new(0),
     })
 }

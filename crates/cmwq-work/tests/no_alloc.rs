@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cmwq_work::{PoolId, PwqId, WorkFlags, WorkHead, WorkItem, WorkList, WorkRef, impl_has_work};
+use cmwq_work::{PoolId, PwqId, Work, WorkFlags, WorkItem, WorkList, WorkRef, impl_has_work};
 
 /// Counts allocations made by the thread that set `COUNTING`.
 struct CountingAlloc;
@@ -47,7 +47,7 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 }
 
 struct Item {
-    work: WorkHead,
+    work: Work<Self>,
 }
 impl_has_work!(Item { work });
 impl WorkItem for Item {
@@ -56,12 +56,8 @@ impl WorkItem for Item {
 
 #[test]
 fn queueing_moving_and_running_an_item_does_not_allocate() {
-    let item = Arc::new(Item {
-        work: WorkHead::new::<Item>(),
-    });
-    let other = Arc::new(Item {
-        work: WorkHead::new::<Item>(),
-    });
+    let item = Arc::new(Item { work: Work::new() });
+    let other = Arc::new(Item { work: Work::new() });
     let mut worklist = WorkList::new();
     let mut scheduled = WorkList::new();
     // The cursor is allocated once, up front (as when a pwq is created).

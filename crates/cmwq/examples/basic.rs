@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use cmwq::{WQ_UNBOUND, WorkHead, WorkItem, Workqueue, impl_has_work, work_fn};
+use cmwq::{WQ_UNBOUND, Work, WorkItem, Workqueue, impl_has_work, work_fn};
 
-/// An item type: embeds a `WorkHead`, implements `WorkItem`.
+/// An item type: embeds a `Work<Self>` head, implements `WorkItem`.
 struct Checksum {
-    work: WorkHead,
+    work: Work<Self>,
     data: Vec<u8>,
     out: AtomicU64,
 }
@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let items: Vec<Arc<Checksum>> = (0..8u8)
         .map(|i| {
             Arc::new(Checksum {
-                work: WorkHead::new::<Checksum>(),
+                work: Work::new(),
                 data: vec![i; 1000],
                 out: AtomicU64::new(0),
             })

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use cmwq::{WorkHead, WorkItem, Workqueue, impl_has_work, work_fn};
+use cmwq::{Work, WorkItem, Workqueue, impl_has_work, work_fn};
 
 /// Polls every 5 ms, `left` times, then says it is done.
 struct Poller {
-    work: WorkHead,
+    work: Work<Self>,
     left: AtomicU32,
     done: Mutex<mpsc::Sender<()>>,
 }
@@ -63,7 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A self-re-arming item.
     let (done_tx, done) = mpsc::channel();
     let poller = Arc::new(Poller {
-        work: WorkHead::new::<Poller>(),
+        work: Work::new(),
         left: AtomicU32::new(3),
         done: Mutex::new(done_tx),
     });

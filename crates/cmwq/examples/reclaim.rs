@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use cmwq::{
-    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
+    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, Work, WorkItem,
     impl_has_work,
 };
 
 /// Writes back a page; the first one blocks until we have printed the dump.
 struct Writeback {
-    work: WorkHead,
+    work: Work<Self>,
     hold: parking_lot::Mutex<Option<mpsc::Receiver<()>>>,
     running: parking_lot::Mutex<Option<mpsc::Sender<()>>>,
     done: mpsc::Sender<()>,
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The first item blocks until released; the others just complete.
         let first = hold.is_some();
         wq.queue_work(Arc::new(Writeback {
-            work: WorkHead::new::<Writeback>(),
+            work: Work::new(),
             hold: parking_lot::Mutex::new(hold.take()),
             running: parking_lot::Mutex::new(first.then(|| running_tx.clone())),
             done: done_tx.clone(),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use cmwq_work::{HasWork, WorkHead, WorkItem};
+use cmwq_work::{HasWork, Work, WorkHead, WorkItem};
 use parking_lot::{Condvar, Mutex};
 
 /// An item's identity (the address of its `WorkHead`), as [`current_work`](crate::current_work)
@@ -15,8 +15,8 @@ pub struct WorkId(pub(crate) usize);
 
 impl WorkId {
     /// The identity of `item`.
-    pub fn of<T: HasWork>(item: &T) -> WorkId {
-        WorkId(std::ptr::from_ref(item.work_head()).addr())
+    pub fn of<T: HasWork<ID>, const ID: u64>(item: &T) -> WorkId {
+        WorkId(std::ptr::from_ref::<WorkHead>(item.work_head()).addr())
     }
 
     /// The address of the item's `WorkHead` (what the `work` field of the runtime's
@@ -30,7 +30,7 @@ impl WorkId {
 /// makes and returns, to flush or cancel it by. It runs its closure at most once; queued
 /// again after that, it runs and does nothing.
 pub struct FnOnceWork<F> {
-    work: WorkHead,
+    work: Work<Self>,
     name: Cow<'static, str>,
     f: Mutex<Option<F>>,
 }
@@ -61,7 +61,7 @@ impl<F: FnOnce() + Send + 'static> WorkItem for FnOnceWork<F> {
 impl<F: FnOnce() + Send + 'static> FnOnceWork<F> {
     pub(crate) fn new(name: Cow<'static, str>, f: F) -> Arc<Self> {
         Arc::new(FnOnceWork {
-            work: WorkHead::new::<Self>(),
+            work: Work::new(),
             name,
             f: Mutex::new(Some(f)),
         })

@@ -1,10 +1,12 @@
 //! cmwq: the Linux kernel's concurrency-managed workqueue (cmwq) in userspace Rust.
 //!
 //! A **workqueue** ([`Workqueue`]) is where you queue **work items**: values that embed a
-//! [`WorkHead`] and implement [`WorkItem`], queued as `Arc<T>`. Items run on the worker
-//! threads of **pools** shared by every workqueue of a [`Runtime`]: per CPU a normal and a
-//! high-priority pool (whose workers are pinned to their CPU), plus unbound pools. The
-//! semantics are the kernel's:
+//! work head, [`Work<Self>`](Work) (the kernel's `work_struct`, made by [`Work::new()`] and
+//! declared with [`impl_has_work!`]), and implement [`WorkItem`], queued as `Arc<T>`; an
+//! item may have several heads (see below). Items run on the worker threads of **pools**
+//! shared by every workqueue of a [`Runtime`]: per CPU a normal and a high-priority pool
+//! (whose workers are pinned to their CPU), plus unbound pools. The semantics are the
+//! kernel's:
 //!
 //! - **Non-reentrant per workqueue, queued at most once.** Queueing an item that is already
 //!   pending is a no-op that says so (the `Arc` comes back in [`Refused`]); a pending item
@@ -73,10 +75,10 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use cmwq::{WorkHead, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+//! use cmwq::{Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
 //!
 //! struct Hello {
-//!     work: WorkHead,
+//!     work: Work<Self>,
 //!     runs: AtomicUsize,
 //! }
 //! impl_has_work!(Hello { work });
@@ -87,7 +89,7 @@
 //! }
 //!
 //! let wq = Workqueue::builder("hello").flags(WQ_UNBOUND).max_active(4).build()?;
-//! let item = Arc::new(Hello { work: WorkHead::new::<Hello>(), runs: AtomicUsize::new(0) });
+//! let item = Arc::new(Hello { work: Work::new(), runs: AtomicUsize::new(0) });
 //! wq.queue_work(Arc::clone(&item)).expect("it was idle");
 //! wq.flush_work(&item);
 //! assert_eq!(item.runs.load(Ordering::Relaxed), 1);
@@ -96,6 +98,61 @@
 //! let (tx, rx) = std::sync::mpsc::channel();
 //! cmwq::system_wq().queue_fn("send_func", move || tx.send(42).unwrap())?;
 //! assert_eq!(rx.recv().unwrap(), 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Several heads in one item
+//!
+//! As a kernel struct may embed several `work_struct`s, an item may embed several heads,
+//! `Work<Self, ID>`, each with its own [`WorkItem<ID>`](WorkItem) impl (its own `run` and
+//! name). Each head is an item of its own to the workqueue: queued, flushed, cancelled and
+//! disabled independently, and pending or running independently. Every operation that
+//! takes an item takes the head's id as its last generic argument: it is inferred when the
+//! type has one head, and named when it has several (`queue_work::<Device, RESET>`; on
+//! Rust 1.89 and later `queue_work::<_, RESET>` also works).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicUsize, Ordering};
+//! use cmwq::{Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+//!
+//! const REFRESH: u64 = 0;
+//! const RESET: u64 = 1;
+//!
+//! struct Device {
+//!     refresh: Work<Self, REFRESH>,
+//!     reset: Work<Self, RESET>,
+//!     refreshes: AtomicUsize,
+//!     resets: AtomicUsize,
+//! }
+//! impl_has_work!(Device { refresh => REFRESH, reset => RESET });
+//! impl WorkItem<REFRESH> for Device {
+//!     fn run(this: Arc<Self>) {
+//!         this.refreshes.fetch_add(1, Ordering::Relaxed);
+//!     }
+//! }
+//! impl WorkItem<RESET> for Device {
+//!     fn run(this: Arc<Self>) {
+//!         this.resets.fetch_add(1, Ordering::Relaxed);
+//!     }
+//!     fn name(&self) -> &str {
+//!         "device_reset_fn"
+//!     }
+//! }
+//!
+//! let wq = Workqueue::new("device-wq", WQ_UNBOUND, 2)?;
+//! let dev = Arc::new(Device {
+//!     refresh: Work::new(),
+//!     reset: Work::new(),
+//!     refreshes: AtomicUsize::new(0),
+//!     resets: AtomicUsize::new(0),
+//! });
+//! wq.queue_work::<Device, RESET>(Arc::clone(&dev)).expect("reset was idle");
+//! wq.queue_work::<Device, REFRESH>(Arc::clone(&dev)).expect("refresh was idle");
+//! wq.flush_work::<Device, RESET>(&dev);
+//! wq.flush_work::<Device, REFRESH>(&dev);
+//! assert_eq!(dev.resets.load(Ordering::Relaxed), 1);
+//! assert_eq!(dev.refreshes.load(Ordering::Relaxed), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -119,7 +176,7 @@ mod wq;
 pub use blocking::{BlockingGuard, blocking};
 pub use cmwq_pool::{ClockError, KernelClock, TimerModel};
 pub use cmwq_rescue::{Policy, RescuerPolicy};
-pub use cmwq_work::{FnWork, HasWork, WorkHead, WorkItem, impl_has_work, work_fn};
+pub use cmwq_work::{FnWork, HasWork, Work, WorkHead, WorkItem, impl_has_work, work_fn};
 
 /// Rescuer policies: the [`RescuerPolicy`] trait and what a policy of your own needs
 /// (cmwq-rescue, re-exported).

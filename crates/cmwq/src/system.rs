@@ -61,16 +61,18 @@ system_wq!(
 );
 
 /// `schedule_work`: queue `item` on [`system_wq`].
-pub fn schedule_work<T: WorkItem + HasWork>(item: Arc<T>) -> Result<(), Refused<T>> {
-    system_wq().queue_work(item)
+pub fn schedule_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+    item: Arc<T>,
+) -> Result<(), Refused<T>> {
+    system_wq().queue_work::<T, ID>(item)
 }
 
 /// `schedule_delayed_work`: queue `item` on [`system_wq`] after `delay`.
-pub fn schedule_delayed_work<T: WorkItem + HasWork>(
+pub fn schedule_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
     item: Arc<T>,
     delay: Duration,
 ) -> Result<(), Refused<T>> {
-    system_wq().queue_delayed_work(item, delay)
+    system_wq().queue_delayed_work::<T, ID>(item, delay)
 }
 
 /// `current_work`: the item the calling worker thread runs now (`None` outside a work
@@ -82,8 +84,8 @@ pub fn current_work() -> Option<WorkId> {
 }
 
 /// Whether the calling thread runs `item` now.
-pub fn current_work_is<T: HasWork>(item: &T) -> bool {
-    current_work() == Some(WorkId::of(item))
+pub fn current_work_is<T: HasWork<ID>, const ID: u64>(item: &T) -> bool {
+    current_work() == Some(WorkId::of::<T, ID>(item))
 }
 
 /// `current_is_workqueue_rescuer`: whether the calling thread is a rescuer.

@@ -30,10 +30,10 @@ use crate::wq::Refused;
 /// use std::sync::{Arc, Mutex, mpsc};
 /// use std::sync::atomic::{AtomicU32, Ordering};
 /// use std::time::Duration;
-/// use cmwq::{QueueError, WorkHead, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+/// use cmwq::{QueueError, Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
 ///
 /// struct Poll {
-///     work: WorkHead,
+///     work: Work<Self>,
 ///     left: AtomicU32,
 ///     done: Mutex<mpsc::Sender<()>>,
 /// }
@@ -53,7 +53,7 @@ use crate::wq::Refused;
 /// let wq = Workqueue::new("poll-wq", WQ_UNBOUND, 1)?;
 /// let (tx, rx) = mpsc::channel();
 /// let poll = Arc::new(Poll {
-///     work: WorkHead::new::<Poll>(),
+///     work: Work::new(),
 ///     left: AtomicU32::new(3),
 ///     done: Mutex::new(tx),
 /// });
@@ -137,45 +137,48 @@ impl WeakWorkqueue {
 
     /// [`Workqueue::queue_work`](crate::Workqueue::queue_work) through this handle; once
     /// the workqueue's destruction has begun, refused with [`QueueError::Destroyed`].
-    pub fn queue_work<T: WorkItem + HasWork>(&self, item: Arc<T>) -> Result<(), Refused<T>> {
-        self.queue_inner(item, None, None)
+    pub fn queue_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: Arc<T>,
+    ) -> Result<(), Refused<T>> {
+        self.queue_inner::<T, ID>(item, None, None)
     }
 
     /// [`Workqueue::queue_work_on`](crate::Workqueue::queue_work_on) through this handle;
     /// refused as [`queue_work`](Self::queue_work) is.
-    pub fn queue_work_on<T: WorkItem + HasWork>(
+    pub fn queue_work_on<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         cpu: usize,
         item: Arc<T>,
     ) -> Result<(), Refused<T>> {
-        self.queue_inner(item, None, Some(cpu_of(cpu)))
+        self.queue_inner::<T, ID>(item, None, Some(cpu_of(cpu)))
     }
 
     /// [`Workqueue::queue_delayed_work`](crate::Workqueue::queue_delayed_work) through
     /// this handle; once the workqueue's destruction has begun, refused with
     /// [`QueueError::Destroyed`].
-    pub fn queue_delayed_work<T: WorkItem + HasWork>(
+    pub fn queue_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: Arc<T>,
         delay: Duration,
     ) -> Result<(), Refused<T>> {
-        self.queue_inner(item, Some(delay), None)
+        self.queue_inner::<T, ID>(item, Some(delay), None)
     }
 
     /// [`Workqueue::queue_delayed_work_on`](crate::Workqueue::queue_delayed_work_on)
     /// through this handle; refused as [`queue_delayed_work`](Self::queue_delayed_work)
     /// is.
-    pub fn queue_delayed_work_on<T: WorkItem + HasWork>(
+    pub fn queue_delayed_work_on<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         cpu: usize,
         item: Arc<T>,
         delay: Duration,
     ) -> Result<(), Refused<T>> {
-        self.queue_inner(item, Some(delay), Some(cpu_of(cpu)))
+        self.queue_inner::<T, ID>(item, Some(delay), Some(cpu_of(cpu)))
     }
 
     /// Queue now (`delay` `None`) or after `delay`, on `cpu`'s pool if given.
-    fn queue_inner<T: WorkItem + HasWork>(
+    fn queue_inner<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: Arc<T>,
         delay: Option<Duration>,
@@ -185,8 +188,8 @@ impl WeakWorkqueue {
         let r = self.with(|rt, wq| {
             let item = item.take().expect("taken once");
             match delay {
-                None => wq.queue(rt, item, cpu),
-                Some(d) => wq.queue_delayed(rt, item, d, cpu),
+                None => wq.queue::<T, ID>(rt, item, cpu),
+                Some(d) => wq.queue_delayed::<T, ID>(rt, item, d, cpu),
             }
         });
         match r {
@@ -201,12 +204,12 @@ impl WeakWorkqueue {
     /// [`Workqueue::mod_delayed_work`](crate::Workqueue::mod_delayed_work) through this
     /// handle; once the workqueue's destruction has begun, refused with
     /// [`QueueError::Destroyed`].
-    pub fn mod_delayed_work<T: WorkItem + HasWork>(
+    pub fn mod_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: &Arc<T>,
         delay: Duration,
     ) -> Result<bool, QueueError> {
-        self.with(|rt, wq| wq.mod_delayed(rt, item, delay))?
+        self.with(|rt, wq| wq.mod_delayed::<T, ID>(rt, item, delay))?
     }
 }
 

@@ -108,14 +108,14 @@ impl WqShared {
 
     /// `queue_work` on this workqueue of runtime `rt` (for [`Workqueue`] and
     /// [`WeakWorkqueue`](crate::WeakWorkqueue)).
-    pub(crate) fn queue<T: WorkItem + HasWork>(
+    pub(crate) fn queue<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         rt: &Shared,
         item: Arc<T>,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
         let id = self.id;
-        let work = WorkRef::from_arc(item);
+        let work = WorkRef::from_arc::<T, ID>(item);
         rt.run_op(Some(self), |d, acts| {
             ops::queue_work(d, id, cpu, work, acts)
         })
@@ -123,7 +123,7 @@ impl WqShared {
     }
 
     /// `queue_delayed_work` on this workqueue of runtime `rt`.
-    pub(crate) fn queue_delayed<T: WorkItem + HasWork>(
+    pub(crate) fn queue_delayed<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         rt: &Shared,
         item: Arc<T>,
@@ -131,7 +131,7 @@ impl WqShared {
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
         let id = self.id;
-        let work = WorkRef::from_arc(item);
+        let work = WorkRef::from_arc::<T, ID>(item);
         rt.run_op(Some(self), |d, acts| {
             ops::queue_delayed_work(d, id, cpu, work, delay_ns(delay), acts)
         })
@@ -139,14 +139,14 @@ impl WqShared {
     }
 
     /// `mod_delayed_work` on this workqueue of runtime `rt`.
-    pub(crate) fn mod_delayed<T: WorkItem + HasWork>(
+    pub(crate) fn mod_delayed<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         rt: &Shared,
         item: &Arc<T>,
         delay: Duration,
     ) -> Result<bool, QueueError> {
         let id = self.id;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         // Own PENDING wherever the item is (this runtime or another), then re-arm it here
         // (the core's `mod_delayed_work`, split so that the grab can search the other
         // runtimes: see `retry`).
@@ -155,7 +155,7 @@ impl WqShared {
             head.clear_pending();
             return Err(QueueError::Disabled);
         }
-        let work = WorkRef::from_arc(Arc::clone(item));
+        let work = WorkRef::from_arc::<T, ID>(Arc::clone(item));
         let r = rt.run_op(Some(self), |d, acts| {
             ops::queue_delayed_work_owned(d, id, None, work, delay_ns(delay), acts)
         });
@@ -269,6 +269,9 @@ fn grab(rt: &Shared, head: &WorkHead) -> bool {
 }
 
 /// A queueing that was refused: the item is handed back with the reason.
+///
+/// It does not record which of the item's heads was refused: the caller named it (or it
+/// was inferred) in the call that returned this.
 pub struct Refused<T> {
     /// The item, as it was given.
     pub item: Arc<T>,
@@ -301,7 +304,7 @@ impl<T> Refused<T> {
 }
 
 /// A refused queueing's reference back as the caller's `Arc<T>`.
-fn hand_back<T: WorkItem + HasWork>(work: WorkRef, reason: QueueError) -> Refused<T> {
+fn hand_back<T: 'static>(work: WorkRef, reason: QueueError) -> Refused<T> {
     match work.try_into_arc::<T>() {
         Ok(item) => Refused { item, reason },
         // A WorkRef made from an Arc<T> always converts back to Arc<T>.
@@ -574,27 +577,55 @@ impl Workqueue {
     /// queued; if it was already pending, the `Arc` comes back in `Err` with
     /// [`QueueError::AlreadyPending`] (it still runs once, for both queueings). No
     /// allocation happens on this path.
-    pub fn queue_work<T: WorkItem + HasWork>(&self, item: Arc<T>) -> Result<(), Refused<T>> {
-        self.queue_work_inner(item, None)
+    ///
+    /// `ID` is the head of `item` to queue (its `Work<T, ID>` field), the last generic
+    /// argument of this and every other item operation. It is inferred when `T` has one
+    /// head; with several it must be named, `wq.queue_work::<Device, 1>(dev)` (see
+    /// [Several heads in one item](crate#several-heads-in-one-item)); left out, it does not
+    /// compile:
+    ///
+    /// ```compile_fail,E0283
+    /// use std::sync::Arc;
+    /// use cmwq::{Work, WorkItem, Workqueue, WQ_UNBOUND, impl_has_work};
+    /// struct Device {
+    ///     refresh: Work<Self>,
+    ///     reset: Work<Self, 1>,
+    /// }
+    /// impl_has_work!(Device { refresh => 0, reset => 1 });
+    /// impl WorkItem for Device {
+    ///     fn run(_this: Arc<Self>) {}
+    /// }
+    /// impl WorkItem<1> for Device {
+    ///     fn run(_this: Arc<Self>) {}
+    /// }
+    /// let wq = Workqueue::new("device-wq", WQ_UNBOUND, 1).unwrap();
+    /// let dev = Arc::new(Device { refresh: Work::new(), reset: Work::new() });
+    /// let _ = wq.queue_work(dev); // which head?
+    /// ```
+    pub fn queue_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: Arc<T>,
+    ) -> Result<(), Refused<T>> {
+        self.queue_work_inner::<T, ID>(item, None)
     }
 
     /// `queue_work_on`: queue `item` on the pool of `cpu` (per-CPU workqueues; unbound
     /// ones ignore the CPU).
-    pub fn queue_work_on<T: WorkItem + HasWork>(
+    pub fn queue_work_on<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         cpu: usize,
         item: Arc<T>,
     ) -> Result<(), Refused<T>> {
         let cpu = u32::try_from(cpu).unwrap_or(u32::MAX);
-        self.queue_work_inner(item, Some(cpu))
+        self.queue_work_inner::<T, ID>(item, Some(cpu))
     }
 
-    fn queue_work_inner<T: WorkItem + HasWork>(
+    fn queue_work_inner<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: Arc<T>,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        self.inner.queue(&self.rt.shared, item, cpu)
+        self.inner.queue::<T, ID>(&self.rt.shared, item, cpu)
     }
 
     /// Queue a one-shot closure `f`, shown as `name` in dumps and `tracing` events.
@@ -631,43 +662,45 @@ impl Workqueue {
     }
 
     /// `queue_delayed_work`: queue `item` after `delay` (at once if zero).
-    pub fn queue_delayed_work<T: WorkItem + HasWork>(
+    pub fn queue_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: Arc<T>,
         delay: Duration,
     ) -> Result<(), Refused<T>> {
-        self.queue_delayed_inner(item, delay, None)
+        self.queue_delayed_inner::<T, ID>(item, delay, None)
     }
 
     /// `queue_delayed_work_on`: as [`queue_delayed_work`](Self::queue_delayed_work), on
     /// `cpu`'s pool.
-    pub fn queue_delayed_work_on<T: WorkItem + HasWork>(
+    pub fn queue_delayed_work_on<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         cpu: usize,
         item: Arc<T>,
         delay: Duration,
     ) -> Result<(), Refused<T>> {
         let cpu = u32::try_from(cpu).unwrap_or(u32::MAX);
-        self.queue_delayed_inner(item, delay, Some(cpu))
+        self.queue_delayed_inner::<T, ID>(item, delay, Some(cpu))
     }
 
-    fn queue_delayed_inner<T: WorkItem + HasWork>(
+    fn queue_delayed_inner<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: Arc<T>,
         delay: Duration,
         cpu: Option<u32>,
     ) -> Result<(), Refused<T>> {
-        self.inner.queue_delayed(&self.rt.shared, item, delay, cpu)
+        self.inner
+            .queue_delayed::<T, ID>(&self.rt.shared, item, delay, cpu)
     }
 
     /// `mod_delayed_work`: (re)queue `item` to run after `delay` from now, whether it was
     /// idle, waiting on its timer or pending. Returns whether it was pending before.
-    pub fn mod_delayed_work<T: WorkItem + HasWork>(
+    pub fn mod_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: &Arc<T>,
         delay: Duration,
     ) -> Result<bool, QueueError> {
-        self.inner.mod_delayed(&self.rt.shared, item, delay)
+        self.inner
+            .mod_delayed::<T, ID>(&self.rt.shared, item, delay)
     }
 
     /// `flush_workqueue`: wait until every item queued before this call has finished.
@@ -789,7 +822,8 @@ impl Workqueue {
     }
 
     // ---- item operations: they find the item through its data word, so they work
-    // through any workqueue, of this runtime or of another (see `retry`).
+    // through any workqueue, of this runtime or of another (see `retry`). Each acts on one
+    // head of the item, `ID` (inferred when the type has one head).
 
     /// `flush_work`: wait until the last queueing of `item` has finished running. Returns
     /// whether there was anything to wait for (never for the caller's own running item: it
@@ -797,18 +831,18 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn flush_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn flush_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(&self, item: &Arc<T>) -> bool {
         flush_work_head(&self.rt.shared, item.work_head())
     }
 
     /// [`flush_work`](Self::flush_work), giving up after `timeout`: `Ok(whether there was
     /// anything to wait for)`, or why it stopped (the item still runs when it can).
-    pub fn flush_work_timeout<T: WorkItem + HasWork>(
+    pub fn flush_work_timeout<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: &Arc<T>,
         timeout: Duration,
     ) -> Result<bool, FlushError> {
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let me = std::ptr::from_ref(head).addr();
         if crate::blocking::with_hooks(|h| h.current_work()).flatten() == Some(me) {
             return Err(FlushError::WouldWaitForItself);
@@ -823,7 +857,10 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn flush_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn flush_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> bool {
         let barrier = item::barrier();
         let (had, r) = self.rt.shared.run_op(Some(&self.inner), |d, acts| {
             ops::flush_delayed_work(
@@ -844,7 +881,7 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn cancel_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn cancel_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(&self, item: &Arc<T>) -> bool {
         let rt = &self.rt.shared;
         retry(rt, |rt| {
             rt.run_op(None, |d, acts| ops::cancel_work(d, item.work_head(), acts))
@@ -856,9 +893,12 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn cancel_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
+    pub fn cancel_work_sync<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> bool {
         let rt = &self.rt.shared;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let barrier = item::barrier();
         let (was, r) = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
@@ -878,8 +918,11 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn cancel_delayed_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        self.cancel_work(item)
+    pub fn cancel_delayed_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> bool {
+        self.cancel_work::<T, ID>(item)
     }
 
     /// `cancel_delayed_work_sync`: as [`cancel_work_sync`](Self::cancel_work_sync), timer
@@ -887,8 +930,11 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn cancel_delayed_work_sync<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        self.cancel_work_sync(item)
+    pub fn cancel_delayed_work_sync<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> bool {
+        self.cancel_work_sync::<T, ID>(item)
     }
 
     /// `disable_work`: cancel `item` and refuse to queue it until [`enable_work`]; nests.
@@ -900,7 +946,10 @@ impl Workqueue {
     /// only on `self` (its work head records where it was last queued).
     ///
     /// [`enable_work`]: Self::enable_work
-    pub fn disable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> Result<bool, DisableError> {
+    pub fn disable_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> Result<bool, DisableError> {
         self.disable(item.work_head())
     }
 
@@ -909,12 +958,12 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn disable_work_sync<T: WorkItem + HasWork>(
+    pub fn disable_work_sync<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
         &self,
         item: &Arc<T>,
     ) -> Result<bool, DisableError> {
         let rt = &self.rt.shared;
-        let head = item.work_head();
+        let head: &WorkHead = item.work_head();
         let barrier = item::barrier();
         let r = retry(rt, |rt| {
             let b = WorkRef::from_arc(Arc::clone(&barrier));
@@ -952,8 +1001,8 @@ impl Workqueue {
     ///
     /// The disable count lives in the item's work head, so this acts on `item` whichever
     /// workqueue it was disabled through or is queued on, as the kernel's does.
-    pub fn enable_work<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> bool {
-        let head = item.work_head();
+    pub fn enable_work<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(&self, item: &Arc<T>) -> bool {
+        let head: &WorkHead = item.work_head();
         match ops::enable_work(head) {
             Ok(n) => n == 0,
             Err(e) => {
@@ -967,7 +1016,10 @@ impl Workqueue {
     ///
     /// Acts on `item` wherever it is queued, as the kernel's does: on any workqueue, not
     /// only on `self` (its work head records where it was last queued).
-    pub fn work_busy<T: WorkItem + HasWork>(&self, item: &Arc<T>) -> crate::WorkBusy {
+    pub fn work_busy<T: WorkItem<ID> + HasWork<ID>, const ID: u64>(
+        &self,
+        item: &Arc<T>,
+    ) -> crate::WorkBusy {
         let b = self
             .rt
             .shared

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cmwq::{
     Affinity, BuildError, MaxActiveError, QueueError, Runtime, WQ_MAX_ACTIVE, WQ_MEM_RECLAIM,
-    WQ_UNBOUND, WorkHead, WorkId, WorkItem, impl_has_work, work_fn,
+    WQ_UNBOUND, Work, WorkId, WorkItem, impl_has_work, work_fn,
 };
 use common::{Counted, GUARD, Latch, fast_timings};
 use parking_lot::Mutex;
@@ -25,7 +25,7 @@ fn rt() -> Runtime {
 
 /// An item that blocks until released, and says when it started.
 struct Gate {
-    work: WorkHead,
+    work: Work<Self>,
     started: Mutex<Option<mpsc::Sender<Option<WorkId>>>>,
     release: Mutex<Option<mpsc::Receiver<()>>>,
     runs: AtomicUsize,
@@ -49,7 +49,7 @@ fn gate() -> (Arc<Gate>, mpsc::Receiver<Option<WorkId>>, mpsc::Sender<()>) {
     let (rtx, rrx) = mpsc::channel();
     (
         Arc::new(Gate {
-            work: WorkHead::new::<Gate>(),
+            work: Work::new(),
             started: Mutex::new(Some(stx)),
             release: Mutex::new(Some(rrx)),
             runs: AtomicUsize::new(0),
@@ -548,7 +548,7 @@ fn a_delayed_item_left_on_a_dropped_runtime_can_be_queued_again() {
 
 /// An item that flushes itself from inside its work function.
 struct SelfFlush {
-    work: WorkHead,
+    work: Work<Self>,
     wq: std::sync::Weak<cmwq::Workqueue>,
     result: Mutex<mpsc::Sender<bool>>,
 }
@@ -572,7 +572,7 @@ fn an_item_flushing_itself_does_not_deadlock() {
     let wq = Arc::new(rt.workqueue("selfflush").build().unwrap());
     let (tx, rx) = mpsc::channel::<bool>();
     let item = Arc::new(SelfFlush {
-        work: WorkHead::new::<SelfFlush>(),
+        work: Work::new(),
         wq: Arc::downgrade(&wq),
         result: Mutex::new(tx),
     });
@@ -582,7 +582,7 @@ fn an_item_flushing_itself_does_not_deadlock() {
 
 /// An item that owns the last handle of its own workqueue and drops it.
 struct LastHandle {
-    work: WorkHead,
+    work: Work<Self>,
     go: Mutex<Option<mpsc::Receiver<()>>>,
     wq: Mutex<Option<cmwq::Workqueue>>,
     done: Mutex<mpsc::Sender<()>>,
@@ -608,7 +608,7 @@ fn dropping_the_last_handle_from_its_own_item_destroys_it_without_deadlock() {
     let (tx, rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel();
     let item = Arc::new(LastHandle {
-        work: WorkHead::new::<LastHandle>(),
+        work: Work::new(),
         go: Mutex::new(Some(go_rx)),
         wq: Mutex::new(None),
         done: Mutex::new(tx),

@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, QueueError, Runtime, WQ_UNBOUND, WorkHead, WorkItem, current_workqueue, impl_has_work,
+    Affinity, QueueError, Runtime, WQ_UNBOUND, Work, WorkItem, current_workqueue, impl_has_work,
 };
 use common::{Counted, GUARD, Latch, fast_timings};
 use parking_lot::Mutex;
@@ -35,7 +35,7 @@ enum How {
 /// An item that queues itself again through `current_workqueue()` while `left` > 0
 /// (`usize::MAX`: for ever), and records the answer of its last re-arm.
 struct Rearm {
-    work: WorkHead,
+    work: Work<Self>,
     how: How,
     left: AtomicUsize,
     runs: AtomicUsize,
@@ -69,7 +69,7 @@ impl WorkItem for Rearm {
 impl Rearm {
     fn new(how: How, n: usize) -> Arc<Self> {
         Arc::new(Rearm {
-            work: WorkHead::new::<Self>(),
+            work: Work::new(),
             how,
             left: AtomicUsize::new(n),
             runs: AtomicUsize::new(0),

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cmwq::{Affinity, Runtime, WorkHead, WorkItem, impl_has_work};
+use cmwq::{Affinity, Runtime, Work, WorkItem, impl_has_work};
 
 struct Counting;
 
@@ -56,7 +56,7 @@ fn allocations_in(f: impl FnOnce()) -> usize {
 }
 
 struct Tick {
-    work: WorkHead,
+    work: Work<Self>,
     runs: AtomicUsize,
 }
 impl_has_work!(Tick { work });
@@ -78,7 +78,7 @@ fn queue_work_of_an_existing_arc_item_allocates_nothing() {
         .unwrap();
     let wq = rt.workqueue("noalloc").build().unwrap();
     let item = Arc::new(Tick {
-        work: WorkHead::new::<Tick>(),
+        work: Work::new(),
         runs: AtomicUsize::new(0),
     });
     // Warm up: the pool's worker exists, this thread's action buffer is allocated.

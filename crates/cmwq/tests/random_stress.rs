@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    Affinity, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, WorkHead, WorkItem,
+    Affinity, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WQ_UNBOUND, Work, WorkItem,
     Workqueue, impl_has_work,
 };
 use common::*;
@@ -87,7 +87,7 @@ struct Slot {
 
 /// A stress item: it checks for overlapping runs and counts its runs and queueings.
 struct Probe {
-    work: WorkHead,
+    work: Work<Self>,
     slot: Arc<Slot>,
     id: usize,
     /// Ordered items belong to one producer, the only one that queues them.
@@ -325,7 +325,7 @@ fn run_stress(cfg: Config) -> Report {
             (0..ITEMS_PER_QUEUE)
                 .map(|i| {
                     Arc::new(Probe {
-                        work: WorkHead::new::<Probe>(),
+                        work: Work::new(),
                         slot: Arc::clone(slot),
                         id: i,
                         owner: i % PRODUCERS,

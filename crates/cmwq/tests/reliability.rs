@@ -338,7 +338,7 @@ fn flush_delayed_work_through_another_queue_runs_the_item_where_it_was_delayed()
 
 /// An item that calls `op` on its own workqueue and reports what it returned.
 struct SelfCaller {
-    work: cmwq::WorkHead,
+    work: cmwq::Work<Self>,
     wq: parking_lot::Mutex<Option<Arc<cmwq::Workqueue>>>,
     op: fn(&cmwq::Workqueue) -> bool,
     tx: parking_lot::Mutex<std::sync::mpsc::Sender<bool>>,
@@ -357,7 +357,7 @@ fn call_from_own_item(op: fn(&cmwq::Workqueue) -> bool, flags: WqFlags) -> bool 
     let wq = Arc::new(rt.workqueue("selfish").flags(flags).build().unwrap());
     let (tx, rx) = std::sync::mpsc::channel();
     let item = Arc::new(SelfCaller {
-        work: cmwq::WorkHead::new::<SelfCaller>(),
+        work: cmwq::Work::new(),
         wq: parking_lot::Mutex::new(Some(Arc::clone(&wq))),
         op,
         tx: parking_lot::Mutex::new(tx),
@@ -384,7 +384,7 @@ fn drain_from_one_of_the_workqueues_own_items_is_refused_instead_of_deadlocking(
 /// An item that says when it started and then blocks (in a blocking scope) until the test
 /// releases it.
 struct Blocker {
-    work: cmwq::WorkHead,
+    work: cmwq::Work<Self>,
     started: parking_lot::Mutex<Option<std::sync::mpsc::Sender<()>>>,
     release: parking_lot::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
 }
@@ -410,7 +410,7 @@ fn blocker() -> (
     let (stx, srx) = std::sync::mpsc::channel();
     let (rtx, rrx) = std::sync::mpsc::channel();
     let b = Arc::new(Blocker {
-        work: cmwq::WorkHead::new::<Blocker>(),
+        work: cmwq::Work::new(),
         started: parking_lot::Mutex::new(Some(stx)),
         release: parking_lot::Mutex::new(Some(rrx)),
     });
@@ -521,7 +521,7 @@ fn flushes_with_a_timeout_from_the_workqueues_own_item_are_refused() {
 /// and blocks until released; every later run reports its start (and whether the first
 /// run was still going) and returns.
 struct Overlap {
-    work: cmwq::WorkHead,
+    work: cmwq::Work<Self>,
     active: AtomicUsize,
     runs: AtomicUsize,
     started: parking_lot::Mutex<std::sync::mpsc::Sender<usize>>,
@@ -555,7 +555,7 @@ fn non_reentrancy_holds_per_workqueue_as_the_docs_say() {
     let (started_tx, started) = std::sync::mpsc::channel();
     let (release_tx, release) = std::sync::mpsc::channel();
     let item = Arc::new(Overlap {
-        work: cmwq::WorkHead::new::<Overlap>(),
+        work: cmwq::Work::new(),
         active: AtomicUsize::new(0),
         runs: AtomicUsize::new(0),
         started: parking_lot::Mutex::new(started_tx),

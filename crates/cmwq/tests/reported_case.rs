@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use cmwq::{
-    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, WorkHead, WorkItem,
+    FailSwitch, FailurePlan, Policy, Runtime, ThreadSpawner, WQ_MEM_RECLAIM, Work, WorkItem,
     impl_has_work,
 };
 use common::{GUARD, Observed, fast_timings};
@@ -29,7 +29,7 @@ enum Event {
 type Log = Arc<Mutex<Vec<Event>>>;
 
 struct Blocker {
-    work: WorkHead,
+    work: Work<Self>,
     log: Log,
     started: Mutex<Option<mpsc::Sender<()>>>,
     release: Mutex<Option<mpsc::Receiver<()>>>,
@@ -53,7 +53,7 @@ impl WorkItem for Blocker {
 }
 
 struct Sibling {
-    work: WorkHead,
+    work: Work<Self>,
     i: usize,
     log: Log,
     done: mpsc::Sender<()>,
@@ -90,7 +90,7 @@ fn scenario(policy: Policy) -> Vec<Event> {
     let (started_tx, started_rx) = mpsc::channel();
     let (release_tx, release_rx) = mpsc::channel();
     let blocker = Arc::new(Blocker {
-        work: WorkHead::new::<Blocker>(),
+        work: Work::new(),
         log: log.clone(),
         started: Mutex::new(Some(started_tx)),
         release: Mutex::new(Some(release_rx)),
@@ -99,7 +99,7 @@ fn scenario(policy: Policy) -> Vec<Event> {
     wq.queue_work(blocker.clone()).unwrap();
     for i in 0..SIBLINGS {
         let s = Arc::new(Sibling {
-            work: WorkHead::new::<Sibling>(),
+            work: Work::new(),
             i,
             log: log.clone(),
             done: done_tx.clone(),

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use cmwq::{Affinity, Runtime, WorkHead, WorkItem, impl_has_work};
+use cmwq::{Affinity, Runtime, Work, WorkItem, impl_has_work};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 struct Probe {
-    work: WorkHead,
+    work: Work<Self>,
     running: AtomicBool,
     runs: AtomicUsize,
     overlaps: AtomicUsize,
@@ -48,7 +48,7 @@ fn stress(seed: u64, nr_cpus: usize, unbound: bool) {
         (0..ITEMS)
             .map(|_| {
                 Arc::new(Probe {
-                    work: WorkHead::new::<Probe>(),
+                    work: Work::new(),
                     running: AtomicBool::new(false),
                     runs: AtomicUsize::new(0),
                     overlaps: AtomicUsize::new(0),

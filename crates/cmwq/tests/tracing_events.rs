@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use cmwq::{Affinity, Runtime, WorkHead, WorkId, WorkItem, impl_has_work};
+use cmwq::{Affinity, Runtime, Work, WorkId, WorkItem, impl_has_work};
 use parking_lot::{Condvar, Mutex};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
@@ -43,7 +43,7 @@ impl<S: tracing::Subscriber> Layer<S> for Record {
 }
 
 struct Traced {
-    work: WorkHead,
+    work: Work<Self>,
 }
 impl_has_work!(Traced { work });
 impl WorkItem for Traced {
@@ -84,9 +84,7 @@ fn one_item_emits_queue_activate_execute_start_and_end_in_order() {
         .build()
         .unwrap();
     let wq = rt.workqueue("traced").build().unwrap();
-    let item = Arc::new(Traced {
-        work: WorkHead::new::<Traced>(),
-    });
+    let item = Arc::new(Traced { work: Work::new() });
     let addr = WorkId::of(&*item);
     wq.queue_work(item.clone()).unwrap();
     wq.flush_work(&item);
@@ -103,7 +101,7 @@ fn one_item_emits_queue_activate_execute_start_and_end_in_order() {
 
 /// An item that waits, while running, until the test opens its gate.
 struct Gated {
-    work: WorkHead,
+    work: Work<Self>,
     open: Mutex<bool>,
     opened: Condvar,
 }
@@ -128,13 +126,11 @@ fn an_item_held_back_by_max_active_is_activated_when_its_predecessor_ends() {
         .unwrap();
     let wq = rt.workqueue("traced-max1").max_active(1).build().unwrap();
     let first = Arc::new(Gated {
-        work: WorkHead::new::<Gated>(),
+        work: Work::new(),
         open: Mutex::new(false),
         opened: Condvar::new(),
     });
-    let second = Arc::new(Traced {
-        work: WorkHead::new::<Traced>(),
-    });
+    let second = Arc::new(Traced { work: Work::new() });
     wq.queue_work(first.clone()).unwrap();
     // `first` holds the only max_active slot until its gate opens: `second` waits inactive.
     wq.queue_work(second.clone()).unwrap();

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, WorkHead, WorkItem,
+    SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, Work, WorkItem,
     impl_has_work,
 };
 use parking_lot::{Condvar, Mutex};
@@ -61,7 +61,7 @@ impl Latch {
 
 /// An item that counts its runs on a latch.
 pub struct Counted {
-    work: WorkHead,
+    work: Work<Self>,
     pub runs: AtomicUsize,
     pub latch: Arc<Latch>,
 }
@@ -78,7 +78,7 @@ impl WorkItem for Counted {
 impl Counted {
     pub fn new(latch: &Arc<Latch>) -> Arc<Self> {
         Arc::new(Counted {
-            work: WorkHead::new::<Self>(),
+            work: Work::new(),
             runs: AtomicUsize::new(0),
             latch: Arc::clone(latch),
         })
