@@ -321,14 +321,14 @@ mod loom_model {
     use std::sync::Arc as StdArc;
 
     use cmwq_work::raw::WorkHeadRaw;
-    use cmwq_work::{WorkHead, WorkItem, WorkRef, impl_has_work};
+    use cmwq_work::{Work, WorkItem, WorkRef, impl_has_work};
     use loom::sync::Arc;
     use loom::thread;
 
     use super::{INCOMING_CAP, Incoming};
 
     struct Job {
-        work: WorkHead,
+        work: Work<Self>,
         n: usize,
     }
     impl_has_work!(Job { work });
@@ -338,7 +338,7 @@ mod loom_model {
 
     fn job(n: usize) -> WorkRef {
         let j = StdArc::new(Job {
-            work: WorkHead::new::<Job>(),
+            work: Work::new(),
             n,
         });
         assert_eq!(j.work.test_and_set_pending(), Ok(true));
