@@ -57,42 +57,17 @@ pub(crate) fn loom() -> Result<(), String> {
         ("RUSTFLAGS", "--cfg loom"),
         ("CARGO_TARGET_DIR", "target/loom"),
     ];
-    run(
-        "cargo",
-        &[
-            "test",
-            "-p",
-            "cmwq-work",
-            "--release",
-            "--test",
-            "loom_data",
-        ],
-        &env,
-    )?;
-    run(
-        "cargo",
-        &[
-            "test",
-            "-p",
-            "cmwq-pool",
-            "--release",
-            "--test",
-            "loom_handoff",
-        ],
-        &env,
-    )?;
-    run(
-        "cargo",
-        &[
-            "test",
-            "-p",
-            "cmwq-pool",
-            "--release",
-            "--lib",
-            "incoming::loom_model",
-        ],
-        &env,
-    )
+    let models: [(&str, &[&str]); 3] = [
+        ("cmwq-work", &["--test", "loom_data"]),
+        ("cmwq-pool", &["--test", "loom_handoff"]),
+        ("cmwq-pool", &["--lib", "incoming::loom_model"]),
+    ];
+    for (krate, target) in models {
+        let mut args = vec!["test", "-p", krate, "--release"];
+        args.extend_from_slice(target);
+        run("cargo", &args, &env)?;
+    }
+    Ok(())
 }
 
 /// Where each of [`MIRI_MODELS`] builds (relative to the workspace root).

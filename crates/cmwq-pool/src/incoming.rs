@@ -186,7 +186,9 @@ mod tests {
 
     use super::{INCOMING_CAP, Incoming};
 
-    struct Job {
+    /// The ring's test item (its data word is loom's under `cfg(loom)`, so the loom model
+    /// uses it too).
+    pub(super) struct Job {
         work: Work<Self>,
         n: usize,
     }
@@ -195,7 +197,8 @@ mod tests {
         fn run(_this: Arc<Self>) {}
     }
 
-    fn job(n: usize) -> WorkRef {
+    /// A `Job` numbered `n`, PENDING taken (as a producer holds it when it pushes).
+    pub(super) fn job(n: usize) -> WorkRef {
         let j = Arc::new(Job {
             work: Work::new(),
             n,
@@ -204,7 +207,8 @@ mod tests {
         WorkRef::from_arc(j)
     }
 
-    fn n_of(w: WorkRef) -> usize {
+    /// The number of a `Job` taken from the ring.
+    pub(super) fn n_of(w: WorkRef) -> usize {
         w.try_into_arc::<Job>().ok().map(|j| j.n).expect("a Job")
     }
 
@@ -318,36 +322,11 @@ mod tests {
 /// in its order; after a close every push fails; a full ring hands the item back.
 #[cfg(all(test, loom))]
 mod loom_model {
-    use std::sync::Arc as StdArc;
-
-    use cmwq_work::raw::WorkHeadRaw;
-    use cmwq_work::{Work, WorkItem, WorkRef, impl_has_work};
     use loom::sync::Arc;
     use loom::thread;
 
+    use super::tests::{job, n_of};
     use super::{INCOMING_CAP, Incoming};
-
-    struct Job {
-        work: Work<Self>,
-        n: usize,
-    }
-    impl_has_work!(Job { work });
-    impl WorkItem for Job {
-        fn run(_this: StdArc<Self>) {}
-    }
-
-    fn job(n: usize) -> WorkRef {
-        let j = StdArc::new(Job {
-            work: Work::new(),
-            n,
-        });
-        assert_eq!(j.work.test_and_set_pending(), Ok(true));
-        WorkRef::from_arc(j)
-    }
-
-    fn n_of(w: WorkRef) -> usize {
-        w.try_into_arc::<Job>().ok().map(|j| j.n).expect("a Job")
-    }
 
     /// Push `items` in order; the numbers of those handed back.
     fn produce(r: &Incoming, items: impl IntoIterator<Item = usize>) -> Vec<usize> {

@@ -11,17 +11,8 @@ use cmwq::{
     Affinity, BuildError, MaxActiveError, QueueError, Runtime, WQ_MAX_ACTIVE, WQ_MEM_RECLAIM,
     WQ_UNBOUND, Work, WorkId, WorkItem, impl_has_work, work_fn,
 };
-use common::{Counted, GUARD, Latch, fast_timings};
+use common::{Counted, GUARD, Latch, fast_timings, rt};
 use parking_lot::Mutex;
-
-fn rt() -> Runtime {
-    Runtime::builder()
-        .nr_cpus(2)
-        .affinity(Affinity::Free)
-        .timings(fast_timings())
-        .build()
-        .unwrap()
-}
 
 /// An item that blocks until released, and says when it started.
 struct Gate {

@@ -9,20 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cmwq::{
-    Affinity, QueueError, Runtime, WQ_UNBOUND, Work, WorkItem, current_workqueue, impl_has_work,
-};
-use common::{Counted, GUARD, Latch, fast_timings};
+use cmwq::{QueueError, WQ_UNBOUND, Work, WorkItem, current_workqueue, impl_has_work};
+use common::{Counted, GUARD, Latch, rt};
 use parking_lot::Mutex;
-
-fn rt() -> Runtime {
-    Runtime::builder()
-        .nr_cpus(2)
-        .affinity(Affinity::Free)
-        .timings(fast_timings())
-        .build()
-        .unwrap()
-}
 
 /// How a [`Rearm`] item queues itself again.
 #[derive(Clone, Copy)]

@@ -8,21 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cmwq::{Affinity, QueueError, Runtime, WQ_UNBOUND, Work, WorkId, WorkItem, impl_has_work};
-use common::{GUARD, fast_timings};
+use cmwq::{QueueError, WQ_UNBOUND, Work, WorkId, WorkItem, impl_has_work};
+use common::{GUARD, rt};
 use parking_lot::Mutex;
 
 const REFRESH: u64 = 0;
 const RESET: u64 = 1;
-
-fn rt() -> Runtime {
-    Runtime::builder()
-        .nr_cpus(2)
-        .affinity(Affinity::Free)
-        .timings(fast_timings())
-        .build()
-        .unwrap()
-}
 
 /// A device with a refresh work and a reset work, as a kernel driver embeds two
 /// `work_struct`s. The reset work can be held running (`hold`), and reports which item the

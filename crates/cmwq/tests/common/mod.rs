@@ -8,14 +8,24 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmwq::{
-    SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, Work, WorkItem,
-    impl_has_work,
+    Affinity, Runtime, SpawnError, SpawnRequest, Spawner, ThreadBody, ThreadRole, Timings, Work,
+    WorkItem, impl_has_work,
 };
 use parking_lot::{Condvar, Mutex};
 
 /// The longest any test waits for an event before failing (a guard against hangs, never a
 /// synchronisation: every wait ends on the event itself).
 pub const GUARD: Duration = Duration::from_secs(60);
+
+/// A runtime of two CPUs, threads not pinned, with [`fast_timings`].
+pub fn rt() -> Runtime {
+    Runtime::builder()
+        .nr_cpus(2)
+        .affinity(Affinity::Free)
+        .timings(fast_timings())
+        .build()
+        .unwrap()
+}
 
 /// Timings for tests: the kernel's protocol, on a millisecond scale.
 pub fn fast_timings() -> Timings {
