@@ -41,36 +41,6 @@ const PARK_SPIN_CHECK: u32 = 32;
 /// each, before it blocks (see [`WorkerShared::park_idle`] and SLEEP.md, *Wake tokens*).
 const PARK_YIELDS: u32 = 32;
 
-/// How long a thread that finds a pool lock held spins for it (reading the lock word) before
-/// it waits as parking_lot waits, which yields its CPU after a few spins: a pool lock is
-/// held for a few hundred nanoseconds per hold, and the kernel's `pool->lock` is a spinlock.
-const POOL_LOCK_SPIN: Duration = Duration::from_micros(2);
-
-/// Spins between two clock reads while a thread spins for a pool lock.
-const POOL_LOCK_SPIN_CHECK: u32 = 16;
-
-/// Take a pool lock, spinning first for a holder that is about to leave (see
-/// [`POOL_LOCK_SPIN`]): no clock read unless the lock is held.
-fn lock_pool(m: &Mutex<Pool>) -> parking_lot::MutexGuard<'_, Pool> {
-    if let Some(g) = m.try_lock() {
-        return g;
-    }
-    let start = Instant::now();
-    loop {
-        for _ in 0..POOL_LOCK_SPIN_CHECK {
-            std::hint::spin_loop();
-            if !m.is_locked() {
-                if let Some(g) = m.try_lock() {
-                    return g;
-                }
-            }
-        }
-        if start.elapsed() >= POOL_LOCK_SPIN {
-            return m.lock();
-        }
-    }
-}
-
 /// The longest delay a runtime timer is armed for (about 100 years): longer ones, up to
 /// `Duration::MAX`, saturate to it rather than overflow `Instant`.
 const MAX_TIMER_DELAY: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
@@ -688,7 +658,7 @@ impl Shared {
         let mut clock = || now.unwrap_or_else(|| self.now());
         let mut extra = Actions::default();
         let r = {
-            let mut pool = lock_pool(&slot.core);
+            let mut pool = slot.core.lock();
             pool.absorb_incoming(&mut clock, &mut extra);
             let r = f(&mut pool);
             pool.publish_incoming(&mut clock, &mut extra);
