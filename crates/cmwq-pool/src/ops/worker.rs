@@ -19,15 +19,7 @@ pub fn worker_next<D: Driver>(
 ) -> (Next, Option<WqId>) {
     let now = d.now();
     in_pool(d, pool, out, |p, _, out| {
-        if let Some(ns) = done {
-            p.work_done(w, ns, now, out);
-        }
-        let n = p.next_work(w, now, out);
-        let wq = match n {
-            Next::Run(_) => p.current_pwq(w).and_then(|pwq| p.pwq_wq(pwq)),
-            _ => None,
-        };
-        (n, wq)
+        p.report_and_next(w, done, now, out)
     })
     .unwrap_or((Next::Exit, None))
 }

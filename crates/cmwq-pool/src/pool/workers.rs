@@ -48,9 +48,13 @@ impl Pool {
 
     /// `wq_worker_running`: a worker that blocked runs again and counts again.
     pub fn worker_running(&mut self, w: WorkerId, now: u64) {
-        let Some(&i) = self.windex.get(&w) else {
-            return;
-        };
+        if let Some(&i) = self.windex.get(&w) {
+            self.running_at(i, now);
+        }
+    }
+
+    /// [`worker_running`](Self::worker_running) for the worker at index `i`.
+    fn running_at(&mut self, i: usize, now: u64) {
         let wk = &mut self.workers[i];
         if !wk.sleeping {
             return;
@@ -181,11 +185,15 @@ impl Pool {
     /// `cpu_ns` of CPU time. Updates nr_active (activating inactive items), flush colours
     /// and stats.
     pub fn work_done(&mut self, w: WorkerId, cpu_ns: u64, now: u64, out: &mut Actions) {
-        let Some(&i) = self.windex.get(&w) else {
-            return;
-        };
+        if let Some(&i) = self.windex.get(&w) {
+            self.work_done_at(i, cpu_ns, now, out);
+        }
+    }
+
+    /// [`work_done`](Self::work_done) for the worker at index `i`.
+    fn work_done_at(&mut self, i: usize, cpu_ns: u64, now: u64, out: &mut Actions) {
         if self.workers[i].sleeping {
-            self.worker_running(w, now);
+            self.running_at(i, now);
         }
         let Some(cur) = self.workers[i].current.take() else {
             return;
@@ -237,14 +245,47 @@ impl Pool {
     /// when it is woken, and after `work_done`. It returns the next item to run, or tells the
     /// worker to park (idle, or as manager) or to exit.
     pub fn next_work(&mut self, w: WorkerId, now: u64, out: &mut Actions) -> Next {
+        match self.windex.get(&w) {
+            Some(&i) => self.next_work_at(i, now, out),
+            None => Next::Exit,
+        }
+    }
+
+    /// A worker's report-and-ask step under one lock hold (the core of
+    /// [`crate::ops::worker_next`]): [`work_done`](Self::work_done) for the item it ran
+    /// (`done`: the CPU time it used), then [`next_work`](Self::next_work), and the
+    /// workqueue of the item handed out. The worker is looked up once.
+    pub(crate) fn report_and_next(
+        &mut self,
+        w: WorkerId,
+        done: Option<u64>,
+        now: u64,
+        out: &mut Actions,
+    ) -> (Next, Option<WqId>) {
         let Some(&i) = self.windex.get(&w) else {
-            return Next::Exit;
+            return (Next::Exit, None);
         };
+        if let Some(ns) = done {
+            self.work_done_at(i, ns, now, out);
+        }
+        let n = self.next_work_at(i, now, out);
+        let wq = match n {
+            Next::Run(_) => self.workers[i]
+                .current_pwq()
+                .and_then(|pwq| self.pwq_wq(pwq)),
+            _ => None,
+        };
+        (n, wq)
+    }
+
+    /// [`next_work`](Self::next_work) for the worker at index `i`.
+    fn next_work_at(&mut self, i: usize, now: u64, out: &mut Actions) -> Next {
+        let w = self.workers[i].id;
         // A worker asking for work is running, whether or not its driver reported the wake-up.
-        self.worker_running(w, now);
+        self.running_at(i, now);
         if self.workers[i].current.is_some() {
             // The driver did not report the previous item: count it done with no CPU time.
-            self.work_done(w, 0, now, out);
+            self.work_done_at(i, 0, now, out);
         }
         match self.workers[i].phase {
             Phase::Rescuer(_) => return Next::Idle,
