@@ -92,12 +92,17 @@ pub enum Action {
     },
 }
 
-/// A caller-owned buffer of [`Action`]s. Keep one per thread and `clear` it between calls:
-/// once its capacity has grown, pushing allocates nothing (the queue path stays
-/// allocation-free).
+/// Actions a buffer holds without allocating: one operation of the hot paths asks for
+/// at most a wake-up or two.
+const ACTIONS_INLINE: usize = 4;
+
+/// A caller-owned buffer of [`Action`]s. The first few (four) live in the buffer
+/// itself, so a buffer made on the stack for one operation allocates nothing unless that
+/// operation asks for more (the queue path stays allocation-free without a buffer kept per
+/// thread); a longer one grows on the heap and keeps its capacity across `clear`.
 #[derive(Debug, Default, Clone)]
 pub struct Actions {
-    buf: Vec<Action>,
+    buf: smallvec::SmallVec<[Action; ACTIONS_INLINE]>,
 }
 
 impl Actions {
@@ -109,7 +114,7 @@ impl Actions {
     /// An empty buffer with room for `n` actions.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            buf: Vec::with_capacity(n),
+            buf: smallvec::SmallVec::with_capacity(n),
         }
     }
 
@@ -143,8 +148,8 @@ impl Actions {
         self.buf.iter()
     }
 
-    /// Take the actions out, leaving the buffer empty (capacity kept).
-    pub fn drain(&mut self) -> std::vec::Drain<'_, Action> {
+    /// Take the actions out, in order, leaving the buffer empty (capacity kept).
+    pub fn drain(&mut self) -> impl Iterator<Item = Action> + '_ {
         self.buf.drain(..)
     }
 }

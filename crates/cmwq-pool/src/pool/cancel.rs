@@ -75,8 +75,7 @@ impl Pool {
                 }
             }
         }
-        if let Some(&w) = self.busy.get(&(target as *const WorkHead as usize)) {
-            let i = self.windex[&w];
+        if let Some(i) = self.busy_find(target as *const WorkHead as usize) {
             let cur = self.workers[i]
                 .current
                 .expect("busy workers have a current item");

@@ -43,12 +43,22 @@ impl Pool {
                 self.nr_workers
             ));
         }
-        for (addr, id) in &self.busy {
-            if self.worker(*id).and_then(|w| w.current).map(|c| c.addr) != Some(*addr) {
-                return Err(format!("busy table: {addr:#x} not run by {id}"));
+        let busy = self.busy_entries();
+        for &(addr, i) in &busy {
+            if addr == usize::MAX {
+                return Err(format!(
+                    "busy table: worker {} chained with no current item or in the wrong bucket",
+                    self.workers[i].id
+                ));
             }
         }
-        if self.workers.iter().filter(|w| w.current.is_some()).count() != self.busy.len() {
+        let mut indices: Vec<usize> = busy.iter().map(|&(_, i)| i).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        if indices.len() != busy.len() {
+            return Err("busy table: a worker is chained twice".into());
+        }
+        if self.workers.iter().filter(|w| w.current.is_some()).count() != busy.len() {
             return Err("busy table misses a running worker".into());
         }
         for p in self.pwqs.iter().flatten() {

@@ -86,6 +86,7 @@ impl Pool {
             current_func: String::new(),
             last_active: now,
             batch_start: false,
+            busy_next: busy::NIL,
         });
         self.nr_workers += 1;
         let i = self.workers.len() - 1;
@@ -223,10 +224,15 @@ impl Pool {
 
     pub(super) fn remove_worker(&mut self, id: WorkerId) -> Option<Worker> {
         let i = self.windex.remove(&id)?;
+        if let Some(c) = self.workers[i].current {
+            self.busy_del(i, c.addr);
+        }
+        let last = self.workers.len() - 1;
         let w = self.workers.swap_remove(i);
         if i < self.workers.len() {
             let moved = self.workers[i].id;
             self.windex.insert(moved, i);
+            self.busy_moved(last, i);
         }
         Some(w)
     }

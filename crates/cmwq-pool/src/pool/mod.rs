@@ -5,6 +5,7 @@
 //! (creation, the mayday and idle timers), [`rescuer`] (the rescuer's visit, plan then
 //! apply), [`cancel`] (barriers and grabbing a pending item), [`check`] (consistency).
 
+mod busy;
 mod cancel;
 mod check;
 mod manager;
@@ -168,6 +169,9 @@ pub(crate) struct Worker {
     /// not started it yet: starting it is progress of the pool (kernel
     /// `process_scheduled_works` stamps `last_progress_ts` on its first item only).
     batch_start: bool,
+    /// The next worker on this one's `busy_hash` chain (an index into `workers`), while
+    /// it has a current item.
+    busy_next: u32,
 }
 
 impl Worker {
@@ -241,10 +245,9 @@ pub struct Pool {
     pub(crate) idle: Vec<WorkerId>,
     nr_workers: u32,
     nr_running: u32,
-    /// `busy_hash`: the address of each running item's `WorkHead` to its worker. The
-    /// kernel hashes the address with `hash_ptr`; FxHash is the same kind of cheap
-    /// multiplicative hash (SipHash cost 5-7% of a throughput profile).
-    busy: FxHashMap<usize, WorkerId>,
+    /// `busy_hash`: the running workers, chained by their current item's address (see
+    /// the `busy` module).
+    busy: busy::BusyHash,
     pub(crate) manager: Option<WorkerId>,
     create: CreateState,
     mayday_at: Option<u64>,
@@ -259,8 +262,14 @@ pub struct Pool {
     rescue_scratch: RescueScratch,
     /// Name buffers of detached rescuers, reused by the next attach (no allocation per visit).
     spare_names: Vec<String>,
-    /// pwqs whose incoming ring is open: the lock holds that must take rings in.
-    nr_fast: u32,
+    /// Slots of the pwqs whose incoming ring is open: the rings every lock hold takes in
+    /// (a pool hosting many workqueues does not walk them all per hold).
+    fast_slots: Vec<usize>,
+    /// What the last `publish_incoming` decided with: whether the pool was busy then, and
+    /// whether a pwq was added or removed or a drain began or ended since (its rings must be
+    /// decided anew even if the pool stayed busy).
+    published_busy: bool,
+    publish_stale: bool,
     /// Items just taken off a ring, before they are accounted (reused: no allocation).
     absorbed: Vec<WorkRef>,
 }
@@ -288,7 +297,7 @@ impl Pool {
             idle: Vec::new(),
             nr_workers: 0,
             nr_running: 0,
-            busy: FxHashMap::default(),
+            busy: busy::BusyHash::default(),
             manager: None,
             create: CreateState::Idle,
             mayday_at: None,
@@ -302,7 +311,9 @@ impl Pool {
             node: Some(0),
             rescue_scratch: RescueScratch::default(),
             spare_names: Vec::new(),
-            nr_fast: 0,
+            fast_slots: Vec::new(),
+            published_busy: false,
+            publish_stale: true,
             absorbed: Vec::new(),
         }
     }
@@ -495,6 +506,12 @@ impl Pool {
     /// Items waiting on a worker's `scheduled` list.
     pub fn scheduled_len(&self, w: WorkerId) -> usize {
         self.worker(w).map_or(0, |w| w.scheduled.len())
+    }
+
+    /// The function name of the item worker `w` runs (`current_func`), while it runs it.
+    pub fn worker_current_func(&self, w: WorkerId) -> Option<&str> {
+        let wk = self.worker(w)?;
+        wk.current.map(|_| wk.current_func.as_str())
     }
 
     fn worker(&self, w: WorkerId) -> Option<&Worker> {

@@ -56,6 +56,7 @@ impl Pool {
             incoming: std::sync::Arc::new(Incoming::new()),
             fast: false,
         });
+        self.publish_stale = true;
         if self.nr_workers == 0 && !self.manager_active() {
             self.maybe_create_worker(None, now, out);
         }
@@ -80,8 +81,9 @@ impl Pool {
         let pwq = self.pwqs[slot].take().ok_or(PoolError::NoSuchPwq(id))?;
         self.worklist.free_cursor(pwq.cursor);
         if pwq.fast {
-            self.nr_fast -= 1;
+            self.fast_slots.retain(|&s| s != slot);
         }
+        self.publish_stale = true;
         // Closed for good: a producer still holding the ring (a pwq table read before the
         // workqueue hid it) takes the lock, finds the pwq gone and is refused. Nothing is
         // in it: the lock hold that removes the pwq took it in first, and the pwq is empty.
@@ -158,6 +160,7 @@ impl Pool {
             } else {
                 p.draining = p.draining.saturating_sub(1);
             }
+            self.publish_stale = true;
         }
     }
 
@@ -264,15 +267,15 @@ impl Pool {
     /// lock hold of a driver that hands out rings: nothing may look at the pool's lists or
     /// counts before it. `now` is read only if an item needs the watchdog stamp.
     pub fn absorb_incoming(&mut self, now: &mut dyn FnMut() -> u64, out: &mut Actions) {
-        if self.nr_fast == 0 {
+        if self.fast_slots.is_empty() {
             return;
         }
         // The items go through a buffer the pool keeps (no allocation once it has grown),
         // not through a clone of the ring's Arc: its count is a cache line every worker
         // of the pool would write on every hold.
         let mut taken = std::mem::take(&mut self.absorbed);
-        for slot in 0..self.pwqs.len() {
-            let Some(p) = self.pwqs[slot].as_ref().filter(|p| p.fast) else {
+        for k in 0..self.fast_slots.len() {
+            let Some(p) = self.pwqs[self.fast_slots[k]].as_ref() else {
                 continue;
             };
             p.incoming.take(|w| taken.push(w));
@@ -295,6 +298,14 @@ impl Pool {
     /// with the wake-up `kick_pool` decides: no queueing is left unseen by a worker.
     pub fn publish_incoming(&mut self, now: &mut dyn FnMut() -> u64, out: &mut Actions) {
         let pool_busy = self.nr_running > 0 || self.idle.is_empty();
+        // Busy then and now, with no pwq added, removed or draining differently: every
+        // ring is already as this hold would decide it (open unless draining), so a flood's
+        // holds do not walk the pwqs.
+        if pool_busy && self.published_busy && !self.publish_stale {
+            return;
+        }
+        self.published_busy = pool_busy;
+        self.publish_stale = false;
         for slot in 0..self.pwqs.len() {
             let Some(p) = self.pwqs[slot].as_mut() else {
                 continue;
@@ -305,10 +316,10 @@ impl Pool {
             }
             p.fast = open;
             if open {
-                self.nr_fast += 1;
+                self.fast_slots.push(slot);
                 p.incoming.open();
             } else {
-                self.nr_fast -= 1;
+                self.fast_slots.retain(|&s| s != slot);
                 let (id, ring) = (p.id, std::sync::Arc::clone(&p.incoming));
                 ring.close(|w| self.enqueue(id, w, now, out));
             }
@@ -318,14 +329,15 @@ impl Pool {
     /// Non-reentrancy (`find_worker_executing_work`): if a worker of this pool runs `work`
     /// for workqueue `wq`, the pwq it runs it for; queueing should go there.
     pub fn find_executing_pwq(&self, work: &WorkHead, wq: WqId) -> Option<PwqId> {
-        let w = self.busy.get(&(work as *const WorkHead as usize))?;
-        let pwq = self.worker(*w)?.current_pwq()?;
+        let i = self.busy_find(work as *const WorkHead as usize)?;
+        let pwq = self.workers[i].current_pwq()?;
         (self.pwq(pwq)?.wq == wq).then_some(pwq)
     }
 
     /// The worker of this pool running `work`, if any.
     pub fn is_executing(&self, work: &WorkHead) -> Option<WorkerId> {
-        self.busy.get(&(work as *const WorkHead as usize)).copied()
+        self.busy_find(work as *const WorkHead as usize)
+            .map(|i| self.workers[i].id)
     }
 
     /// Activate inactive items of `pwq` while it is under max_active. True if any moved.

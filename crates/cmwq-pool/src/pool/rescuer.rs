@@ -38,6 +38,7 @@ impl Pool {
             current_func: self.spare_names.pop().unwrap_or_default(),
             last_active: now,
             batch_start: false,
+            busy_next: busy::NIL,
         });
     }
 

@@ -111,10 +111,7 @@ impl Pool {
         moved: impl FnMut(NonNull<WorkHead>),
     ) -> bool {
         let addr = work.as_ptr() as usize;
-        let target = match self.busy.get(&addr) {
-            Some(&other) if other != self.workers[i].id => self.windex[&other],
-            _ => i,
-        };
+        let target = self.busy_find(addr).unwrap_or(i);
         let Self {
             worklist, workers, ..
         } = self;
@@ -147,6 +144,12 @@ impl Pool {
         out: &mut Actions,
     ) -> Option<WorkRef> {
         let work = self.workers[i].scheduled.pop_front()?;
+        Some(self.start_work(i, work, now, out))
+    }
+
+    /// The rest of `process_one_work` for `work`, taken off worker `i`'s scheduled list
+    /// (or straight off the worklist, see [`work_loop`](Self::work_loop)).
+    fn start_work(&mut self, i: usize, work: WorkRef, now: u64, out: &mut Actions) -> WorkRef {
         let head = work.head();
         let data_flags = lists::flags(head);
         let pwq = head.pwq();
@@ -164,8 +167,7 @@ impl Pool {
             started: now,
             at: now,
         });
-        let id = w.id;
-        self.busy.insert(addr, id);
+        self.busy_add(i, addr);
         if let Some(p) = self.pwq_mut(pwq) {
             p.stats.started += 1;
             if p.wq_flags.contains(WqFlags::CPU_INTENSIVE) {
@@ -178,7 +180,7 @@ impl Pool {
         // Chain execution for workers that do not count (unbound, cpu-intensive).
         self.kick_pool(out);
         work.head().set_pool_and_clear_pending(self.id);
-        Some(work)
+        work
     }
 
     /// The worker finished the item `next_work`/`rescuer_next` handed it, having used
@@ -198,7 +200,7 @@ impl Pool {
         let Some(cur) = self.workers[i].current.take() else {
             return;
         };
-        self.busy.remove(&cur.addr);
+        self.busy_del(i, cur.addr);
         if self.workers[i].flags.contains(WorkerFlags::CPU_INTENSIVE) {
             self.clr_flags(i, WorkerFlags::CPU_INTENSIVE);
         }
@@ -330,6 +332,19 @@ impl Pool {
             }
             first = false;
             let Some(work) = self.first_work() else { break };
+            // The common case, in one step: an item with no barrier linked behind it that
+            // no other worker of the pool runs would only pass through this worker's
+            // (empty: process_one_work found nothing) scheduled list; take it straight off
+            // the worklist instead of moving it there and back.
+            // SAFETY: first_work returned an element of the worklist, alive while linked.
+            let plain = !lists::flags(unsafe { lists::head(work) }).contains(WorkFlags::LINKED)
+                && self.busy_find(work.as_ptr() as usize).is_none();
+            if plain {
+                // SAFETY: work is an element of the worklist.
+                let w = unsafe { lists::take(&mut self.worklist, work) };
+                self.workers[i].batch_start = true;
+                return Next::Run(self.start_work(i, w, now, out));
+            }
             // SAFETY: first_work returned an element of the worklist.
             if unsafe { self.assign_work(work, i, |_| {}) } {
                 self.workers[i].batch_start = true;
