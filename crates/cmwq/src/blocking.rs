@@ -40,14 +40,22 @@ pub(crate) trait WorkerHooks: Send + Sync {
 thread_local! {
     static HOOKS: RefCell<Option<Arc<dyn WorkerHooks>>> = const { RefCell::new(None) };
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Whether `HOOKS` was installed: a plain flag, read before `HOOKS` (whose `Arc` needs
+    /// a destructor, so each access to it also checks its registration), so that a thread
+    /// that is no worker (a producer queueing items) learns it from one load.
+    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Install the hooks of the worker running on this thread (once, when it starts).
 pub(crate) fn install(h: Arc<dyn WorkerHooks>) {
     HOOKS.with(|c| *c.borrow_mut() = Some(h));
+    IS_WORKER.with(|w| w.set(true));
 }
 
 pub(crate) fn with_hooks<R>(f: impl FnOnce(&dyn WorkerHooks) -> R) -> Option<R> {
+    if !IS_WORKER.with(Cell::get) {
+        return None;
+    }
     HOOKS.with(|c| c.borrow().as_deref().map(f))
 }
 

@@ -1,9 +1,10 @@
 //! Runtime-provided items: one-shot closures, flush barriers, and work identity.
 
 use std::borrow::Cow;
+use std::cell::UnsafeCell;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cmwq_work::{HasWork, Work, WorkHead, WorkItem};
 use parking_lot::{Condvar, Mutex};
@@ -32,14 +33,23 @@ impl WorkId {
 pub struct FnOnceWork<F> {
     work: Work<Self>,
     name: Cow<'static, str>,
-    f: Mutex<Option<F>>,
+    /// Set by the run that takes `f` (one atomic swap per run, where a lock would be two
+    /// atomic operations on the item's cache line).
+    taken: AtomicBool,
+    /// The closure, until the run that set `taken` moves it out.
+    f: UnsafeCell<Option<F>>,
 }
+
+// SAFETY: `f` is only reached through `&self` by the one run that wins the `taken` swap,
+// which moves the closure out (to run it on its own thread: hence `F: Send`), and by
+// `Drop` (exclusive); no `&F` is ever handed out, so sharing the item needs no `F: Sync`.
+unsafe impl<F: Send> Sync for FnOnceWork<F> {}
 
 impl<F> fmt::Debug for FnOnceWork<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FnOnceWork")
             .field("name", &self.name)
-            .field("ran", &self.f.lock().is_none())
+            .field("ran", &self.taken.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -48,7 +58,12 @@ cmwq_work::impl_has_work!(impl[F: FnOnce() + Send + 'static] FnOnceWork<F> { wor
 
 impl<F: FnOnce() + Send + 'static> WorkItem for FnOnceWork<F> {
     fn run(this: Arc<Self>) {
-        let f = this.f.lock().take();
+        if this.taken.swap(true, Ordering::Acquire) {
+            return;
+        }
+        // SAFETY: this run won the swap above, so no other run reaches `f`, and `Drop`
+        // cannot run while `this` is held (see the `Sync` impl).
+        let f = unsafe { (*this.f.get()).take() };
         if let Some(f) = f {
             f();
         }
@@ -63,7 +78,8 @@ impl<F: FnOnce() + Send + 'static> FnOnceWork<F> {
         Arc::new(FnOnceWork {
             work: Work::new(),
             name,
-            f: Mutex::new(Some(f)),
+            taken: AtomicBool::new(false),
+            f: UnsafeCell::new(Some(f)),
         })
     }
 }

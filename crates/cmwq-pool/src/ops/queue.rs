@@ -157,8 +157,9 @@ fn queue_inner<D: Driver>(
         // keeps the pwq's ring open. The pwq goes in the data word first, so a cancel or
         // flush that comes before the pool takes the ring in looks in the right pool.
         if let Some(ring) = t.incoming.get(i).filter(|r| r.is_open()) {
-            if w.head().last_pool().is_none_or(|l| l == pool_of(pwq)) {
-                let offq = w.head().offq_data();
+            // One read of the data word for both: the last pool, and what to restore.
+            let offq = w.head().offq_data();
+            if offq.is_none_or(|o| o.pool.is_none_or(|l| l == pool_of(pwq))) {
                 w.head().set_pwq(pwq, 0, WorkFlags::PENDING);
                 match ring.push(w) {
                     Ok(()) => return Ok(None),
