@@ -150,10 +150,11 @@ impl Pool {
     /// The rest of `process_one_work` for `work`, taken off worker `i`'s scheduled list
     /// (or straight off the worklist, see [`work_loop`](Self::work_loop)).
     fn start_work(&mut self, i: usize, work: WorkRef, now: u64, out: &mut Actions) -> WorkRef {
-        let head = work.head();
-        let data_flags = lists::flags(head);
-        let pwq = head.pwq();
-        let color = head.color();
+        // One read of the data word for its flags, pwq and colour.
+        let (data_flags, pwq, color) = match work.head().data() {
+            cmwq_work::WorkData::OnQueue { flags, color, pwq } => (flags, Some(pwq), color),
+            cmwq_work::WorkData::OffQueue { flags, .. } => (flags, None, 0),
+        };
         let addr = work.addr();
         let w = &mut self.workers[i];
         w.current_func.clear();
