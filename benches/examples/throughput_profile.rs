@@ -4,7 +4,8 @@
 //! where a side's time goes.
 //!
 //! Sides: `cmwq-fn-unbound`, `cmwq-fn-percpu`, `cmwq-arc-unbound`, `cmwq-arc-percpu`,
-//! `crossbeam-channel-pool`, `rayon-spawn`.
+//! `crossbeam-channel-pool`, `rayon-spawn`; and the `runtime` bench's closed loop (each
+//! producer queues one item and waits for it to start): `closed-cmwq`, `closed-rayon`.
 
 use cmwq_benches::latency::LatencySamples;
 use cmwq_benches::throughput::{
@@ -35,6 +36,40 @@ fn measure<S: ThroughputSide>(side: &S, shape: ThroughputShape, runs: usize) {
     );
 }
 
+/// The closed loop of the `runtime` bench: `P` producers each queue one item and wait for
+/// it to start, `ITEMS` times; prints each run's items/s and the median, the p50/p95
+/// queue-to-start latency and the process's threads.
+fn closed<E: cmwq_benches::workload::Executor>(e: &E, producers: usize, items: usize, runs: usize) {
+    use cmwq_benches::workload::{Shape, run_workload};
+    let shape = Shape {
+        producers,
+        items_per_producer: items,
+    };
+    let mut samples = LatencySamples::with_capacity(producers * items * runs);
+    let mut rates: Vec<f64> = (0..runs)
+        .map(|_| (producers * items) as f64 / run_workload(e, shape, &mut samples).as_secs_f64())
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    let p = samples.percentiles().expect("samples");
+    let threads = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Threads:"))
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    println!(
+        "{} closed P={producers}: median {:.0} k items/s (min {:.0}, max {:.0}), p50 {:.1} us, p95 {:.1} us, {threads}",
+        e.name(),
+        rates[runs / 2] / 1e3,
+        rates[0] / 1e3,
+        rates[runs - 1] / 1e3,
+        p.p50 as f64 / 1e3,
+        p.p95 as f64 / 1e3,
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let side = args.next().unwrap_or_else(|| "cmwq-arc-unbound".to_owned());
@@ -57,6 +92,18 @@ fn main() {
         "cmwq-arc-percpu" => measure(
             &cmwq(CmwqPools::PerCpu, CmwqItems::Preallocated),
             shape,
+            runs,
+        ),
+        "closed-cmwq" => closed(
+            &cmwq_benches::workload::CmwqExecutor::new().expect("a runtime"),
+            shape.producers,
+            shape.items_per_producer,
+            runs,
+        ),
+        "closed-rayon" => closed(
+            &cmwq_benches::workload::RayonExecutor::new(2),
+            shape.producers,
+            shape.items_per_producer,
             runs,
         ),
         "crossbeam-channel-pool" => measure(&CrossbeamPool::new(WORKERS), shape, runs),
