@@ -138,6 +138,13 @@ pub(crate) struct PoolSlot {
     /// Worker creation failed since the pool last got a worker: the failure was reported
     /// (a `warn` once per such stall; each later failure at `debug`).
     create_failing: AtomicBool,
+    /// Idle periods begun on this pool so far: each worker going idle takes the next
+    /// number, and only the latest [`spinners`](Self::spinners) may spin (see
+    /// [`WorkerShared::park_idle`]).
+    idle_seq: AtomicU64,
+    /// How many of the pool's most recently idle workers may spin at once: one per CPU the
+    /// pool runs on (one for a per-CPU pool).
+    spinners: u64,
 }
 
 /// Flushes and drains of a workqueue that completed, for the threads waiting on them.
@@ -354,7 +361,26 @@ impl WorkerShared {
     /// looking for a token after each: a wake that comes meanwhile costs the waker no
     /// futex call (`unpark` finds the thread not parked) and the worker no sleep and
     /// wake-up, and during the spin not even a context switch.
-    fn park_idle(&self) {
+    ///
+    /// Only the pool's latest idle workers wait so, one per CPU of the pool (`slot`'s
+    /// `spinners`): the core wakes the most recently idle worker first (`kick_pool`), so
+    /// those are the ones a wake finds, and an older idle worker still spinning would
+    /// only take CPU time from the threads that run (a pool grown to five workers for two
+    /// producers had all five yielding to each other, ahead of the producers). A worker
+    /// stops waiting and parks as soon as enough others went idle after it.
+    fn park_idle(&self, slot: Option<&PoolSlot>) {
+        let (seq, limit) = slot.map_or((None, 0), |s| {
+            (
+                Some((s, s.idle_seq.fetch_add(1, Ordering::Relaxed))),
+                s.spinners,
+            )
+        });
+        // Whether at most `limit - 1` workers of the pool went idle after this one.
+        let latest = || {
+            seq.is_some_and(|(s, mine)| {
+                s.idle_seq.load(Ordering::Relaxed).wrapping_sub(mine) <= limit
+            })
+        };
         let start = Instant::now();
         'spin: loop {
             for _ in 0..PARK_SPIN_CHECK {
@@ -363,11 +389,14 @@ impl WorkerShared {
                 }
                 std::hint::spin_loop();
             }
-            if start.elapsed() >= PARK_SPIN {
+            if start.elapsed() >= PARK_SPIN || !latest() {
                 break 'spin;
             }
         }
         for _ in 0..PARK_YIELDS {
+            if !latest() {
+                break;
+            }
             if self.try_take() {
                 return;
             }
@@ -560,6 +589,12 @@ impl Shared {
                     },
                     reported: AtomicBool::new(false),
                     create_failing: AtomicBool::new(false),
+                    idle_seq: AtomicU64::new(0),
+                    spinners: if kind.cpu().is_some() {
+                        1
+                    } else {
+                        u64::from(nr_cpus.max(1))
+                    },
                 })
             })
             .collect();
@@ -1410,7 +1445,7 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
             Next::Idle | Next::Manage => {
                 // An idle worker keeps no workqueue alive.
                 wq_cache = None;
-                ws.park_idle();
+                ws.park_idle(shared.pool(p));
             }
             Next::Exit => break,
         }
