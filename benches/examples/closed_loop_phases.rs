@@ -10,7 +10,9 @@
 //!   producer runs again;
 //! - *cycle*: the whole.
 //!
-//! `closed_loop_phases [cmwq|rayon] [CYCLES]` (defaults `cmwq 20000`).
+//! `closed_loop_phases [cmwq|rayon] [CYCLES] [--spin-wait]` (defaults `cmwq 20000`);
+//! `--spin-wait`: the producers spin on their item's flag instead of parking, so that no
+//! producer's wake-up is in the cycle (and no producer's CPU goes idle).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -71,6 +73,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let side = args.next().unwrap_or_else(|| "cmwq".to_owned());
     let cycles: usize = args.next().map_or(20_000, |s| s.parse().expect("a number"));
+    let spin_wait = match args.next().as_deref() {
+        None => false,
+        Some("--spin-wait") => true,
+        Some(other) => panic!("unknown option {other} (--spin-wait)"),
+    };
     let rt = cmwq::Runtime::builder().build().expect("a runtime");
     let wq = rt
         .workqueue("bench_wq")
@@ -90,7 +97,7 @@ fn main() {
     let per_producer: Vec<Phases> = thread::scope(|s| {
         let handles: Vec<_> = (0..2)
             .map(|_| {
-                let (wq, pool) = (&wq, &pool);
+                let (wq, pool, spin_wait) = (&wq, &pool, spin_wait);
                 s.spawn(move || {
                     let ctx = Arc::new(Ctx {
                         base,
@@ -115,7 +122,11 @@ fn main() {
                         }
                         let t1 = ctx.ns();
                         while !ctx.done.load(Ordering::Acquire) {
-                            thread::park();
+                            if spin_wait {
+                                std::hint::spin_loop();
+                            } else {
+                                thread::park();
+                            }
                         }
                         let t3 = ctx.ns();
                         let t2 = ctx.started.load(Ordering::Relaxed);
