@@ -6,6 +6,11 @@ use crate::{probe, run};
 /// code: they run under Miri.
 const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work", "cmwq-rescue", "cmwq-pool"];
 
+/// The runtime crate's unit tests that run under Miri too: the runtime's own `unsafe`
+/// (`FnOnceWork`'s closure cell). The rest of that crate runs threads, timers and sleeps
+/// everywhere, far too slow to interpret as a whole.
+const MIRI_RUNTIME_TESTS: &str = "item::tests";
+
 /// Every test of the workspace: nextest when installed (then doctests separately), else
 /// `cargo test`.
 pub(crate) fn test() -> Result<(), String> {
@@ -123,6 +128,33 @@ pub(crate) fn miri() -> Result<(), String> {
             label: model,
             program: "cargo",
             args: args.clone(),
+            envs: vec![
+                ("MIRIFLAGS", *flags),
+                ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),
+            ],
+        })
+        .collect();
+    crate::run_concurrently(&jobs)?;
+    let runtime_args = vec![
+        "+nightly",
+        "miri",
+        "test",
+        "-p",
+        "cmwq",
+        "--lib",
+        MIRI_RUNTIME_TESTS,
+    ];
+    let labels: Vec<String> = MIRI_MODELS
+        .iter()
+        .map(|(model, _)| format!("{model}, runtime"))
+        .collect();
+    let jobs: Vec<crate::Job<'_>> = MIRI_MODELS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, flags))| crate::Job {
+            label: &labels[i],
+            program: "cargo",
+            args: runtime_args.clone(),
             envs: vec![
                 ("MIRIFLAGS", *flags),
                 ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),

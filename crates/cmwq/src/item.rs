@@ -135,3 +135,73 @@ impl Waiter {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use cmwq_work::WorkItem;
+
+    use super::FnOnceWork;
+
+    /// Counts its drops (the closure's captured state).
+    struct Token(Arc<AtomicUsize>);
+    impl Drop for Token {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_closure_runs_once_however_often_the_item_runs() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (r, token) = (Arc::clone(&runs), Token(Arc::clone(&drops)));
+        let item = FnOnceWork::new("once".into(), move || {
+            let _token = token;
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(format!("{item:?}").contains("ran: false"));
+        WorkItem::run(Arc::clone(&item));
+        assert_eq!(
+            (runs.load(Ordering::SeqCst), drops.load(Ordering::SeqCst)),
+            (1, 1)
+        );
+        WorkItem::run(Arc::clone(&item));
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "a second run does nothing");
+        assert!(format!("{item:?}").contains("ran: true"));
+        drop(item);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the closure is dropped once"
+        );
+    }
+
+    #[test]
+    fn an_item_that_never_ran_drops_its_closure() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let token = Token(Arc::clone(&drops));
+        let item = FnOnceWork::new("never".into(), move || drop(token));
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(item);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn racing_runs_take_the_closure_once() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&runs);
+        let item = FnOnceWork::new("race".into(), move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                let item = Arc::clone(&item);
+                s.spawn(move || WorkItem::run(item));
+            }
+        });
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}
