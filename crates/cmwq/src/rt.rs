@@ -952,12 +952,13 @@ impl Shared {
     fn create_worker(self: &Arc<Self>, p: PoolId) {
         let Some(slot) = self.pool(p) else { return };
         let id = self.alloc_worker_id();
-        let name = slot.core.lock().next_worker_name();
+        // The pool's first worker comes with the pool, as the kernel's does.
+        let (name, first) = self.locked(slot, None, |pool| {
+            (pool.next_worker_name(), pool.nr_workers() == 0)
+        });
         let ws = Arc::new(WorkerShared::new(id, name.clone(), Some(p), None));
         self.register(&ws);
         let (pool, cpu) = (p.0, slot.cpu.map(|c| c as usize));
-        // The pool's first worker comes with the pool, as the kernel's does.
-        let first = slot.core.lock().nr_workers() == 0;
         let req = SpawnRequest {
             name,
             role: if first {
