@@ -88,6 +88,24 @@ const MIRI_MODELS: &[(&str, &str)] = &[
     ),
 ];
 
+/// One `cargo` job per Miri model (its flags and target directory), labelled `labels[i]`.
+fn model_jobs<'a>(labels: &'a [String], args: &[&'a str]) -> Vec<crate::Job<'a>> {
+    MIRI_MODELS
+        .iter()
+        .zip(labels)
+        .enumerate()
+        .map(|(i, ((_, flags), label))| crate::Job {
+            label,
+            program: "cargo",
+            args: args.to_vec(),
+            envs: vec![
+                ("MIRIFLAGS", *flags),
+                ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),
+            ],
+        })
+        .collect()
+}
+
 /// Miri over the crates with unsafe code ([`MIRI_CRATES`]), under each of [`MIRI_MODELS`].
 /// Installs the nightly `miri` and `rust-src` components when missing, and fails when Miri
 /// cannot be had: a check that cannot run is a failed check.
@@ -121,21 +139,9 @@ pub(crate) fn miri() -> Result<(), String> {
     }
     // Miri interprets on one thread: the two models run side by side, each in its own
     // target directory (a shared one would serialise them on cargo's lock).
-    let jobs: Vec<crate::Job<'_>> = MIRI_MODELS
-        .iter()
-        .enumerate()
-        .map(|(i, (model, flags))| crate::Job {
-            label: model,
-            program: "cargo",
-            args: args.clone(),
-            envs: vec![
-                ("MIRIFLAGS", *flags),
-                ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),
-            ],
-        })
-        .collect();
-    crate::run_concurrently(&jobs)?;
-    let runtime_args = vec![
+    let labels: Vec<String> = MIRI_MODELS.iter().map(|(m, _)| (*m).to_owned()).collect();
+    crate::run_concurrently(&model_jobs(&labels, &args))?;
+    let runtime_args = [
         "+nightly",
         "miri",
         "test",
@@ -146,21 +152,8 @@ pub(crate) fn miri() -> Result<(), String> {
     ];
     let labels: Vec<String> = MIRI_MODELS
         .iter()
-        .map(|(model, _)| format!("{model}, runtime"))
+        .map(|(m, _)| format!("{m}, runtime"))
         .collect();
-    let jobs: Vec<crate::Job<'_>> = MIRI_MODELS
-        .iter()
-        .enumerate()
-        .map(|(i, (_, flags))| crate::Job {
-            label: &labels[i],
-            program: "cargo",
-            args: runtime_args.clone(),
-            envs: vec![
-                ("MIRIFLAGS", *flags),
-                ("CARGO_TARGET_DIR", MIRI_TARGET_DIRS[i]),
-            ],
-        })
-        .collect();
-    crate::run_concurrently(&jobs)?;
+    crate::run_concurrently(&model_jobs(&labels, &runtime_args))?;
     Ok(())
 }

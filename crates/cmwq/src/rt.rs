@@ -1194,7 +1194,8 @@ impl Shared {
         let addr = work.addr();
         // The name is needed after the item was consumed by running it: by the trace
         // events (copied here only when they are on) and by a panic report (which reads
-        // it from the pool, where `process_one_work` recorded it as `current_func`).
+        // it from the pool, where `process_one_work` recorded it as `current_func`, so
+        // the report names the item the same way whether tracing is on or not).
         let traced = tracing::enabled!(target: "workqueue", tracing::Level::TRACE);
         let mut name = NameBuf::new();
         if traced {
@@ -1217,11 +1218,7 @@ impl Shared {
             if let Some(w) = wq {
                 w.panics.fetch_add(1, Ordering::Relaxed);
             }
-            let func = if traced {
-                name.as_str().to_owned()
-            } else {
-                self.current_func(ws)
-            };
+            let func = self.current_func(ws);
             let report = WorkPanic {
                 workqueue: wq_name,
                 work: &func,

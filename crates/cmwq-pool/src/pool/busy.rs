@@ -46,18 +46,22 @@ impl Pool {
 
     /// `hash_del`: worker `i`, which ran the item at `addr`, leaves its chain.
     pub(super) fn busy_del(&mut self, i: usize, addr: usize) {
-        let b = bucket(addr);
-        let next = self.workers[i].busy_next;
-        self.workers[i].busy_next = NIL;
-        let mut at = self.busy.heads[b];
-        if at == i as u32 {
-            self.busy.heads[b] = next;
+        let next = std::mem::replace(&mut self.workers[i].busy_next, NIL);
+        self.busy_relink(bucket(addr), i as u32, next);
+    }
+
+    /// On bucket `b`'s chain, make the link that points at worker index `from` (the
+    /// bucket's head or a worker's `busy_next`) point at `to` instead.
+    fn busy_relink(&mut self, b: usize, from: u32, to: u32) {
+        if self.busy.heads[b] == from {
+            self.busy.heads[b] = to;
             return;
         }
+        let mut at = self.busy.heads[b];
         while at != NIL {
             let w = &mut self.workers[at as usize];
-            if w.busy_next == i as u32 {
-                w.busy_next = next;
+            if w.busy_next == from {
+                w.busy_next = to;
                 return;
             }
             at = w.busy_next;
@@ -81,22 +85,8 @@ impl Pool {
     /// The worker at index `from` now sits at `to` (a removal moved it): its chain
     /// points at its new index.
     pub(super) fn busy_moved(&mut self, from: usize, to: usize) {
-        let Some(addr) = self.workers[to].current.map(|c| c.addr) else {
-            return;
-        };
-        let b = bucket(addr);
-        if self.busy.heads[b] == from as u32 {
-            self.busy.heads[b] = to as u32;
-            return;
-        }
-        let mut at = self.busy.heads[b];
-        while at != NIL {
-            let w = &mut self.workers[at as usize];
-            if w.busy_next == from as u32 {
-                w.busy_next = to as u32;
-                return;
-            }
-            at = w.busy_next;
+        if let Some(c) = self.workers[to].current {
+            self.busy_relink(bucket(c.addr), from as u32, to as u32);
         }
     }
 
