@@ -55,17 +55,20 @@ pub(crate) fn ci() -> Result<(), String> {
 /// The loom models, in their own target dir so the `--cfg loom` build does not invalidate
 /// the normal one: cmwq-work's on the real data word (`tests/loom_data.rs`, through the
 /// crate's `sync` module), the worker/rescuer handoff on the real core
-/// (`crates/cmwq-pool/tests/loom_handoff.rs`) and the pool's lock-free incoming ring
-/// (`incoming::loom_model` in cmwq-pool's library, through its `sync` module).
+/// (`crates/cmwq-pool/tests/loom_handoff.rs`), the pool's lock-free incoming ring
+/// (`incoming::loom_model` in cmwq-pool's library, through its `sync` module) and the
+/// runtime's hand-off of a wake between idle workers (`idle::loom_model` in cmwq's
+/// library, through its `sync` module).
 pub(crate) fn loom() -> Result<(), String> {
     let env = [
         ("RUSTFLAGS", "--cfg loom"),
         ("CARGO_TARGET_DIR", "target/loom"),
     ];
-    let models: [(&str, &[&str]); 3] = [
+    let models: [(&str, &[&str]); 4] = [
         ("cmwq-work", &["--test", "loom_data"]),
         ("cmwq-pool", &["--test", "loom_handoff"]),
         ("cmwq-pool", &["--lib", "incoming::loom_model"]),
+        ("cmwq", &["--lib", "idle::loom_model"]),
     ];
     for (krate, target) in models {
         let mut args = vec!["test", "-p", krate, "--release"];

@@ -8,7 +8,7 @@
 //! - `miri`: the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs the
 //!   nightly miri component when missing, fails when it cannot).
 //! - `loom`: the loom models, on the real types: the data word, the worker/rescuer handoff,
-//!   the incoming ring.
+//!   the incoming ring, the hand-off of a wake between idle workers.
 //! - `public-api [--bless]`: compare each library crate's public API with its reviewed
 //!   snapshot `crates/NAME/public-api.txt` (nightly rustdoc JSON), or rewrite them.
 //! - `snapshots [--review]`: regenerate the scenario snapshots, or review what changed.
@@ -48,7 +48,8 @@ enum Command {
     Ci,
     /// Run the unsafe crates' tests under Miri, Stacked and Tree Borrows (installs Miri).
     Miri,
-    /// Run the loom models (`--cfg loom`): the real data word, handoff and incoming ring.
+    /// Run the loom models (`--cfg loom`): the real data word, handoff, incoming ring and idle
+    /// workers' wake hand-off.
     Loom,
     /// Compare each crate's public API with crates/NAME/public-api.txt, or rewrite them.
     PublicApi(public_api::Options),

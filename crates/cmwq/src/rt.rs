@@ -23,6 +23,7 @@ use crate::blocking::{self, WorkerHooks};
 use crate::config::{Affinity, Timings};
 use crate::cpuclock::{CpuSamples, ThreadClock};
 use crate::flags::WqFlags;
+use crate::idle::IdleWaiters;
 use crate::panic::{PanicHook, WorkPanic, payload_message};
 use crate::spawner::{SpawnRequest, Spawner, ThreadRole};
 
@@ -145,6 +146,9 @@ pub(crate) struct PoolSlot {
     /// How many of the pool's most recently idle workers may spin at once: one per CPU the
     /// pool runs on (one for a per-CPU pool).
     spinners: u64,
+    /// The pool's idle workers still on their CPUs, and a wake handed to them (see
+    /// [`crate::idle`]).
+    waiters: IdleWaiters,
 }
 
 /// Flushes and drains of a workqueue that completed, for the threads waiting on them.
@@ -275,6 +279,9 @@ pub(crate) struct WorkerShared {
     /// none): the cpu-intensive tick reads it.
     clock: OnceLock<ThreadClock>,
     token: AtomicBool,
+    /// The worker is in [`park_idle`](Self::park_idle) as an idle worker (not as its
+    /// pool's manager): any other idle worker of its pool may take a wake meant for it.
+    idle_waiting: AtomicBool,
     /// Address of the item running now (0: none).
     pub(crate) current: AtomicUsize,
     /// The workqueue of the item running now (`NONE`: none).
@@ -300,6 +307,7 @@ impl WorkerShared {
             thread: OnceLock::new(),
             clock: OnceLock::new(),
             token: AtomicBool::new(false),
+            idle_waiting: AtomicBool::new(false),
             current: AtomicUsize::new(0),
             current_wq: AtomicU32::new(NONE),
             run_at: AtomicU64::new(0),
@@ -353,7 +361,8 @@ impl WorkerShared {
     }
 
     /// An idle pool worker's sleep: [`park`](Self::park), after a short wait that stays
-    /// on the CPU.
+    /// on the CPU. `idle`: the worker waits as an idle worker (`Next::Idle`), not as its
+    /// pool's manager waiting for a new worker (`Next::Manage`).
     ///
     /// A worker that has just gone idle is likely to be woken again soon (a producer that
     /// queues one item after another). Before it blocks, it spins on its token for
@@ -368,42 +377,87 @@ impl WorkerShared {
     /// only take CPU time from the threads that run (a pool grown to five workers for two
     /// producers had all five yielding to each other, ahead of the producers). A worker
     /// stops waiting and parks as soon as enough others went idle after it.
-    fn park_idle(&self, slot: Option<&PoolSlot>) {
-        let (seq, limit) = slot.map_or((None, 0), |s| {
-            (
-                Some((s, s.idle_seq.fetch_add(1, Ordering::Relaxed))),
-                s.spinners,
-            )
-        });
-        // Whether at most `limit - 1` workers of the pool went idle after this one.
-        let latest = || {
-            seq.is_some_and(|(s, mine)| {
-                s.idle_seq.load(Ordering::Relaxed).wrapping_sub(mine) <= limit
-            })
+    ///
+    /// An idle worker also takes a wake meant for *any* idle worker of its pool while it
+    /// waits (the pool's `kick`, see [`Shared::wake_idle`]): the core asks for an idle
+    /// worker to come to `next_work`, and one still on its CPU comes at once, where the
+    /// one the core named may be asleep, or runnable behind the very producer that woke
+    /// it.
+    fn park_idle(&self, slot: Option<&PoolSlot>, idle: bool) {
+        let Some(s) = slot else {
+            self.park();
+            return;
+        };
+        let mine = s.idle_seq.fetch_add(1, Ordering::Relaxed);
+        // Whether at most `spinners - 1` workers of the pool went idle after this one.
+        let latest = || s.idle_seq.load(Ordering::Relaxed).wrapping_sub(mine) <= s.spinners;
+        if idle {
+            self.idle_waiting.store(true, Ordering::Relaxed);
+            s.waiters.enter();
+        }
+        let waited = self.wait_on_cpu(s, idle, latest);
+        let woken = match waited {
+            Waited::Kick => true,
+            // A kick handed to the waiting workers while this one was counted may be
+            // this one's to take (with a token as well, the two fold into one `next_work`).
+            Waited::Token | Waited::Expired if idle => s.waiters.leave() || waited == Waited::Token,
+            Waited::Token => true,
+            Waited::Expired => false,
+        };
+        if !woken {
+            self.park();
+        }
+        if idle {
+            self.idle_waiting.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// The on-CPU part of [`park_idle`](Self::park_idle): spin, then yield, until a token,
+    /// a kick of the pool (`idle` workers only) or the end of the wait.
+    fn wait_on_cpu(&self, s: &PoolSlot, idle: bool, latest: impl Fn() -> bool) -> Waited {
+        let check = || {
+            if self.try_take() {
+                Some(Waited::Token)
+            } else if idle && s.waiters.kicked() && s.waiters.take() {
+                Some(Waited::Kick)
+            } else {
+                None
+            }
         };
         let start = Instant::now();
-        'spin: loop {
+        loop {
             for _ in 0..PARK_SPIN_CHECK {
-                if self.try_take() {
-                    return;
+                if let Some(w) = check() {
+                    return w;
                 }
                 std::hint::spin_loop();
             }
             if start.elapsed() >= PARK_SPIN || !latest() {
-                break 'spin;
+                break;
             }
         }
         for _ in 0..PARK_YIELDS {
             if !latest() {
                 break;
             }
-            if self.try_take() {
-                return;
+            if let Some(w) = check() {
+                return w;
             }
             std::thread::yield_now();
         }
-        self.park();
+        Waited::Expired
     }
+}
+
+/// How an idle worker's wait on its CPU ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    /// Its own wake token.
+    Token,
+    /// The pool's kick (the worker already left the count of waiting workers).
+    Kick,
+    /// Nothing came: it parks.
+    Expired,
 }
 
 /// Everything a runtime's threads share.
@@ -590,6 +644,7 @@ impl Shared {
                     reported: AtomicBool::new(false),
                     create_failing: AtomicBool::new(false),
                     idle_seq: AtomicU64::new(0),
+                    waiters: IdleWaiters::default(),
                     spinners: if kind.cpu().is_some() {
                         1
                     } else {
@@ -783,6 +838,26 @@ impl Shared {
         r
     }
 
+    /// Carry out `WakeWorker { pool, worker }`: the core needs an idle worker of `pool`
+    /// (`worker`, its most recently idle one) to come to `next_work`.
+    ///
+    /// If `worker` waits as an idle worker (not as the pool's manager, which only it can
+    /// be) and others of the pool wait on their CPUs, the wake is handed to them
+    /// ([`crate::idle`]): the first to see it comes to `next_work` and does what `worker`
+    /// would. Else `worker` is woken.
+    fn wake_idle(&self, pool: PoolId, id: WorkerId) {
+        let workers = self.workers.read();
+        let Some(Some(w)) = workers.get(id.0 as usize) else {
+            return;
+        };
+        if w.idle_waiting.load(Ordering::Relaxed)
+            && self.pool(pool).is_some_and(|s| s.waiters.hand_off())
+        {
+            return;
+        }
+        w.wake();
+    }
+
     /// Wake a registered worker (nothing for an unregistered one). The registry's read
     /// lock is held across the wake instead of cloning the worker's `Arc`: `wake` takes
     /// no lock and never blocks, and the refcount is left alone on the queue path.
@@ -816,9 +891,8 @@ impl Shared {
     fn perform(&self, acts: &mut Actions) {
         for a in acts.drain() {
             match a {
-                Action::WakeWorker { worker, .. } | Action::StopWorker { worker, .. } => {
-                    self.wake_worker(worker);
-                }
+                Action::WakeWorker { pool, worker } => self.wake_idle(pool, worker),
+                Action::StopWorker { worker, .. } => self.wake_worker(worker),
                 Action::CreateWorker { pool } => self.request_worker(pool),
                 Action::ArmMaydayTimer { pool, at } => {
                     self.timer.arm(self.fires_at(at), TimerEvent::Mayday(pool));
@@ -1443,7 +1517,7 @@ fn worker_main(shared: &Arc<Shared>, ws: &Arc<WorkerShared>) {
             Next::Idle | Next::Manage => {
                 // An idle worker keeps no workqueue alive.
                 wq_cache = None;
-                ws.park_idle(shared.pool(p));
+                ws.park_idle(shared.pool(p), matches!(next, Next::Idle));
             }
             Next::Exit => break,
         }
