@@ -132,7 +132,7 @@ pub(crate) struct PoolSlot {
     pub(crate) id: PoolId,
     /// The CPU of a per-CPU pool (workers are pinned there), `None` for unbound.
     pub(crate) cpu: Option<u32>,
-    pub(crate) core: Mutex<Pool>,
+    pub(crate) core: PoolLock<Pool>,
     manager: Manager,
     /// A watchdog report was made for the current stall (reported once per stall).
     pub(crate) reported: AtomicBool,
@@ -460,6 +460,32 @@ enum Waited {
     Expired,
 }
 
+/// A pool lock: std's mutex (on Linux a futex word: a short spin, then `futex_wait`;
+/// unlock wakes one waiter) rather than parking_lot's, which the runtime's other locks
+/// are.
+///
+/// In an unbound flood two workers and the producers take turns on one pool lock for
+/// every item; with parking_lot's lock (it spins longer, yields, and parks through its
+/// global parking lot) the unbound throughput bench ran 2.0-2.4 M items/s at 930-980 ns
+/// of CPU per item, with std's 2.5-3.1 M items/s at 510-700 ns; per-CPU pools and the
+/// closed loop did not separate (see BENCHMARKS.md). Like parking_lot's, it is not
+/// poisoned: a panic under the lock is a bug of the core, which poisoning would turn
+/// into a panic of every later operation instead of the one report.
+pub(crate) struct PoolLock<T>(std::sync::Mutex<T>);
+
+impl<T> PoolLock<T> {
+    fn new(value: T) -> Self {
+        PoolLock(std::sync::Mutex::new(value))
+    }
+
+    /// Lock it (a poisoned lock is taken as it is, as parking_lot's would be).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Everything a runtime's threads share.
 pub(crate) struct Shared {
     me: Weak<Shared>,
@@ -635,7 +661,7 @@ impl Shared {
                 Some(PoolSlot {
                     id,
                     cpu: kind.cpu(),
-                    core: Mutex::new(p),
+                    core: PoolLock::new(p),
                     manager: Manager {
                         requested: Mutex::new(false),
                         cv: Condvar::new(),
