@@ -1,4 +1,6 @@
-//! The hand-off of a wake between a pool's idle workers that still wait on their CPUs.
+//! The hand-off of a wake between an unbound pool's idle workers that still wait on CPUs
+//! (per-CPU pools do not hand off: their workers share one CPU, see
+//! `WorkerShared::park_idle`).
 //!
 //! The core's `WakeWorker { pool, worker }` asks for an idle worker of `pool` to come to
 //! `next_work`; it names the pool's most recently idle one (the kernel's `kick_pool`).

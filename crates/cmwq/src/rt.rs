@@ -279,8 +279,9 @@ pub(crate) struct WorkerShared {
     /// none): the cpu-intensive tick reads it.
     clock: OnceLock<ThreadClock>,
     token: AtomicBool,
-    /// The worker is in [`park_idle`](Self::park_idle) as an idle worker (not as its
-    /// pool's manager): any other idle worker of its pool may take a wake meant for it.
+    /// The worker is in [`park_idle`](Self::park_idle) as an idle worker of an unbound
+    /// pool (not as its pool's manager): any other idle worker of its pool may take a
+    /// wake meant for it.
     idle_waiting: AtomicBool,
     /// Address of the item running now (0: none).
     pub(crate) current: AtomicUsize,
@@ -361,8 +362,8 @@ impl WorkerShared {
     }
 
     /// An idle pool worker's sleep: [`park`](Self::park), after a short wait that stays
-    /// on the CPU. `idle`: the worker waits as an idle worker (`Next::Idle`), not as its
-    /// pool's manager waiting for a new worker (`Next::Manage`).
+    /// on the CPU. `as_idle`: the worker waits as an idle worker (`Next::Idle`), not as
+    /// its pool's manager waiting for a new worker (`Next::Manage`).
     ///
     /// A worker that has just gone idle is likely to be woken again soon (a producer that
     /// queues one item after another). Before it blocks, it spins on its token for
@@ -378,16 +379,19 @@ impl WorkerShared {
     /// producers had all five yielding to each other, ahead of the producers). A worker
     /// stops waiting and parks as soon as enough others went idle after it.
     ///
-    /// An idle worker also takes a wake meant for *any* idle worker of its pool while it
-    /// waits (the pool's `kick`, see [`Shared::wake_idle`]): the core asks for an idle
-    /// worker to come to `next_work`, and one still on its CPU comes at once, where the
-    /// one the core named may be asleep, or runnable behind the very producer that woke
-    /// it.
-    fn park_idle(&self, slot: Option<&PoolSlot>, idle: bool) {
+    /// An idle worker of an unbound pool also takes a wake meant for *any* idle worker of
+    /// its pool while it waits (the pool's kick, see [`Shared::wake_idle`]): the core
+    /// asks for an idle worker to come to `next_work`, and one still on a CPU comes at
+    /// once, where the one the core named may be asleep, or runnable behind the very
+    /// producer that woke it. A per-CPU pool's workers all share its one CPU, so another
+    /// of them is no nearer than the named one: there the core's choice always stands
+    /// (handing off there only spread a flood's items over more threads).
+    fn park_idle(&self, slot: Option<&PoolSlot>, as_idle: bool) {
         let Some(s) = slot else {
             self.park();
             return;
         };
+        let idle = as_idle && s.cpu.is_none();
         let mine = s.idle_seq.fetch_add(1, Ordering::Relaxed);
         // Whether at most `spinners - 1` workers of the pool went idle after this one.
         let latest = || s.idle_seq.load(Ordering::Relaxed).wrapping_sub(mine) <= s.spinners;
@@ -867,8 +871,8 @@ impl Shared {
     /// Carry out `WakeWorker { pool, worker }`: the core needs an idle worker of `pool`
     /// (`worker`, its most recently idle one) to come to `next_work`.
     ///
-    /// If `worker` waits as an idle worker (not as the pool's manager, which only it can
-    /// be) and others of the pool wait on their CPUs, the wake is handed to them
+    /// If `worker` waits as an idle worker of an unbound pool (not as the pool's manager,
+    /// which only it can be) and others of the pool wait on CPUs, the wake is handed to them
     /// ([`crate::idle`]): the first to see it comes to `next_work` and does what `worker`
     /// would. Else `worker` is woken.
     fn wake_idle(&self, pool: PoolId, id: WorkerId) {
