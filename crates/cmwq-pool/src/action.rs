@@ -16,6 +16,12 @@ pub struct FlushTicket(pub u64);
 #[non_exhaustive]
 pub enum Action {
     /// Wake this worker (idle, or parked as manager): it should call `next_work`.
+    ///
+    /// For an idle `worker` (the pool's most recently idle one, as `kick_pool` picks it)
+    /// what the pool needs is *an* idle worker at `next_work`: a driver may bring another
+    /// idle worker of the same pool there instead (the runtime does, for unbound pools,
+    /// when one is still on a CPU and the named one may not be); the pool gives the work
+    /// to whichever comes. A worker parked as manager must be woken itself.
     WakeWorker {
         /// The worker's pool.
         pool: PoolId,
