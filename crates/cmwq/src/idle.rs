@@ -87,6 +87,53 @@ impl IdleWaiters {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::IdleWaiters;
+
+    #[test]
+    fn with_nobody_waiting_the_waker_wakes_the_named_worker() {
+        let w = IdleWaiters::default();
+        assert!(!w.hand_off());
+        assert!(!w.kicked(), "no kick is left behind for nobody");
+    }
+
+    #[test]
+    fn a_waiting_worker_takes_a_handed_off_wake_once() {
+        let w = IdleWaiters::default();
+        w.enter();
+        assert!(w.hand_off());
+        assert!(w.kicked());
+        assert!(w.take());
+        assert!(!w.kicked());
+        // It has left the count: the next wake goes to the named worker.
+        assert!(!w.hand_off());
+    }
+
+    #[test]
+    fn a_kick_not_there_leaves_the_worker_waiting() {
+        let w = IdleWaiters::default();
+        w.enter();
+        assert!(!w.take());
+        assert!(
+            w.hand_off(),
+            "still counted after a take that found nothing"
+        );
+        assert!(w.leave(), "leaving, it takes the kick handed off meanwhile");
+    }
+
+    #[test]
+    fn two_wakes_before_a_take_fold_into_one() {
+        let w = IdleWaiters::default();
+        w.enter();
+        w.enter();
+        assert!(w.hand_off());
+        assert!(w.hand_off());
+        assert!(w.take());
+        assert!(!w.leave(), "the second waiter finds the folded kick taken");
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_model {
     use super::IdleWaiters;
