@@ -401,10 +401,14 @@ impl WorkerShared {
         }
         let waited = self.wait_on_cpu(s, idle, latest);
         let woken = match waited {
+            // Taking it, the worker already left the count of waiting workers.
             Waited::Kick => true,
-            // A kick handed to the waiting workers while this one was counted may be
-            // this one's to take (with a token as well, the two fold into one `next_work`).
-            Waited::Token | Waited::Expired if idle => s.waiters.leave() || waited == Waited::Token,
+            _ if idle => {
+                // Leaving the count, it takes a kick handed to the waiting workers while it
+                // was counted (with its token as well, the two fold into one `next_work`).
+                let kicked = s.waiters.leave();
+                kicked || waited == Waited::Token
+            }
             Waited::Token => true,
             Waited::Expired => false,
         };
