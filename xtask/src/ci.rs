@@ -7,9 +7,9 @@ use crate::{probe, run};
 const MIRI_CRATES: &[&str] = &["cmwq-list", "cmwq-work", "cmwq-rescue", "cmwq-pool"];
 
 /// The runtime crate's unit tests that run under Miri too: the runtime's own `unsafe`
-/// (`FnOnceWork`'s closure cell). The rest of that crate runs threads, timers and sleeps
+/// (`FnOnceWork`'s recycled closure cells). The rest of that crate runs threads, timers and sleeps
 /// everywhere, far too slow to interpret as a whole.
-const MIRI_RUNTIME_TESTS: &str = "item::tests";
+const MIRI_RUNTIME_TESTS: &str = "fnwork::tests";
 
 /// Every test of the workspace: nextest when installed (then doctests separately), else
 /// `cargo test`.

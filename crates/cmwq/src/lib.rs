@@ -161,6 +161,7 @@ mod config;
 mod cpuclock;
 mod error;
 mod flags;
+mod fnwork;
 mod idle;
 mod item;
 mod panic;
@@ -186,7 +187,8 @@ pub use cmwq_rescue as rescue;
 pub use config::{Affinity, Timings};
 pub use error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError, SpawnError};
 pub use flags::*;
-pub use item::{FnOnceWork, WorkId};
+pub use fnwork::FnOnceWork;
+pub use item::WorkId;
 pub use panic::{PanicHook, WorkPanic};
 pub use runtime::{Runtime, RuntimeBuilder, WorkerThread};
 pub use spawner::{

@@ -15,7 +15,8 @@ use cmwq_work::{HasWork, WorkHead, WorkItem, WorkRef};
 
 use crate::error::{BuildError, DisableError, FlushError, MaxActiveError, QueueError};
 use crate::flags::{WQ_MAX_ACTIVE, WqFlags};
-use crate::item::{self, FnOnceWork};
+use crate::fnwork::FnOnceWork;
+use crate::item;
 use crate::rt::{Shared, WqShared, deadline_after};
 use crate::runtime::Runtime;
 use crate::stats::WorkqueueStats;
@@ -630,15 +631,19 @@ impl Workqueue {
 
     /// Queue a one-shot closure `f`, shown as `name` in dumps and `tracing` events.
     ///
-    /// It allocates once: one `Arc` holding the item (its work head, the name and `f`
-    /// itself, unboxed). A `&'static str` name is borrowed and a `String` moved in, so
+    /// The item is a cell the runtime recycles: an `Arc` holding the work head, the name
+    /// and `f` itself (inline up to 40 bytes, pointer-aligned; a larger closure is boxed).
+    /// Once its run holds the last reference (the returned handle was dropped), the cell
+    /// goes back to a cache and a later `queue_fn` refills it, so a stream of closures
+    /// allocates nothing once the cache is warm (the cache is bounded; see
+    /// [`FnOnceWork`]). A `&'static str` name is borrowed and a `String` moved in, so
     /// neither is copied. For a closure queued many times, make the item once with
-    /// [`work_fn`](crate::work_fn) and use [`queue_work`](Self::queue_work): then nothing
-    /// is allocated per queueing.
+    /// [`work_fn`](crate::work_fn) and use [`queue_work`](Self::queue_work).
     ///
     /// Returns the queued item: a handle to [`flush_work`](Self::flush_work) or
     /// [`cancel_work`](Self::cancel_work) it (a cancelled closure never runs; it is
-    /// dropped with the item's last `Arc`), or to drop. A new item is never pending, so
+    /// dropped with the item's last `Arc`), or to drop; a cell is never reused while a
+    /// handle to it is held. A new item is never pending, so
     /// the only errors are the workqueue's ([`QueueError::Draining`],
     /// [`QueueError::Destroyed`]); `f` is dropped unrun then.
     ///
@@ -655,7 +660,7 @@ impl Workqueue {
         &self,
         name: impl Into<Cow<'static, str>>,
         f: F,
-    ) -> Result<Arc<FnOnceWork<F>>, QueueError> {
+    ) -> Result<Arc<FnOnceWork>, QueueError> {
         let item = FnOnceWork::new(name.into(), f);
         self.queue_work(Arc::clone(&item)).map_err(|r| r.reason)?;
         Ok(item)

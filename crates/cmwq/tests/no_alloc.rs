@@ -1,6 +1,7 @@
 //! The queue path does not allocate: queueing an already-created `Arc` item moves the Arc
-//! into the pool's intrusive list. Counted with a counting global allocator, per thread
-//! (the producer's own allocations across N queue_work calls), not timed.
+//! into the pool's intrusive list, and `queue_fn` refills the cells of closures that ran.
+//! Counted with a counting global allocator, per thread (the producer's own allocations
+//! across N queueings), not timed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -99,4 +100,57 @@ fn queue_work_of_an_existing_arc_item_allocates_nothing() {
     assert_eq!(n, 0, "allocations across {N} queue_work calls");
     let runs = item.runs.load(Ordering::Acquire);
     assert_eq!(runs, 4 + N - refused, "each successful queueing ran once");
+}
+
+/// Queue a closure on `wq` that spins until `open` is set: behind it, an ordered
+/// workqueue runs nothing (and so releases no cell) until then.
+fn queue_gate(wq: &cmwq::Workqueue, open: &Arc<std::sync::atomic::AtomicBool>) {
+    let gate = Arc::clone(open);
+    drop(wq.queue_fn("gate", move || {
+        while !gate.load(Ordering::Acquire) {
+            std::hint::spin_loop();
+        }
+    }));
+}
+
+#[test]
+fn queue_fn_reuses_the_cells_of_closures_that_ran() {
+    let rt = Runtime::builder()
+        .nr_cpus(1)
+        .affinity(Affinity::Free)
+        .watchdog_thresh(None)
+        .build()
+        .unwrap();
+    // Ordered: the closures run one by one after a gate, which holds them back until
+    // every handle is dropped, so each run holds its cell's last reference.
+    let wq = rt.workqueue("noalloc-fn").ordered().build().unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let queue = |name: &'static str| {
+        let r = Arc::clone(&runs);
+        drop(wq.queue_fn(name, move || {
+            r.fetch_add(1, Ordering::Relaxed);
+        }));
+    };
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    queue_gate(&wq, &open);
+    // With the gate, 128 cells: their worker keeps the last 32 it released and gives the
+    // others back, 32 at a time.
+    (0..127).for_each(|_| queue("warm"));
+    open.store(true, Ordering::Release);
+    wq.flush();
+    assert_eq!(runs.load(Ordering::Relaxed), 127);
+    // This thread takes the 96 cells given back (the first for a second gate, which
+    // keeps the worker from giving back any more meanwhile).
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    queue_gate(&wq, &open);
+    let n = allocations_in(|| (0..95).for_each(|_| queue("reused")));
+    assert_eq!(
+        n, 0,
+        "allocations across 95 queue_fn calls with cells to reuse"
+    );
+    let n = allocations_in(|| queue("new"));
+    assert_eq!(n, 1, "with no cell left, one allocation for a new one");
+    open.store(true, Ordering::Release);
+    wq.flush();
+    assert_eq!(runs.load(Ordering::Relaxed), 127 + 96);
 }
