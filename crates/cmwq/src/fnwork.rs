@@ -10,18 +10,21 @@
 //! item is a cross-thread free and an allocation whose memory the other CPU wrote last.
 //!
 //! The cache has two levels. Each thread keeps the cells it released (up to [`SPILL`]) and
-//! the cells it took; a thread whose own cells run out takes every cell the others gave
-//! back at once, from one shared stack (push a chain, take all: one atomic operation per
-//! chain either way, and no ABA). A worker gives its released cells to the stack
-//! [`SPILL`] at a time, each chain holding only cells whose runs have ended (the cell of
-//! the run that is ending starts the next chain), so a cell is never queued again while
-//! the worker that ran it still counts it as its current item: the busy table never sees a
-//! recycled cell as the item it ran. The shared stack holds at most [`SHARED_CAP`] cells
-//! (4 MiB of 128-byte cells); beyond that, released cells are freed. The cap is sized for
-//! a flood's backlog: a producer that outruns its workers has tens of thousands of cells
-//! in flight, and a smaller cap (4 096 was measured) sends most of them back through the
-//! allocator. The cells stay cached for the process, as freed memory stays in the
-//! allocator's bins.
+//! what is left of the segment it took last; a thread whose own cells run out takes one
+//! segment ([`SPILL`] cells) from the shared cache, under its lock (one lock operation per
+//! [`SPILL`] cells either way, and a flood's producers share the cells between them;
+//! segments of 32 cells measured about 10% slower with four producers, 128 and 256 level
+//! with a lock-free stack that a taker empties whole). A
+//! worker gives its released cells to the shared cache [`SPILL`] at a time, each segment
+//! holding only cells whose runs have ended (the cell of the run that is ending starts the
+//! next one), so a cell is never queued again while the worker that ran it still counts it
+//! as its current item: the busy table never sees a recycled cell as the item it ran. A
+//! thread that ends gives its cells to the shared cache too. The shared cache holds at
+//! most [`SHARED_CAP`] cells (4 MiB of 128-byte cells); beyond that, released cells are
+//! freed. The cap is sized for a flood's backlog: a producer that outruns its workers has
+//! tens of thousands of cells in flight, and a smaller cap (4 096 was measured) sends most
+//! of them back through the allocator. The cells stay cached for the process, as freed
+//! memory stays in the allocator's bins.
 //!
 //! A recycled cell is, to the core, a new item: its work head is made afresh when the cell
 //! is released (the kernel's `INIT_WORK` of a reused allocation), so it names no pool it
@@ -33,7 +36,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use cmwq_work::{Work, WorkItem};
 
@@ -41,10 +44,11 @@ use cmwq_work::{Work, WorkItem};
 /// aligned one is boxed, its box held inline.
 pub(crate) const INLINE: usize = 40;
 
-/// Cells a thread keeps of those it released before giving them to the shared stack.
-pub(crate) const SPILL: usize = 32;
+/// Cells a thread keeps of those it released before giving them to the shared cache (a
+/// segment).
+pub(crate) const SPILL: usize = 128;
 
-/// Cells the shared stack holds at most; cells released beyond it are freed.
+/// Cells the shared cache holds at most; cells released beyond it are freed.
 pub(crate) const SHARED_CAP: usize = 32768;
 
 /// How to run and drop the closure a cell holds: one static table per closure type and
@@ -229,22 +233,30 @@ unsafe fn drop_boxed<F>(p: *mut u8) {
 }
 
 /// A chain of cached cells, each an `Arc::into_raw` whose strong count the chain owns,
-/// linked through `next`.
+/// linked through `next` and ending in null.
 type CellPtr = *const FnOnceWork;
 
-/// The cells threads gave back and no thread took yet (a Treiber stack that is only ever
-/// pushed a chain and emptied whole).
-static SHARED: AtomicPtr<FnOnceWork> = AtomicPtr::new(ptr::null_mut());
-/// About how many cells `SHARED` holds (updated after each push and take, not with them).
-static SHARED_LEN: AtomicUsize = AtomicUsize::new(0);
+/// A chain of at most [`SPILL`] cached cells, given back by a thread.
+struct Segment(ptr::NonNull<FnOnceWork>);
+
+// SAFETY: a segment owns its cells (each an `Arc` count of a `Send` cell) and is handed
+// whole from the thread that gave it back to the one that takes it, under the lock.
+unsafe impl Send for Segment {}
+
+/// Segments the shared cache holds at most.
+const SHARED_SEGMENTS: usize = SHARED_CAP / SPILL;
+
+/// The segments threads gave back and no thread took yet, newest last. One lock
+/// operation per segment, so per [`SPILL`] cells: a thread takes one segment at a time,
+/// and a flood's producers share the cells between them.
+static SHARED: parking_lot::Mutex<Vec<Segment>> = parking_lot::Mutex::new(Vec::new());
 
 /// A thread's cells.
 struct Local {
-    /// Cells taken from `SHARED`, to hand out.
+    /// Cells of the segment taken last, to hand out.
     free: Cell<CellPtr>,
-    /// Cells this thread released, newest first, with the oldest and the count.
+    /// Cells this thread released, newest first, and their count.
     spill: Cell<CellPtr>,
-    spill_tail: Cell<CellPtr>,
     spill_len: Cell<usize>,
 }
 
@@ -253,21 +265,18 @@ thread_local! {
         Local {
             free: Cell::new(ptr::null()),
             spill: Cell::new(ptr::null()),
-            spill_tail: Cell::new(ptr::null()),
             spill_len: Cell::new(0),
         }
     };
 }
 
 impl Drop for Local {
-    /// The thread is leaving: its cells are freed. (Giving them to the shared stack
-    /// instead, the free chain walked to its end, measured slower with four short-lived
-    /// producers: 4.95 against 5.64 M items/s, medians of six alternating pairs.)
+    /// The thread is leaving: its cells (at most two segments) go to the shared cache.
     fn drop(&mut self) {
         // SAFETY: both chains are this thread's own, and the thread is leaving.
         unsafe {
-            free_chain(self.free.get());
-            free_chain(self.spill.get());
+            publish(self.free.get());
+            publish(self.spill.get());
         }
     }
 }
@@ -311,44 +320,42 @@ fn prefetch(cell: CellPtr) {
     let _ = cell;
 }
 
+/// Pop the first cell of the chain in `chain`, which the caller's thread owns.
+///
+/// # Safety
+///
+/// `chain` holds null or a chain of cached cells owned by the caller.
+unsafe fn pop(chain: &Cell<CellPtr>) -> Option<Arc<FnOnceWork>> {
+    let cell = chain.get();
+    if cell.is_null() {
+        return None;
+    }
+    // SAFETY: the chain is the caller's; the link is read while it still owns the cell.
+    let next = unsafe { (*cell).next.load(Ordering::Relaxed) };
+    prefetch(next);
+    chain.set(next);
+    // SAFETY: the chain owned one strong count of `cell`, now handed to the caller.
+    Some(unsafe { Arc::from_raw(cell) })
+}
+
 /// A cached cell for this thread to fill: its own released cells first (the warmest),
-/// then those it took, then every cell of the shared stack.
+/// then those of the segment it took last, then a segment of the shared cache.
 fn take() -> Option<Arc<FnOnceWork>> {
     LOCAL
         .try_with(|l| {
-            let mut cell = l.spill.get();
-            if !cell.is_null() {
-                // SAFETY: the spill chain is this thread's; the link is read while the
-                // chain still owns the cell.
-                let next = unsafe { (*cell).next.load(Ordering::Relaxed) };
-                l.spill.set(next);
+            // SAFETY: both chains are this thread's.
+            if let Some(cell) = unsafe { pop(&l.spill) } {
                 l.spill_len.set(l.spill_len.get() - 1);
-                if next.is_null() {
-                    l.spill_tail.set(ptr::null());
-                }
-            } else {
-                cell = l.free.get();
-                if cell.is_null() {
-                    // A load first: an empty stack is then left alone, not written (its
-                    // line is the one every worker's `publish` writes).
-                    if SHARED.load(Ordering::Relaxed).is_null() {
-                        return None;
-                    }
-                    cell = SHARED.swap(ptr::null_mut(), Ordering::Acquire);
-                    if cell.is_null() {
-                        return None;
-                    }
-                    SHARED_LEN.store(0, Ordering::Relaxed);
-                }
-                // SAFETY: as above, for the free chain (the shared stack's chain is this
-                // thread's once swapped out, and its links were written before the
-                // `Release` push that the `Acquire` swap saw).
-                let next = unsafe { (*cell).next.load(Ordering::Relaxed) };
-                prefetch(next);
-                l.free.set(next);
+                return Some(cell);
             }
-            // SAFETY: the chain owned one strong count of `cell`, now handed to the caller.
-            Some(unsafe { Arc::from_raw(cell) })
+            // SAFETY: as above.
+            if let Some(cell) = unsafe { pop(&l.free) } {
+                return Some(cell);
+            }
+            let segment = SHARED.lock().pop()?;
+            l.free.set(segment.0.as_ptr());
+            // SAFETY: the segment, now this thread's free chain, is not empty.
+            unsafe { pop(&l.free) }
         })
         .ok()
         .flatten()
@@ -360,10 +367,9 @@ fn release(cell: Arc<FnOnceWork>) {
     let kept = LOCAL.try_with(|l| {
         if l.spill_len.get() == SPILL {
             // Give the others the cells released before this one: their runs have ended.
-            // SAFETY: the spill chain is this thread's, `spill_tail` its last cell.
-            unsafe { publish(l.spill.get(), l.spill_tail.get(), SPILL) };
+            // SAFETY: the spill chain is this thread's.
+            unsafe { publish(l.spill.get()) };
             l.spill.set(ptr::null());
-            l.spill_tail.set(ptr::null());
             l.spill_len.set(0);
         }
         // SAFETY: `raw` is referred to by nothing else, so its link is ours to write.
@@ -372,9 +378,6 @@ fn release(cell: Arc<FnOnceWork>) {
                 .next
                 .store(l.spill.get().cast_mut(), Ordering::Relaxed)
         };
-        if l.spill.get().is_null() {
-            l.spill_tail.set(raw);
-        }
         l.spill.set(raw);
         l.spill_len.set(l.spill_len.get() + 1);
     });
@@ -385,33 +388,27 @@ fn release(cell: Arc<FnOnceWork>) {
     }
 }
 
-/// Push the chain `head ..= tail` of `len` cells onto the shared stack, or free it if the
-/// stack is full.
+/// Give the chain `head` (at most [`SPILL`] cells) to the shared cache, or free it if the
+/// cache is full.
 ///
 /// # Safety
 ///
-/// The caller owns the chain, which is not empty.
-unsafe fn publish(head: CellPtr, tail: CellPtr, len: usize) {
-    if SHARED_LEN.load(Ordering::Relaxed) >= SHARED_CAP {
-        // SAFETY: caller's contract.
-        unsafe { free_chain(head) };
+/// The caller owns the chain (null: nothing to give).
+unsafe fn publish(head: CellPtr) {
+    let Some(head) = ptr::NonNull::new(head.cast_mut()) else {
+        return;
+    };
+    let mut shared = SHARED.lock();
+    if shared.len() < SHARED_SEGMENTS {
+        if shared.capacity() == 0 {
+            shared.reserve_exact(SHARED_SEGMENTS);
+        }
+        shared.push(Segment(head));
         return;
     }
-    let mut top = SHARED.load(Ordering::Relaxed);
-    loop {
-        // SAFETY: the chain is the caller's until the exchange below publishes it.
-        unsafe { (*tail).next.store(top, Ordering::Relaxed) };
-        match SHARED.compare_exchange_weak(
-            top,
-            head.cast_mut(),
-            Ordering::Release,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => break,
-            Err(now) => top = now,
-        }
-    }
-    SHARED_LEN.fetch_add(len, Ordering::Relaxed);
+    drop(shared);
+    // SAFETY: caller's contract.
+    unsafe { free_chain(head.as_ptr()) };
 }
 
 #[cfg(test)]
@@ -538,9 +535,14 @@ mod tests {
     fn cells_released_on_one_thread_serve_another() {
         let _turn = serial();
         // One thread makes the cells, another runs them: the runner gives the cells it
-        // released to the shared stack a chain at a time, keeping its last chain, and the
-        // maker takes them back. (Only this test releases more than a chain.)
+        // released to the shared cache a segment at a time, keeping its last one, and the
+        // maker takes them back.
         const N: usize = 4 * super::SPILL;
+        // Start from an empty shared cache.
+        while let Some(segment) = super::SHARED.lock().pop() {
+            // SAFETY: the segment, taken out, is this test's.
+            unsafe { super::free_chain(segment.0.as_ptr()) };
+        }
         let runs = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = std::sync::mpsc::channel::<Vec<Arc<FnOnceWork>>>();
         let (done_tx, done) = std::sync::mpsc::channel::<()>();
@@ -568,9 +570,9 @@ mod tests {
         drop(tx);
         runner.join().unwrap();
         assert_eq!(runs.load(Ordering::SeqCst), 3 * N);
-        // The second round reuses the three chains the runner gave back of the first (it
-        // kept the last); the third, the runner's four chains of the second round (the
-        // first of them its kept chain of the first round).
+        // The second round reuses the three segments the runner gave back of the first (it
+        // kept the last); the third, the runner's four segments of the second round (the
+        // first of them the one it kept of the first round).
         assert_eq!(made, [N, N - 3 * super::SPILL, 0]);
     }
 
