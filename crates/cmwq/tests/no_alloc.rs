@@ -69,14 +69,19 @@ impl WorkItem for Tick {
 
 const N: usize = 1000;
 
-#[test]
-fn queue_work_of_an_existing_arc_item_allocates_nothing() {
-    let rt = Runtime::builder()
+/// A runtime of one CPU, its threads free to run anywhere, no watchdog.
+fn one_cpu_runtime() -> Runtime {
+    Runtime::builder()
         .nr_cpus(1)
         .affinity(Affinity::Free)
         .watchdog_thresh(None)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn queue_work_of_an_existing_arc_item_allocates_nothing() {
+    let rt = one_cpu_runtime();
     let wq = rt.workqueue("noalloc").build().unwrap();
     let item = Arc::new(Tick {
         work: Work::new(),
@@ -115,12 +120,7 @@ fn queue_gate(wq: &cmwq::Workqueue, open: &Arc<std::sync::atomic::AtomicBool>) {
 
 #[test]
 fn queue_fn_reuses_the_cells_of_closures_that_ran() {
-    let rt = Runtime::builder()
-        .nr_cpus(1)
-        .affinity(Affinity::Free)
-        .watchdog_thresh(None)
-        .build()
-        .unwrap();
+    let rt = one_cpu_runtime();
     // Ordered: the closures run one by one after a gate, which holds them back until
     // every handle is dropped, so each run holds its cell's last reference.
     let wq = rt.workqueue("noalloc-fn").ordered().build().unwrap();
