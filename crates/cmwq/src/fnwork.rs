@@ -298,28 +298,6 @@ unsafe fn free_chain(mut chain: CellPtr) {
     }
 }
 
-/// Ask the CPU to bring the cell at `cell` into its cache for writing, ahead of filling it.
-#[inline]
-fn prefetch(cell: CellPtr) {
-    #[cfg(all(target_arch = "x86_64", not(miri)))]
-    if !cell.is_null() {
-        use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
-        let p = cell.cast::<i8>();
-        // The `ArcInner` begins two words before the cell; prefetching computes no
-        // dereference and never faults, so `wrapping_*` is enough.
-        let start = p.wrapping_sub(2 * size_of::<usize>());
-        let end = p.wrapping_add(size_of::<FnOnceWork>() - 1);
-        // SAFETY: a prefetch is a hint: it has no effect on memory and cannot fault.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_ET0>(start);
-            _mm_prefetch::<_MM_HINT_ET0>(start.wrapping_add(64));
-            _mm_prefetch::<_MM_HINT_ET0>(end);
-        }
-    }
-    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
-    let _ = cell;
-}
-
 /// Pop the first cell of the chain in `chain`, which the caller's thread owns.
 ///
 /// # Safety
@@ -332,7 +310,6 @@ unsafe fn pop(chain: &Cell<CellPtr>) -> Option<Arc<FnOnceWork>> {
     }
     // SAFETY: the chain is the caller's; the link is read while it still owns the cell.
     let next = unsafe { (*cell).next.load(Ordering::Relaxed) };
-    prefetch(next);
     chain.set(next);
     // SAFETY: the chain owned one strong count of `cell`, now handed to the caller.
     Some(unsafe { Arc::from_raw(cell) })
